@@ -1,0 +1,359 @@
+//! The scheduler's working state and the pass over a queue.
+//!
+//! [`Core`] owns the tree, the tymist and the trace. A tick is one
+//! [`Core::walk`] of the root queue; a DoDoer's turn walks its own queue. The
+//! lifecycle transitions (enter, complete, close, fail) live in
+//! `lifecycle.rs`; the tree edits (extend, remove) in `edit.rs`.
+
+use std::collections::BTreeMap;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use crate::doer::{Context, Doer, Failure, HookResult, Level};
+use crate::queue::{Due, Entry, Queue};
+use crate::supervision::Supervision;
+use crate::trace::{Event, Record, TraceSink};
+use crate::tree::{Arena, Body, DoerId, Group, Node, State};
+use crate::tyme::Tymist;
+
+/// A failure that escalated to the root and ended the run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("doer {doer} failed: {reason}")]
+pub struct Escalated {
+    /// Path of the top-level doer whose failure reached the root.
+    pub doer: String,
+    /// Its reason (nested escalations read `child <path>: <reason>`).
+    pub reason: String,
+}
+
+/// One line of the host log.
+#[derive(Debug, Clone, Copy)]
+pub struct LogLine<'a> {
+    /// Tyme it was written.
+    pub tyme: f64,
+    /// The doer it concerns (empty for the host itself).
+    pub path: &'a str,
+    /// Its level.
+    pub level: Level,
+    /// The text.
+    pub message: &'a str,
+}
+
+/// Where log lines go.
+pub type Logger = Box<dyn FnMut(&LogLine<'_>)>;
+
+/// Writes `<tyme> <path> <level> <message>` to stderr.
+pub fn stderr_logger() -> Logger {
+    Box::new(|l| {
+        eprintln!(
+            "{} {} {} {}",
+            fmt_tyme(l.tyme),
+            l.path,
+            l.level.as_str(),
+            l.message
+        )
+    })
+}
+
+/// Prints a tyme as the trace does.
+pub fn fmt_tyme(tyme: f64) -> String {
+    serde_json::to_string(&tyme).unwrap_or_else(|_| tyme.to_string())
+}
+
+pub(crate) struct Core {
+    pub arena: Arena,
+    pub root: DoerId,
+    pub paths: BTreeMap<Rc<str>, DoerId>,
+    pub tymist: Tymist,
+    pub trace: Option<Box<dyn TraceSink>>,
+    pub logger: Logger,
+    /// Walk every deed, as hio does, instead of using the due index.
+    pub plain: bool,
+    /// Whether the tree has been entered (extend then enters at once).
+    pub entered: bool,
+    pub escalated: Option<Escalated>,
+    due_pool: Vec<Vec<Entry>>,
+    staged_pool: Vec<Vec<(Due, Entry)>>,
+}
+
+impl Core {
+    pub fn new(tock: f64, supervision: Supervision) -> Core {
+        let mut arena = Arena::default();
+        let root = arena.insert(Node {
+            path: Rc::from(""),
+            parent: None,
+            spec: None,
+            tock,
+            retyme: 0.0,
+            pos: 0,
+            ticket: 0,
+            attempt: 0,
+            state: State::Live,
+            on_path: false,
+            doom: None,
+            restarts: VecDeque::new(),
+            body: Body::Group(Group {
+                queue: Queue::default(),
+                always: false,
+                supervision,
+            }),
+        });
+        Core {
+            arena,
+            root,
+            paths: BTreeMap::new(),
+            tymist: Tymist::new(tock),
+            trace: None,
+            logger: stderr_logger(),
+            plain: false,
+            entered: false,
+            escalated: None,
+            due_pool: Vec::new(),
+            staged_pool: Vec::new(),
+        }
+    }
+
+    pub fn tyme(&self) -> f64 {
+        self.tymist.tyme()
+    }
+
+    pub fn node(&self, id: DoerId) -> Option<&Node> {
+        self.arena.get(id)
+    }
+
+    pub fn node_mut(&mut self, id: DoerId) -> Option<&mut Node> {
+        self.arena.get_mut(id)
+    }
+
+    pub fn path(&self, id: DoerId) -> &str {
+        self.arena.get(id).map_or("", |n| &n.path)
+    }
+
+    pub fn parent(&self, id: DoerId) -> DoerId {
+        self.arena
+            .get(id)
+            .and_then(|n| n.parent)
+            .unwrap_or(self.root)
+    }
+
+    pub fn find(&self, path: &str) -> Option<DoerId> {
+        if path.is_empty() {
+            return Some(self.root);
+        }
+        self.paths.get(path).copied()
+    }
+
+    pub fn queue(&self, gid: DoerId) -> Option<&Queue> {
+        self.arena.get(gid).and_then(Node::group).map(|g| &g.queue)
+    }
+
+    pub fn queue_mut(&mut self, gid: DoerId) -> Option<&mut Queue> {
+        self.arena
+            .get_mut(gid)
+            .and_then(Node::group_mut)
+            .map(|g| &mut g.queue)
+    }
+
+    /// The cadence a tock-0 child of `gid` runs at.
+    pub fn parent_tock(&self, gid: DoerId) -> f64 {
+        if gid == self.root {
+            self.tymist.tock()
+        } else {
+            self.arena.get(gid).map_or(0.0, |n| n.tock)
+        }
+    }
+
+    /// Writes one trace record for `id` (no-op with the trace off).
+    pub fn emit(&mut self, id: DoerId, event: Event, reason: Option<&str>) {
+        let Some(sink) = self.trace.as_mut() else {
+            return;
+        };
+        let Some(node) = self.arena.get(id) else {
+            return;
+        };
+        sink.record(&Record {
+            tyme: self.tymist.tyme(),
+            doer: &node.path,
+            event,
+            reason,
+            ran: !node.poisoned(),
+            attempt: node.attempt(),
+            done: None,
+        });
+    }
+
+    pub fn log(&mut self, id: DoerId, level: Level, message: &str) {
+        let tyme = self.tymist.tyme();
+        let path = self.arena.get(id).map(|n| Rc::clone(&n.path));
+        (self.logger)(&LogLine {
+            tyme,
+            path: path.as_deref().unwrap_or(""),
+            level,
+            message,
+        });
+    }
+
+    /// Calls a hook of leaf `id` with its doer taken out of the tree, so the
+    /// hook may edit the tree. `None` when no code can run (no instance, or
+    /// the instance is poisoned).
+    pub fn call<T>(
+        &mut self,
+        id: DoerId,
+        hook: impl FnOnce(&mut dyn Doer, &mut Context<'_>) -> HookResult<T>,
+    ) -> Option<HookResult<T>> {
+        let node = self.arena.get_mut(id)?;
+        let Body::Leaf(slot) = &mut node.body else {
+            return None;
+        };
+        let mut doer = slot.take()?;
+        let result = if doer.poisoned() {
+            None
+        } else {
+            let mut cx = Context { core: self, me: id };
+            Some(hook(doer.as_mut(), &mut cx))
+        };
+        // The node is on the call path, so it cannot have been dropped.
+        if let Some(Body::Leaf(slot)) = self.arena.get_mut(id).map(|n| &mut n.body) {
+            *slot = Some(doer);
+        }
+        result
+    }
+
+    /// Indexes `id` under its current retyme in its parent's queue.
+    pub fn schedule(&mut self, id: DoerId) {
+        if self.plain {
+            return;
+        }
+        let Some(node) = self.arena.get_mut(id) else {
+            return;
+        };
+        node.ticket = node.ticket.wrapping_add(1);
+        let (retyme, entry, parent) = (node.retyme, Entry::new(id, node.ticket), node.parent);
+        if let Some(q) = parent.and_then(|p| self.queue_mut(p)) {
+            q.schedule(retyme, entry);
+        }
+    }
+
+    /// One pass over the queue of group `gid` at the current tyme.
+    pub fn walk(&mut self, gid: DoerId) {
+        let tyme = self.tyme();
+        let parent_tock = self.parent_tock(gid);
+        let mut due = self.due_pool.pop().unwrap_or_default();
+        let plain = self.plain;
+        if let Some(q) = self.queue_mut(gid) {
+            if plain {
+                due.extend(q.ids().into_iter().map(|id| Entry::new(id, 0)));
+            } else {
+                q.take_due(tyme, &mut due);
+            }
+        }
+        if !plain {
+            self.sort_by_pos(&mut due);
+        }
+        let mut staged = self.staged_pool.pop().unwrap_or_default();
+        let mut next = 0;
+        while next < due.len() {
+            if self.arena.get(gid).is_none_or(|g| g.doom.is_some()) {
+                break;
+            }
+            let entry = due[next];
+            next += 1;
+            let Some(node) = self.arena.get(entry.id) else {
+                continue;
+            };
+            if !plain && node.ticket != entry.ticket {
+                continue; // stale: the deed was rescheduled or replaced
+            }
+            if node.retyme > tyme {
+                if !plain {
+                    staged.push((Due(node.retyme), entry));
+                }
+                continue;
+            }
+            if let Some(q) = self.queue_mut(gid) {
+                q.running = Some(entry.id);
+            }
+            if let Some(again) = self.run_deed(entry.id, tyme, parent_tock) {
+                staged.push(again);
+            }
+        }
+        if !plain {
+            // A pass cut short (its DoDoer failed or was removed) keeps the
+            // deeds it did not reach.
+            for &entry in &due[next..] {
+                if let Some(node) = self.arena.get(entry.id) {
+                    if node.ticket == entry.ticket {
+                        staged.push((Due(node.retyme), entry));
+                    }
+                }
+            }
+        }
+        if let Some(q) = self.queue_mut(gid) {
+            q.running = None;
+            q.schedule_all(&mut staged);
+        }
+        staged.clear();
+        due.clear();
+        self.staged_pool.push(staged);
+        self.due_pool.push(due);
+    }
+
+    /// Puts due entries in queue order (cheap when they already are).
+    fn sort_by_pos(&self, due: &mut [Entry]) {
+        let pos = |e: &Entry| self.arena.get(e.id).map_or(0, |n| n.pos);
+        if !due.is_sorted_by_key(pos) {
+            due.sort_by_cached_key(pos);
+        }
+    }
+
+    /// Runs deed `id`'s turn. Returns its next due entry if it stays in the
+    /// queue and has not been rescheduled already.
+    fn run_deed(&mut self, id: DoerId, tyme: f64, parent_tock: f64) -> Option<(Due, Entry)> {
+        let node = self.arena.get_mut(id)?;
+        match node.state {
+            State::Live => {}
+            State::Restarting => {
+                self.restart_instance(id);
+                if self.arena.get(id)?.state != State::Live {
+                    return None; // failed again: already dropped or rescheduled
+                }
+            }
+            // Not entered yet (its DoDoer is still entering): keep it.
+            State::Fresh => {
+                node.ticket = node.ticket.wrapping_add(1);
+                return Some((Due(node.retyme), Entry::new(id, node.ticket)));
+            }
+            State::Closing => return None,
+        }
+        let node = self.arena.get_mut(id)?;
+        node.on_path = true;
+        let is_group = matches!(node.body, Body::Group(_));
+        self.emit(id, Event::Recur, None);
+        let result = if is_group {
+            self.walk(id);
+            let g = self.arena.get(id).and_then(Node::group)?;
+            Ok(g.queue.is_empty() && !g.always)
+        } else {
+            self.call(id, |d, cx| d.recur(cx, tyme))
+                .unwrap_or_else(|| Err(Failure::from("no instance to run")))
+        };
+        let node = self.arena.get_mut(id)?;
+        node.on_path = false;
+        match (result, node.doom.take()) {
+            (Err(f), _) => self.fail(id, f.0),
+            (_, Some(crate::tree::Doom::Fail(reason))) => self.fail(id, reason),
+            (Ok(true), _) => self.complete(id),
+            (Ok(false), Some(crate::tree::Doom::Remove)) => self.close(id),
+            (Ok(false), None) => {
+                node.retyme = if node.tock == 0.0 {
+                    tyme + parent_tock
+                } else {
+                    node.retyme + node.tock
+                };
+                node.ticket = node.ticket.wrapping_add(1);
+                return Some((Due(node.retyme), Entry::new(id, node.ticket)));
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,157 @@
+//! A queue of deeds: hio's order, found through an index on due time.
+//!
+//! hio keeps deeds in a deque and walks every one each tick, putting each back
+//! at the end, so the order is stable. Here the order is a map from a position
+//! to the deed, and an index maps each due time (`retyme`) to the deeds due
+//! then. A pass takes the buckets due now and visits their deeds in position
+//! order, which is exactly the order hio's walk would run them in, without
+//! touching the deeds that are asleep.
+//!
+//! Bucket entries are not removed when a deed goes away: the [`DoerId`]
+//! generation tells a stale entry from a live one when the bucket comes due.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use crate::tree::DoerId;
+
+/// Spacing of positions, so a deed can be placed between two others.
+const GAP: u64 = 1 << 20;
+
+/// A due time with a total order (retymes are finite).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Due(pub f64);
+
+impl PartialEq for Due {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Due {}
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Due {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// A bucket entry: the deed and the ticket it was scheduled under. Only the
+/// latest ticket of a live deed counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub id: DoerId,
+    pub ticket: u32,
+}
+
+impl Entry {
+    pub fn new(id: DoerId, ticket: u32) -> Entry {
+        Entry { id, ticket }
+    }
+}
+
+/// The deeds of one DoDoer (or of the Doist).
+#[derive(Debug, Default)]
+pub(crate) struct Queue {
+    /// Position to deed, in hio's order.
+    order: BTreeMap<u64, DoerId>,
+    /// Due time to the deeds due then (possibly stale, possibly unsorted).
+    buckets: BTreeMap<Due, Vec<Entry>>,
+    /// The deed whose turn it is while this queue is mid-pass.
+    pub running: Option<DoerId>,
+}
+
+impl Queue {
+    /// Whether no deed is left.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// The deeds in order, front to back.
+    pub fn ids(&self) -> Vec<DoerId> {
+        self.order.values().copied().collect()
+    }
+
+    /// Picks a free position for a new deed. `None` means the queue must be
+    /// renumbered first (no gap left).
+    /// `before` is the position of the deed the new one goes just before;
+    /// `None` puts it at the end.
+    pub fn free_pos(&self, before: Option<u64>) -> Option<u64> {
+        match before {
+            None => match self.order.last_key_value() {
+                None => Some(GAP),
+                Some((&last, _)) => last.checked_add(GAP),
+            },
+            Some(pos) => {
+                let prev = self.order.range(..pos).next_back().map_or(0, |(&p, _)| p);
+                let mid = prev + (pos - prev) / 2;
+                (mid != prev).then_some(mid)
+            }
+        }
+    }
+
+    /// Adds a deed at `pos`.
+    pub fn insert(&mut self, pos: u64, id: DoerId) {
+        self.order.insert(pos, id);
+    }
+
+    /// Spreads positions evenly again; returns the new position of each deed.
+    pub fn renumber(&mut self) -> Vec<(DoerId, u64)> {
+        let ids = self.ids();
+        self.order.clear();
+        let mut moved = Vec::with_capacity(ids.len());
+        for (i, id) in ids.into_iter().enumerate() {
+            let pos = (i as u64 + 1) * GAP;
+            self.order.insert(pos, id);
+            moved.push((id, pos));
+        }
+        moved
+    }
+
+    /// Removes the deed at `pos` from the order (its bucket entry goes stale).
+    pub fn remove(&mut self, pos: u64) {
+        self.order.remove(&pos);
+    }
+
+    /// Indexes a deed under its due time.
+    pub fn schedule(&mut self, retyme: f64, entry: Entry) {
+        self.buckets.entry(Due(retyme)).or_default().push(entry);
+    }
+
+    /// Indexes many deeds; consecutive equal due times cost one lookup.
+    pub fn schedule_all(&mut self, staged: &mut Vec<(Due, Entry)>) {
+        let mut i = 0;
+        while i < staged.len() {
+            let due = staged[i].0;
+            let bucket = self.buckets.entry(due).or_default();
+            while i < staged.len() && staged[i].0 == due {
+                bucket.push(staged[i].1);
+                i += 1;
+            }
+        }
+        staged.clear();
+    }
+
+    /// Takes every bucket due at `tyme` into `out` (possibly stale, unsorted).
+    pub fn take_due(&mut self, tyme: f64, out: &mut Vec<Entry>) {
+        while let Some(entry) = self.buckets.first_entry() {
+            if entry.key().0 > tyme {
+                break;
+            }
+            let mut bucket = entry.remove();
+            if out.is_empty() {
+                std::mem::swap(out, &mut bucket);
+            } else {
+                out.append(&mut bucket);
+            }
+        }
+    }
+
+    /// Drops every index entry (the queue is being emptied).
+    pub fn clear_index(&mut self) {
+        self.buckets.clear();
+    }
+}
