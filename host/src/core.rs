@@ -72,6 +72,8 @@ pub(crate) struct Core {
     /// Whether the tree has been entered (extend then enters at once).
     pub entered: bool,
     pub escalated: Option<Escalated>,
+    /// Failures of enter or recur so far.
+    pub failures: u64,
     due_pool: Vec<Vec<Entry>>,
     staged_pool: Vec<Vec<(Due, Entry)>>,
 }
@@ -108,6 +110,7 @@ impl Core {
             plain: false,
             entered: false,
             escalated: None,
+            failures: 0,
             due_pool: Vec::new(),
             staged_pool: Vec::new(),
         }
@@ -281,10 +284,10 @@ impl Core {
             // A pass cut short (its DoDoer failed or was removed) keeps the
             // deeds it did not reach.
             for &entry in &due[next..] {
-                if let Some(node) = self.arena.get(entry.id) {
-                    if node.ticket == entry.ticket {
-                        staged.push((Due(node.retyme), entry));
-                    }
+                if let Some(node) = self.arena.get(entry.id)
+                    && node.ticket == entry.ticket
+                {
+                    staged.push((Due(node.retyme), entry));
                 }
             }
         }
@@ -308,7 +311,12 @@ impl Core {
 
     /// Runs deed `id`'s turn. Returns its next due entry if it stays in the
     /// queue and has not been rescheduled already.
-    fn run_deed(&mut self, id: DoerId, tyme: f64, parent_tock: f64) -> Option<(Due, Entry)> {
+    pub(crate) fn run_deed(
+        &mut self,
+        id: DoerId,
+        tyme: f64,
+        parent_tock: f64,
+    ) -> Option<(Due, Entry)> {
         let node = self.arena.get_mut(id)?;
         match node.state {
             State::Live => {}

@@ -170,8 +170,10 @@ impl Doist {
         self.enter()?;
         self.settle()?;
         self.core.walk(self.core.root);
+        // A failure that reached the root ends the run at its own tyme.
+        self.settle()?;
         self.core.tymist.tick();
-        self.settle()
+        Ok(())
     }
 
     /// One tick with real-mode pacing and the stop checks. `Ok(true)` means

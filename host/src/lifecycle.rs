@@ -158,10 +158,8 @@ impl Core {
             }
         }
         self.emit(id, Event::Exit, failed.as_deref());
-        if !is_group {
-            if let Some(Err(f)) = self.call(id, |d, cx| d.exit(cx)) {
-                self.log(id, Level::Error, &format!("exit failed: {f}"));
-            }
+        if !is_group && let Some(Err(f)) = self.call(id, |d, cx| d.exit(cx)) {
+            self.log(id, Level::Error, &format!("exit failed: {f}"));
         }
         if let Some(node) = self.arena.get_mut(id) {
             node.on_path = false;
@@ -179,6 +177,7 @@ impl Core {
             return;
         };
         let path = node.path.to_string();
+        self.failures += 1;
         self.log(id, Level::Error, &format!("failed: {reason}"));
         self.wind_down(id, Event::Abort, Some(&reason));
         let tyme = self.tyme();
@@ -195,24 +194,22 @@ impl Core {
             self.drop_node(id);
             return;
         };
-        if sup.policy == Policy::Restart {
-            let node = self.arena.get_mut(id);
-            if let Some(node) = node {
-                if let Some(backoff) = sup.next_restart(&mut node.restarts, tyme, default_backoff) {
-                    node.state = State::Restarting;
-                    node.attempt += 1;
-                    node.retyme = tyme + backoff;
-                    node.body = match std::mem::replace(&mut node.body, Body::Leaf(None)) {
-                        Body::Group(mut g) => {
-                            g.queue.clear_index();
-                            Body::Group(g)
-                        }
-                        Body::Leaf(_) => Body::Leaf(None),
-                    };
-                    self.schedule(id);
-                    return;
+        if sup.policy == Policy::Restart
+            && let Some(node) = self.arena.get_mut(id)
+            && let Some(backoff) = sup.next_restart(&mut node.restarts, tyme, default_backoff)
+        {
+            node.state = State::Restarting;
+            node.attempt += 1;
+            node.retyme = tyme + backoff;
+            node.body = match std::mem::replace(&mut node.body, Body::Leaf(None)) {
+                Body::Group(mut g) => {
+                    g.queue.clear_index();
+                    Body::Group(g)
                 }
-            }
+                Body::Leaf(_) => Body::Leaf(None),
+            };
+            self.schedule(id);
+            return;
         }
         self.drop_node(id);
         if sup.policy != Policy::Isolate {

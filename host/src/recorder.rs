@@ -74,10 +74,10 @@ impl Doer for Recorder {
 
     fn recur(&mut self, cx: &mut Context<'_>, _tyme: f64) -> HookResult<bool> {
         self.count += 1;
-        if let Some((at, tock)) = self.retock {
-            if at == self.count {
-                cx.set_tock(tock).map_err(|e| e.to_string())?;
-            }
+        if let Some((at, tock)) = self.retock
+            && at == self.count
+        {
+            cx.set_tock(tock).map_err(|e| e.to_string())?;
         }
         if self.fail_at == Some(self.count) {
             return Err(format!("fail_at {}", self.count).into());
