@@ -13,7 +13,7 @@ use crate::doer::{Context, Doer, Failure, HookResult, Level};
 use crate::queue::{Due, Entry, Queue};
 use crate::supervision::Supervision;
 use crate::trace::{Event, Record, TraceSink};
-use crate::tree::{Arena, Body, DoerId, Group, Node, State};
+use crate::tree::{Arena, Body, Cold, DoerId, Doom, Group, Node, State};
 use crate::tyme::Tymist;
 
 /// A failure that escalated to the root and ended the run.
@@ -74,6 +74,11 @@ pub(crate) struct Core {
     pub escalated: Option<Escalated>,
     /// Failures of enter or recur so far.
     pub failures: u64,
+    /// Set when any node is doomed since the root pass began (walks then
+    /// check their DoDoer's doom after each deed).
+    pub doom_pending: bool,
+    /// The groups mid-pass, innermost last, with the deed whose turn it is.
+    frames: Vec<(DoerId, Option<DoerId>)>,
     due_pool: Vec<Vec<Entry>>,
     staged_pool: Vec<Vec<(Due, Entry)>>,
 }
@@ -84,7 +89,10 @@ impl Core {
         let root = arena.insert(Node {
             path: Rc::from(""),
             parent: None,
-            spec: None,
+            cold: Box::new(Cold {
+                spec: None,
+                restarts: VecDeque::new(),
+            }),
             tock,
             retyme: 0.0,
             pos: 0,
@@ -93,12 +101,11 @@ impl Core {
             state: State::Live,
             on_path: false,
             doom: None,
-            restarts: VecDeque::new(),
-            body: Body::Group(Group {
+            body: Body::Group(Box::new(Group {
                 queue: Queue::default(),
                 always: false,
                 supervision,
-            }),
+            })),
         });
         Core {
             arena,
@@ -111,6 +118,8 @@ impl Core {
             entered: false,
             escalated: None,
             failures: 0,
+            doom_pending: false,
+            frames: Vec::new(),
             due_pool: Vec::new(),
             staged_pool: Vec::new(),
         }
@@ -230,11 +239,19 @@ impl Core {
         let Some(node) = self.arena.get_mut(id) else {
             return;
         };
-        node.ticket = node.ticket.wrapping_add(1);
-        let (retyme, entry, parent) = (node.retyme, Entry::new(id, node.ticket), node.parent);
+        let (retyme, entry, parent) = (node.retyme, node.reindex(id).1, node.parent);
         if let Some(q) = parent.and_then(|p| self.queue_mut(p)) {
             q.schedule(retyme, entry);
         }
+    }
+
+    /// The deed whose turn it is in group `gid`, if `gid` is mid-pass.
+    pub fn running_in(&self, gid: DoerId) -> Option<DoerId> {
+        self.frames
+            .iter()
+            .rev()
+            .find(|f| f.0 == gid)
+            .and_then(|f| f.1)
     }
 
     /// One pass over the queue of group `gid` at the current tyme.
@@ -243,43 +260,29 @@ impl Core {
         let parent_tock = self.parent_tock(gid);
         let mut due = self.due_pool.pop().unwrap_or_default();
         let plain = self.plain;
+        let mut sorted = true;
         if let Some(q) = self.queue_mut(gid) {
             if plain {
-                due.extend(q.ids().into_iter().map(|id| Entry::new(id, 0)));
+                due.extend(q.ids().into_iter().map(|id| Entry::new(id, 0, 0)));
             } else {
-                q.take_due(tyme, &mut due);
+                sorted = q.take_due(tyme, &mut due);
             }
         }
-        if !plain {
+        if !sorted {
             self.sort_by_pos(&mut due);
         }
         let mut staged = self.staged_pool.pop().unwrap_or_default();
+        self.frames.push((gid, None));
         let mut next = 0;
         while next < due.len() {
-            if self.arena.get(gid).is_none_or(|g| g.doom.is_some()) {
+            if self.doom_pending && self.arena.get(gid).is_none_or(|g| g.doom.is_some()) {
                 break;
             }
             let entry = due[next];
             next += 1;
-            let Some(node) = self.arena.get(entry.id) else {
-                continue;
-            };
-            if !plain && node.ticket != entry.ticket {
-                continue; // stale: the deed was rescheduled or replaced
-            }
-            if node.retyme > tyme {
-                if !plain {
-                    staged.push((Due(node.retyme), entry));
-                }
-                continue;
-            }
-            if let Some(q) = self.queue_mut(gid) {
-                q.running = Some(entry.id);
-            }
-            if let Some(again) = self.run_deed(entry.id, tyme, parent_tock) {
-                staged.push(again);
-            }
+            self.visit(entry, tyme, parent_tock, &mut staged);
         }
+        self.frames.pop();
         if !plain {
             // A pass cut short (its DoDoer failed or was removed) keeps the
             // deeds it did not reach.
@@ -292,7 +295,6 @@ impl Core {
             }
         }
         if let Some(q) = self.queue_mut(gid) {
-            q.running = None;
             q.schedule_all(&mut staged);
         }
         staged.clear();
@@ -301,11 +303,73 @@ impl Core {
         self.due_pool.push(due);
     }
 
-    /// Puts due entries in queue order (cheap when they already are).
+    /// Puts due entries in queue order, with fresh positions.
     fn sort_by_pos(&self, due: &mut [Entry]) {
         let pos = |e: &Entry| self.arena.get(e.id).map_or(0, |n| n.pos);
         if !due.is_sorted_by_key(pos) {
             due.sort_by_cached_key(pos);
+        }
+    }
+
+    /// One deed's turn, if it is still the deed the entry was made for and
+    /// is due. The common case (a live leaf, trace off, not done, nothing
+    /// pending) costs two lookups and the call.
+    fn visit(&mut self, entry: Entry, tyme: f64, parent_tock: f64, staged: &mut Vec<(Due, Entry)>) {
+        let plain = self.plain;
+        let fast = self.trace.is_none();
+        let Some(node) = self.arena.get_mut(entry.id) else {
+            return;
+        };
+        if !plain && node.ticket != entry.ticket {
+            return; // stale: the deed was rescheduled or replaced
+        }
+        if node.retyme > tyme {
+            if !plain {
+                staged.push((Due(node.retyme), entry));
+            }
+            return;
+        }
+        if let Some(top) = self.frames.last_mut() {
+            top.1 = Some(entry.id);
+        }
+        let again = if fast
+            && node.state == State::Live
+            && let Body::Leaf(slot) = &mut node.body
+            && let Some(mut doer) = slot.take()
+        {
+            node.on_path = true;
+            let result = doer.recur(
+                &mut Context {
+                    core: self,
+                    me: entry.id,
+                },
+                tyme,
+            );
+            // The node is on the call path, so it is still there.
+            let Some(node) = self.arena.get_mut(entry.id) else {
+                return;
+            };
+            node.on_path = false;
+            if let Body::Leaf(slot) = &mut node.body {
+                *slot = Some(doer);
+            }
+            if let Ok(false) = result
+                && node.doom.is_none()
+            {
+                node.retyme = if node.tock == 0.0 {
+                    tyme + parent_tock
+                } else {
+                    node.retyme + node.tock
+                };
+                staged.push(node.reindex(entry.id));
+                return;
+            }
+            self.end_turn(entry.id, result, tyme, parent_tock)
+        } else {
+            self.run_deed(entry.id, tyme, parent_tock)
+        };
+        if let Some(again) = again {
+            staged.push(again);
         }
     }
 
@@ -327,10 +391,7 @@ impl Core {
                 }
             }
             // Not entered yet (its DoDoer is still entering): keep it.
-            State::Fresh => {
-                node.ticket = node.ticket.wrapping_add(1);
-                return Some((Due(node.retyme), Entry::new(id, node.ticket)));
-            }
+            State::Fresh => return Some(node.reindex(id)),
             State::Closing => return None,
         }
         let node = self.arena.get_mut(id)?;
@@ -345,22 +406,32 @@ impl Core {
             self.call(id, |d, cx| d.recur(cx, tyme))
                 .unwrap_or_else(|| Err(Failure::from("no instance to run")))
         };
+        self.arena.get_mut(id)?.on_path = false;
+        self.end_turn(id, result, tyme, parent_tock)
+    }
+
+    /// What follows a recur: done, failed, removed meanwhile, or due again.
+    fn end_turn(
+        &mut self,
+        id: DoerId,
+        result: HookResult<bool>,
+        tyme: f64,
+        parent_tock: f64,
+    ) -> Option<(Due, Entry)> {
         let node = self.arena.get_mut(id)?;
-        node.on_path = false;
-        match (result, node.doom.take()) {
-            (Err(f), _) => self.fail(id, f.0),
-            (_, Some(crate::tree::Doom::Fail(reason))) => self.fail(id, reason),
-            (Ok(true), _) => self.complete(id),
-            (Ok(false), Some(crate::tree::Doom::Remove)) => self.close(id),
+        match (result, node.doom.take().map(|d| *d)) {
             (Ok(false), None) => {
                 node.retyme = if node.tock == 0.0 {
                     tyme + parent_tock
                 } else {
                     node.retyme + node.tock
                 };
-                node.ticket = node.ticket.wrapping_add(1);
-                return Some((Due(node.retyme), Entry::new(id, node.ticket)));
+                return Some(node.reindex(id));
             }
+            (Err(f), _) => self.fail(id, f.0),
+            (_, Some(Doom::Fail(reason))) => self.fail(id, reason),
+            (Ok(true), _) => self.complete(id),
+            (Ok(false), Some(Doom::Remove)) => self.close(id),
         }
         None
     }

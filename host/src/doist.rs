@@ -1,6 +1,7 @@
 //! [`Doist`]: the root scheduler. It owns tyme and runs the tree, one tick
 //! at a time.
 
+use std::collections::BTreeSet;
 use std::io;
 
 use crate::core::{Core, Escalated, Logger};
@@ -35,6 +36,7 @@ use crate::tyme::{DEFAULT_TOCK, Tymth};
 pub struct Doist {
     core: Core,
     specs: Vec<Spec>,
+    names: BTreeSet<String>,
     limit: Option<f64>,
     real: bool,
     done: bool,
@@ -48,6 +50,7 @@ impl Doist {
         Doist {
             core: Core::new(tock, Supervision::default()),
             specs: Vec::new(),
+            names: BTreeSet::new(),
             limit: None,
             real: false,
             done: false,
@@ -116,7 +119,7 @@ impl Doist {
     pub fn add(&mut self, spec: impl Into<Spec>) -> Result<(), TreeError> {
         let spec = spec.into();
         check_spec(&spec)?;
-        if self.specs.iter().any(|s| s.name == spec.name) {
+        if self.names.contains(&spec.name) {
             return Err(TreeError::Duplicate {
                 parent: String::new(),
                 name: spec.name,
@@ -125,6 +128,7 @@ impl Doist {
         if self.core.entered {
             self.core.extend(self.core.root, vec![spec.clone()], true)?;
         }
+        self.names.insert(spec.name.clone());
         self.specs.push(spec);
         // An escalation surfaces from the next step.
         Ok(())
@@ -169,6 +173,7 @@ impl Doist {
     pub fn recur(&mut self) -> Result<(), Escalated> {
         self.enter()?;
         self.settle()?;
+        self.core.doom_pending = false;
         self.core.walk(self.core.root);
         // A failure that reached the root ends the run at its own tyme.
         self.settle()?;

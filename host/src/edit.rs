@@ -7,7 +7,7 @@ use crate::core::Core;
 use crate::doer::TreeError;
 use crate::queue::Queue;
 use crate::spec::{Spec, SpecKind, valid_name};
-use crate::tree::{Body, DoerId, Group, Node, State};
+use crate::tree::{Body, Cold, DoerId, Group, Node, State};
 
 impl Core {
     /// Adds `specs` to group `gid`: just before its running deed when it is
@@ -39,7 +39,7 @@ impl Core {
                 });
             }
         }
-        let before = self.queue(gid).and_then(|q| q.running);
+        let before = self.running_in(gid);
         let ids: Vec<DoerId> = specs.iter().map(|s| self.insert(gid, s, before)).collect();
         if enter && self.entered {
             for &id in &ids {
@@ -59,16 +59,19 @@ impl Core {
         let path: Rc<str> = Rc::from(child_path(self.path(gid), &spec.name));
         let body = match &spec.kind {
             SpecKind::Leaf(_) => Body::Leaf(None),
-            SpecKind::Group(d) => Body::Group(Group {
+            SpecKind::Group(d) => Body::Group(Box::new(Group {
                 queue: Queue::default(),
                 always: d.always,
                 supervision: d.supervision.clone(),
-            }),
+            })),
         };
         let id = self.arena.insert(Node {
             path: Rc::clone(&path),
             parent: Some(gid),
-            spec: Some(spec.clone()),
+            cold: Box::new(Cold {
+                spec: Some(spec.clone()),
+                restarts: VecDeque::new(),
+            }),
             tock: spec.tock,
             retyme: self.tyme(),
             pos,
@@ -77,7 +80,6 @@ impl Core {
             state: State::Fresh,
             on_path: false,
             doom: None,
-            restarts: VecDeque::new(),
             body,
         });
         self.paths.insert(path, id);

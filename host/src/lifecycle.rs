@@ -42,7 +42,7 @@ impl Core {
             return;
         };
         node.on_path = false;
-        match (result, node.doom.take()) {
+        match (result, node.doom.take().map(|d| *d)) {
             (Err(f), _) => self.fail(id, f.0),
             (Ok(()), Some(Doom::Fail(reason))) => self.fail(id, reason),
             (Ok(()), Some(Doom::Remove)) => self.close(id),
@@ -52,7 +52,7 @@ impl Core {
 
     fn enter_leaf(&mut self, id: DoerId) -> Result<(), Failure> {
         let node = self.arena.get_mut(id).ok_or(Failure::from("gone"))?;
-        let made = match node.spec.as_ref().map(|s| &s.kind) {
+        let made = match node.cold.spec.as_ref().map(|s| &s.kind) {
             Some(SpecKind::Leaf(factory)) => factory(&Birth {
                 path: &node.path,
                 attempt: node.attempt,
@@ -81,7 +81,7 @@ impl Core {
             return;
         };
         node.state = State::Fresh;
-        let Some(spec) = node.spec.clone() else {
+        let Some(spec) = node.cold.spec.clone() else {
             return;
         };
         node.tock = spec.tock;
@@ -108,7 +108,8 @@ impl Core {
         match node.state {
             State::Live if node.on_path => {
                 if node.doom.is_none() {
-                    node.doom = Some(Doom::Remove);
+                    node.doom = Some(Box::new(Doom::Remove));
+                    self.doom_pending = true;
                 }
                 return;
             }
@@ -196,7 +197,7 @@ impl Core {
         };
         if sup.policy == Policy::Restart
             && let Some(node) = self.arena.get_mut(id)
-            && let Some(backoff) = sup.next_restart(&mut node.restarts, tyme, default_backoff)
+            && let Some(backoff) = sup.next_restart(&mut node.cold.restarts, tyme, default_backoff)
         {
             node.state = State::Restarting;
             node.attempt += 1;
@@ -227,7 +228,8 @@ impl Core {
                 });
             }
             if let Some(root) = self.arena.get_mut(gid) {
-                root.doom = Some(Doom::Fail(String::new()));
+                root.doom = Some(Box::new(Doom::Fail(String::new())));
+                self.doom_pending = true;
             }
             return;
         }
@@ -239,7 +241,8 @@ impl Core {
             return;
         }
         if node.on_path {
-            node.doom = Some(Doom::Fail(reason));
+            node.doom = Some(Box::new(Doom::Fail(reason)));
+            self.doom_pending = true;
         } else {
             self.fail(gid, reason);
         }

@@ -45,11 +45,32 @@ impl Ord for Due {
 pub(crate) struct Entry {
     pub id: DoerId,
     pub ticket: u32,
+    /// The deed's position when indexed (tells whether a bucket is sorted).
+    pub pos: u64,
 }
 
 impl Entry {
-    pub fn new(id: DoerId, ticket: u32) -> Entry {
-        Entry { id, ticket }
+    pub fn new(id: DoerId, ticket: u32, pos: u64) -> Entry {
+        Entry { id, ticket, pos }
+    }
+}
+
+/// The deeds due at one tyme, and whether they were indexed in queue order
+/// (the usual case: a pass re-indexes its deeds in the order it runs them).
+#[derive(Debug, Default)]
+struct Bucket {
+    entries: Vec<Entry>,
+    sorted: bool,
+}
+
+impl Bucket {
+    fn push(&mut self, entry: Entry) {
+        if self.entries.is_empty() {
+            self.sorted = true;
+        } else if self.entries.last().is_some_and(|last| last.pos > entry.pos) {
+            self.sorted = false;
+        }
+        self.entries.push(entry);
     }
 }
 
@@ -59,9 +80,7 @@ pub(crate) struct Queue {
     /// Position to deed, in hio's order.
     order: BTreeMap<u64, DoerId>,
     /// Due time to the deeds due then (possibly stale, possibly unsorted).
-    buckets: BTreeMap<Due, Vec<Entry>>,
-    /// The deed whose turn it is while this queue is mid-pass.
-    pub running: Option<DoerId>,
+    buckets: BTreeMap<Due, Bucket>,
 }
 
 impl Queue {
@@ -102,6 +121,10 @@ impl Queue {
     pub fn renumber(&mut self) -> Vec<(DoerId, u64)> {
         let ids = self.ids();
         self.order.clear();
+        // Entries indexed before now carry old positions.
+        for bucket in self.buckets.values_mut() {
+            bucket.sorted = false;
+        }
         let mut moved = Vec::with_capacity(ids.len());
         for (i, id) in ids.into_iter().enumerate() {
             let pos = (i as u64 + 1) * GAP;
@@ -135,19 +158,25 @@ impl Queue {
         staged.clear();
     }
 
-    /// Takes every bucket due at `tyme` into `out` (possibly stale, unsorted).
-    pub fn take_due(&mut self, tyme: f64, out: &mut Vec<Entry>) {
+    /// Takes every bucket due at `tyme` into `out` (possibly stale). Returns
+    /// whether `out` is known to be in queue order.
+    pub fn take_due(&mut self, tyme: f64, out: &mut Vec<Entry>) -> bool {
+        let mut sorted = true;
+        let mut taken = 0;
         while let Some(entry) = self.buckets.first_entry() {
             if entry.key().0 > tyme {
                 break;
             }
             let mut bucket = entry.remove();
+            sorted &= bucket.sorted;
+            taken += 1;
             if out.is_empty() {
-                std::mem::swap(out, &mut bucket);
+                std::mem::swap(out, &mut bucket.entries);
             } else {
-                out.append(&mut bucket);
+                out.append(&mut bucket.entries);
             }
         }
+        sorted && taken <= 1
     }
 
     /// Drops every index entry (the queue is being emptied).

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use crate::doer::Doer;
-use crate::queue::Queue;
+use crate::queue::{Due, Entry, Queue};
 use crate::spec::Spec;
 use crate::supervision::Supervision;
 
@@ -43,7 +43,7 @@ pub(crate) enum Doom {
 /// A leaf holds its doer instance; a group (DoDoer or the Doist's root) its queue.
 pub(crate) enum Body {
     Leaf(Option<Box<dyn Doer>>),
-    Group(Group),
+    Group(Box<Group>),
 }
 
 /// A DoDoer's own state.
@@ -56,7 +56,8 @@ pub(crate) struct Group {
 pub(crate) struct Node {
     pub path: Rc<str>,
     pub parent: Option<DoerId>,
-    pub spec: Option<Spec>,
+    /// What the walk never touches.
+    pub cold: Box<Cold>,
     pub tock: f64,
     pub retyme: f64,
     pub pos: u64,
@@ -66,9 +67,7 @@ pub(crate) struct Node {
     pub state: State,
     /// On the path of hook calls now running (its removal must wait).
     pub on_path: bool,
-    pub doom: Option<Doom>,
-    /// Tymes of restarts still inside the supervision window.
-    pub restarts: VecDeque<f64>,
+    pub doom: Option<Box<Doom>>,
     pub body: Body,
 }
 
@@ -96,9 +95,23 @@ impl Node {
         }
     }
 
+    /// A new index entry under the current retyme; older ones go stale.
+    pub fn reindex(&mut self, id: DoerId) -> (Due, Entry) {
+        self.ticket = self.ticket.wrapping_add(1);
+        (Due(self.retyme), Entry::new(id, self.ticket, self.pos))
+    }
+
     pub fn attempt(&self) -> Option<u32> {
         (self.attempt > 0).then_some(self.attempt)
     }
+}
+
+/// Node state kept out of the walk's way.
+pub(crate) struct Cold {
+    /// What to make a fresh instance from (none for the root).
+    pub spec: Option<Spec>,
+    /// Tymes of restarts still inside the supervision window.
+    pub restarts: VecDeque<f64>,
 }
 
 struct Slot {
@@ -158,5 +171,18 @@ impl Arena {
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(id.idx);
         Some(node)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn node_stays_small() {
+        // The walk touches one node per deed; keep it within two cache lines.
+        assert!(
+            std::mem::size_of::<super::Node>() <= 128,
+            "{}",
+            std::mem::size_of::<super::Node>()
+        );
     }
 }

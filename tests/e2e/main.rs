@@ -1,5 +1,8 @@
 //! End-to-end tests through hio's public library interface.
 
+// A test that unwraps fails loudly, which is what a test should do.
+#![allow(clippy::unwrap_used)]
+
 mod edits;
 mod props;
 mod real;
