@@ -57,3 +57,8 @@ pub use crate::supervision::{Policy, Supervision};
 pub use crate::trace::{JsonLines, TraceBuffer, TraceSink};
 pub use crate::tree::DoerId;
 pub use crate::tyme::{DEFAULT_TOCK, Tymer, Tymist, Tymth};
+
+/// The README's tour, compiled and run as a doctest.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -25,7 +25,7 @@ enum Command {
     /// Example: hio demo --limit 0.25
     Demo {
         /// Stop once tyme reaches this.
-        #[arg(long, default_value_t = 0.25)]
+        #[arg(long, default_value_t = 0.25, allow_negative_numbers = true)]
         limit: f64,
     },
 }
