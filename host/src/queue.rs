@@ -149,11 +149,17 @@ impl Queue {
         let mut i = 0;
         while i < staged.len() {
             let due = staged[i].0;
+            let run = staged[i..].iter().take_while(|s| s.0 == due).count();
+            let batch = &staged[i..i + run];
             let bucket = self.buckets.entry(due).or_default();
-            while i < staged.len() && staged[i].0 == due {
-                bucket.push(staged[i].1);
-                i += 1;
-            }
+            let in_order = batch.is_sorted_by_key(|s| s.1.pos)
+                && bucket
+                    .entries
+                    .last()
+                    .is_none_or(|last| last.pos <= batch[0].1.pos);
+            bucket.sorted = (bucket.sorted || bucket.entries.is_empty()) && in_order;
+            bucket.entries.extend(batch.iter().map(|s| s.1));
+            i += run;
         }
         staged.clear();
     }
