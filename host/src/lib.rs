@@ -30,12 +30,16 @@
 //! The full scheduling contract is in `docs/design.md`.
 
 mod core;
+mod decks;
 mod dodoer;
 mod doer;
 mod doist;
 mod driver;
 mod edit;
+pub mod harness;
 mod lifecycle;
+pub mod manifest;
+pub mod plugin;
 mod queue;
 mod real;
 mod recorder;
@@ -46,6 +50,7 @@ mod tree;
 mod tyme;
 
 pub use crate::core::{Escalated, LogLine, Logger, fmt_tyme, stderr_logger};
+pub use crate::decks::{DeckAccess, DeckError, DeckSpec, Decks, Grants};
 pub use crate::dodoer::DoDoer;
 pub use crate::doer::{Context, Doer, Failure, HookResult, Level, TreeError};
 pub use crate::doist::Doist;

@@ -1,13 +1,21 @@
-//! The `hio` command.
+//! The `hio` command: run, check and inspect trees of Wasm doers.
 
+mod cli;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use hio::{DoDoer, Doist, JsonLines, Recorder};
+use clap::{Parser, Subcommand, ValueEnum};
 
-/// Run trees of doers in deterministic, simulated time.
+/// Run trees of sandboxed WebAssembly doers in deterministic, simulated time.
+///
+/// stdout carries only the trace (with --trace -) and command output; logs,
+/// guest output and --stats go to stderr. Exit status: 0 normal end, 1 a
+/// failure escalated to the root, 2 usage or manifest error, 3 plugin load
+/// error, 130 interrupted (SIGINT/SIGTERM: the tree is closed and the trace
+/// flushed).
 #[derive(Parser)]
-#[command(name = "hio", version, about, long_about = None)]
+#[command(name = "hio", version, about, long_about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -15,8 +23,36 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a built-in demo tree of native doers and print its lifecycle
-    /// trace as JSON lines on stdout.
+    /// Run a manifest, or bare .wasm doers.
+    ///
+    /// With bare .wasm paths each becomes a top-level doer named by its file
+    /// stem (-2, -3 for repeats), tock 0.0, under a Doist of tock 0.03125
+    /// and no limit.
+    ///
+    /// Examples:
+    ///   hio run examples/pipeline.toml --trace -
+    ///   hio run plugins/dist/recorder.wasm --limit 1 --trace out.jsonl
+    Run(RunArgs),
+    /// Check a manifest without running it: parse it, load every plugin and
+    /// pass each doer's options through the plugin's validate.
+    ///
+    /// Example: hio check examples/pipeline.toml
+    Check {
+        /// The manifest.
+        manifest: PathBuf,
+        /// Folder for compiled code (default: $HIO_CACHE_DIR, else none).
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+    },
+    /// Show a component's imports and exports and whether it fits the
+    /// hio:doer world.
+    ///
+    /// Example: hio inspect plugins/dist/recorder.wasm
+    Inspect {
+        /// The component.
+        wasm: PathBuf,
+    },
+    /// Run a built-in tree of native doers and print its trace.
     ///
     /// The tree is hio's nested example: DoDoer A (tock 0) holds e0 (tock 0)
     /// and e1 (tock 1/16); DoDoer B (tock 1/16) holds e2 (tock 0) and e3
@@ -30,46 +66,63 @@ enum Command {
     },
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Demo { limit } => demo(limit),
-    }
+/// Levels of the log.
+#[derive(Clone, Copy, ValueEnum)]
+enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
 }
 
-fn demo(limit: f64) -> ExitCode {
-    if !(limit.is_finite() && limit > 0.0) {
-        eprintln!("hio demo: --limit must be finite and > 0, got {limit}");
-        return ExitCode::from(2);
-    }
-    let mut doist = Doist::new(0.03125)
-        .limit(limit)
-        .trace(JsonLines::new(std::io::stdout()));
-    let trees = [
-        DoDoer::new("A")
-            .doer(Recorder::spec("e0", 0.0, 3))
-            .doer(Recorder::spec("e1", 0.0625, 3)),
-        DoDoer::new("B")
-            .tock(0.0625)
-            .doer(Recorder::spec("e2", 0.0, 3))
-            .doer(Recorder::spec("e3", 0.125, 3)),
-    ];
-    for tree in trees {
-        if let Err(e) = doist.add(tree) {
-            eprintln!("hio demo: {e}");
-            return ExitCode::from(2);
-        }
-    }
-    let result = doist.run();
-    if let Err(e) = doist.flush_trace() {
-        eprintln!("hio demo: writing the trace: {e}");
-        return ExitCode::FAILURE;
-    }
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("hio demo: {e}");
-            ExitCode::FAILURE
-        }
-    }
+#[derive(clap::Args)]
+struct RunArgs {
+    /// A manifest (.toml) or one or more components (.wasm).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Override the Doist's tock (seconds of tyme per tick).
+    #[arg(long)]
+    tock: Option<f64>,
+    /// Override the limit: a tyme, or "none".
+    #[arg(long)]
+    limit: Option<String>,
+    /// Real mode: each tick lasts one tock of wall time.
+    #[arg(long, overrides_with = "no_real")]
+    real: bool,
+    /// Simulated time (the default unless the manifest says real = true).
+    #[arg(long)]
+    no_real: bool,
+    /// Real-mode wake: grid (one tick per tock) or io.
+    #[arg(long)]
+    wake: Option<String>,
+    /// Override the run's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Write the lifecycle trace as JSON lines to FILE, or stdout with "-".
+    #[arg(long, value_name = "FILE|-")]
+    trace: Option<String>,
+    /// Print per-doer figures (calls, time in guest, failures) at the end.
+    #[arg(long)]
+    stats: bool,
+    /// Least severe log level shown.
+    #[arg(long, value_enum, default_value = "info")]
+    log_level: LogLevel,
+    /// Folder for compiled code (default: $HIO_CACHE_DIR, else none).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let status = match cli.command {
+        Command::Run(args) => cli::run(args),
+        Command::Check {
+            manifest,
+            cache_dir,
+        } => cli::check(&manifest, cache_dir),
+        Command::Inspect { wasm } => cli::inspect(&wasm),
+        Command::Demo { limit } => cli::demo(limit),
+    };
+    ExitCode::from(status)
 }

@@ -1,28 +1,16 @@
 //! The `hio` binary, run as a user runs it.
 
-use std::process::Command;
+mod common;
 
-fn hio(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hio"))
-        .args(args)
-        .output()
-        .expect("run hio")
-}
+use common::{hio, manifest, plugin, quoted, stderr, stdout};
 
 #[test]
 fn demo_prints_the_nested_trace_on_stdout() {
     let out = hio(&["demo"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let golden = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/golden/t3.jsonl"
-    ))
-    .expect("golden T3 trace");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), golden);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let golden = std::fs::read_to_string(common::root().join("tests/golden/t3.jsonl"))
+        .expect("golden T3 trace");
+    assert_eq!(stdout(&out), golden);
     assert!(out.stderr.is_empty());
 }
 
@@ -31,15 +19,207 @@ fn demo_refuses_a_bad_limit_with_status_2() {
     for bad in ["nan", "-1", "0", "inf"] {
         let out = hio(&["demo", "--limit", bad]);
         assert_eq!(out.status.code(), Some(2), "--limit {bad}");
-        assert!(String::from_utf8_lossy(&out.stderr).contains("--limit"));
+        assert!(stderr(&out).contains("--limit"));
         assert!(out.stdout.is_empty());
     }
 }
 
 #[test]
-fn help_explains_the_demo_with_an_example() {
-    let out = hio(&["demo", "--help"]);
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Example: hio demo --limit 0.25"), "{text}");
+fn help_explains_each_command_with_an_example() {
+    for (cmd, example) in [
+        ("demo", "Example: hio demo --limit 0.25"),
+        ("run", "hio run examples/pipeline.toml --trace -"),
+        ("check", "Example: hio check examples/pipeline.toml"),
+        ("inspect", "Example: hio inspect plugins/dist/recorder.wasm"),
+    ] {
+        let out = hio(&[cmd, "--help"]);
+        assert!(out.status.success());
+        assert!(stdout(&out).contains(example), "{cmd}: {}", stdout(&out));
+    }
+}
+
+#[test]
+fn run_of_a_manifest_writes_the_trace_to_stdout_and_logs_to_stderr() {
+    let out = hio(&["run", "examples/pipeline.toml", "--trace", "-", "--stats"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let trace = stdout(&out);
+    assert!(
+        trace.starts_with("{\"tyme\":0.0,\"doer\":\"producer\",\"event\":\"enter\"}\n"),
+        "{trace}"
+    );
+    assert!(
+        trace.ends_with("\"event\":\"done\",\"done\":true}\n"),
+        "{trace}"
+    );
+    let log = stderr(&out);
+    assert!(log.contains(" consumer info got job 12"), "{log}");
+    assert!(
+        !log.contains(" producer debug"),
+        "debug is below the default level"
+    );
+    assert!(log.contains("calls"), "--stats prints a table: {log}");
+}
+
+#[test]
+fn bare_wasm_runs_name_doers_by_stem_with_suffixes_for_repeats() {
+    let rec = plugin("recorder");
+    let rec = rec.to_str().expect("utf-8 path");
+    let out = hio(&["run", rec, rec, "--trace", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let trace = stdout(&out);
+    assert!(trace.contains("\"doer\":\"recorder\",\"event\":\"enter\""));
+    assert!(trace.contains("\"doer\":\"recorder-2\",\"event\":\"enter\""));
+    // Tock 0 under the default Doist tock 1/32; stop 3: four recurs.
+    assert!(trace.contains("{\"tyme\":0.09375,\"doer\":\"recorder-2\",\"event\":\"clean\"}"));
+}
+
+#[test]
+fn load_errors_name_the_file_and_exit_3() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let not_wasm = dir.path().join("text.wasm");
+    std::fs::write(&not_wasm, "hello").expect("write");
+    let core = dir.path().join("core.wasm");
+    std::fs::write(&core, b"\0asm\x01\0\0\0").expect("write");
+    let cases = [
+        (dir.path().join("missing.wasm"), "no such file"),
+        (not_wasm, "not a WebAssembly file"),
+        (
+            core,
+            "a core WebAssembly module, not a component; build it for the wasm32-wasip2 target",
+        ),
+        (
+            plugin("command"),
+            "does not export the hio:doer@0.1.0 world",
+        ),
+        (plugin("misfit"), "test:misfit/nope"),
+    ];
+    for (path, want) in cases {
+        let p = path.to_str().expect("utf-8 path");
+        let out = hio(&["run", p]);
+        assert_eq!(out.status.code(), Some(3), "{p}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(want), "{p}: {err}");
+        assert!(
+            err.contains(path.file_name().and_then(|f| f.to_str()).unwrap_or("?")),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn manifest_errors_name_file_line_and_key_and_exit_2() {
+    let rec = quoted(&plugin("recorder"));
+    let cases: Vec<(String, &str)> = vec![
+        ("tock = 0.25\nbogus = 1\n[[doers]]\nname = \"a\"\nplugin = R\n".into(), "m.toml:2: bogus: unknown key"),
+        ("tock = -1.0\n[[doers]]\nname = \"a\"\nplugin = R\n".into(), "m.toml:1: tock: must be > 0"),
+        ("tock = nan\n[[doers]]\nname = \"a\"\nplugin = R\n".into(), "m.toml:1: tock: must be a finite number"),
+        ("[[doers]]\nname = \"a\"\nplugin = R\n[[doers]]\nname = \"a\"\nplugin = R\n".into(), "m.toml:5: doers[1].name: duplicate name \"a\""),
+        ("[[doers]]\nname = \"a b\"\nplugin = R\n".into(), "m.toml:2: doers[0].name: bad name \"a b\""),
+        ("[[doers]]\nname = \"a\"\nplugin = \"nope.wasm\"\n".into(), "m.toml:3: doers[0].plugin: no such file"),
+        ("[[doers]]\nname = \"a\"\ntock = \"fast\"\nplugin = R\n".into(), "m.toml:3: doers[0].tock: expected a number, got string"),
+        ("[engine]\nmax_memory = \"1MiB\"\n[[doers]]\nname = \"a\"\nplugin = R\nlimits = { memory = \"2MiB\" }\n".into(), "m.toml:6: doers[0].limits.memory: 2097152 bytes is above the engine's max_memory"),
+        ("[[doers]]\nname = \"g\"\ndoers = [ { name = \"x\", plugin = R, tock = -2 } ]\n".into(), "m.toml:3: doers[0].doers[0].tock: must be >= 0"),
+        ("[[doers]]\nname = \"a\"\nplugin = R\ngrants = { push = [\"jobs\"] }\n".into(), "m.toml:4: doers[0].grants.push[0]: unknown deck \"jobs\""),
+        ("[[doers]]\nname = \"a\"\nplugin = R\noptions = { stop = 2, color = \"red\" }\n".into(), "m.toml:2: doers[0].options: rejected by"),
+        ("[[doers]]\nname = \"a\"\nplugin = R\noptions = { retock_at = 2 }\n".into(), "option `retock_at` needs `retock`"),
+        ("wake = \"io\"\n[[doers]]\nname = \"a\"\nplugin = R\n".into(), "m.toml:1: wake: \"io\" needs real = true"),
+        ("tock = 0.25\n".into(), "m.toml:1: missing key `doers`"),
+        ("tock = [\n".into(), "m.toml:1: not valid TOML"),
+    ];
+    for (text, want) in cases {
+        let text = text
+            .replace("= R", &format!("= {rec}"))
+            .replace("plugin = R", &format!("plugin = {rec}"));
+        let (_dir, path) = manifest(&text);
+        let p = path.to_str().expect("utf-8 path");
+        for cmd in ["run", "check"] {
+            let out = hio(&[cmd, p]);
+            assert_eq!(out.status.code(), Some(2), "{cmd} {text}\n{}", stderr(&out));
+            let err = stderr(&out);
+            assert!(err.contains(want), "{cmd}: want {want:?} in {err}");
+            assert!(out.stdout.is_empty(), "nothing runs: {}", stdout(&out));
+        }
+    }
+}
+
+#[test]
+fn check_reports_what_it_checked() {
+    let out = hio(&["check", "examples/pipeline.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("ok: 3 doers, 3 plugins, 1 decks"), "{text}");
+    assert!(text.contains("enforced now"), "{text}");
+}
+
+#[test]
+fn inspect_shows_imports_exports_and_fit() {
+    let rec = plugin("recorder");
+    let out = hio(&["inspect", rec.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for want in [
+        "hio:doer/tyme@0.1.0",
+        "recur",
+        "validate",
+        "fits hio:doer@0.1.0: yes",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    let cmd = plugin("command");
+    let out = hio(&["inspect", cmd.to_str().expect("utf-8")]);
+    assert!(
+        stdout(&out).contains("fits hio:doer@0.1.0: no"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn an_escalated_failure_exits_1_naming_the_doer() {
+    let rec = quoted(&plugin("recorder"));
+    let (_dir, path) = manifest(&format!(
+        "supervision = {{ policy = \"escalate\" }}\n[[doers]]\nname = \"a\"\nplugin = {rec}\noptions = {{ fail_at = 2 }}\n"
+    ));
+    let out = hio(&["run", path.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("doer a failed: fail_at 2"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn sigint_closes_the_tree_flushes_the_trace_and_exits_130() {
+    let rec = quoted(&plugin("recorder"));
+    let (dir, path) = manifest(&format!(
+        "real = true\ntock = 0.01\n[[doers]]\nname = \"a\"\nplugin = {rec}\noptions = {{ stop = 1000000 }}\n"
+    ));
+    let trace = dir.path().join("t.jsonl");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hio"))
+        .args([
+            "run",
+            path.to_str().expect("utf-8"),
+            "--trace",
+            trace.to_str().expect("utf-8"),
+        ])
+        .spawn()
+        .expect("spawn hio");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let pid = child.id().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130));
+    let text = std::fs::read_to_string(&trace).expect("trace");
+    let lines: Vec<&str> = text.lines().collect();
+    let n = lines.len();
+    assert!(n >= 4, "{text}");
+    assert!(lines[n - 3].contains("\"event\":\"cease\""), "{text}");
+    assert!(lines[n - 2].contains("\"event\":\"exit\""));
+    assert!(lines[n - 1].contains("\"event\":\"done\",\"done\":false"));
 }

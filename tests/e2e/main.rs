@@ -9,3 +9,4 @@ mod real;
 mod supervision;
 mod traces;
 mod util;
+mod wasm;

@@ -1,0 +1,264 @@
+//! Write [hio](https://github.com/hio-rs/hio) doers in Rust.
+//!
+//! A doer is a WebAssembly component that the hio host calls once per
+//! scheduled tick. Implement [`Doer`] (only [`Doer::enter`], which makes the
+//! instance from its options, and [`Doer::recur`] are required), export it
+//! with [`export_doer!`], and build the crate as a `cdylib` for
+//! `wasm32-wasip2`:
+//!
+//! ```no_run
+//! use hio_guest::{Doer, Options, export_doer, log};
+//!
+//! /// Counts to `stop` (an option, default 3), then is done.
+//! struct Counter { stop: i64, count: i64 }
+//!
+//! impl Doer for Counter {
+//!     const OPTIONS: &'static [&'static str] = &["stop"];
+//!
+//!     fn enter(options: &Options) -> Result<Self, String> {
+//!         let stop = options.integer("stop")?.unwrap_or(3);
+//!         Ok(Counter { stop, count: 0 })
+//!     }
+//!
+//!     fn recur(&mut self, tyme: f64) -> Result<bool, String> {
+//!         self.count += 1;
+//!         log::debug(&format!("count {} at {tyme}", self.count));
+//!         Ok(self.count > self.stop)
+//!     }
+//! }
+//!
+//! export_doer!(Counter);
+//! # fn main() {}
+//! ```
+//!
+//! `Cargo.toml` of the plugin crate:
+//!
+//! ```toml
+//! [lib]
+//! crate-type = ["cdylib"]
+//! [dependencies]
+//! hio-guest = { path = "…/guest-sdk" }
+//! ```
+//!
+//! then `cargo build --release --target wasm32-wasip2` gives the component.
+//!
+//! The host owns time and order: [`tyme::now`] does not advance inside a
+//! hook, the WASI clocks read tyme, and randomness is seeded per doer, so a
+//! doer's run is reproducible. Doers talk through [`decks`], bounded queues
+//! the manifest declares and grants.
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "doer",
+        path: "../wit",
+        default_bindings_module: "hio_guest::bindings",
+        pub_export_macro: true,
+        export_macro_name: "export_doer_world",
+    });
+}
+
+mod options;
+
+pub use options::{Options, Scalar, Value};
+
+/// A doer. Every hook but `enter` and `recur` has a default.
+pub trait Doer: Sized + 'static {
+    /// The options this doer accepts. The default [`Doer::validate`]
+    /// rejects any other.
+    const OPTIONS: &'static [&'static str] = &[];
+
+    /// Checks options before anything runs. The error should name the option.
+    fn validate(options: &Options) -> Result<(), String> {
+        options.only(Self::OPTIONS)
+    }
+
+    /// Makes the instance from its options (the `enter` hook).
+    fn enter(options: &Options) -> Result<Self, String>;
+
+    /// Runs once per due tick; `Ok(true)` means done.
+    fn recur(&mut self, tyme: f64) -> Result<bool, String>;
+
+    /// Runs after `recur` reported done.
+    fn clean(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Runs when the host closes the doer before it is done.
+    fn cease(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Runs when `enter` or `recur` failed, with the reason.
+    fn abort(&mut self, reason: &str) {
+        let _ = reason;
+    }
+
+    /// Always the last hook.
+    fn exit(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Simulated time, owned by the host.
+pub mod tyme {
+    use crate::bindings::hio::doer::tyme as host;
+
+    /// The current tyme in seconds (constant within a hook).
+    pub fn now() -> f64 {
+        host::now()
+    }
+
+    /// This doer's tock.
+    pub fn tock() -> f64 {
+        host::tock()
+    }
+
+    /// Sets this doer's tock (finite, >= 0); it takes effect after `recur`.
+    pub fn set_tock(tock: f64) -> Result<(), String> {
+        host::set_tock(tock)
+    }
+}
+
+/// The host log; lines are tagged with the tyme and this doer's path.
+pub mod log {
+    use crate::bindings::hio::doer::log::{Level, log};
+
+    /// Logs at error level.
+    pub fn error(message: &str) {
+        log(Level::Error, message);
+    }
+    /// Logs at warn level.
+    pub fn warn(message: &str) {
+        log(Level::Warn, message);
+    }
+    /// Logs at info level.
+    pub fn info(message: &str) {
+        log(Level::Info, message);
+    }
+    /// Logs at debug level.
+    pub fn debug(message: &str) {
+        log(Level::Debug, message);
+    }
+    /// Logs at trace level.
+    pub fn trace(message: &str) {
+        log(Level::Trace, message);
+    }
+}
+
+/// Decks: bounded FIFO queues between doers.
+pub mod decks {
+    use crate::bindings::hio::doer::decks as host;
+    pub use crate::bindings::hio::doer::decks::DeckError;
+
+    /// Appends `item`; [`DeckError::Full`] is back pressure: try later.
+    pub fn push(deck: &str, item: &[u8]) -> Result<(), DeckError> {
+        host::push(deck, item)
+    }
+
+    /// Takes the oldest item, `None` when the deck is empty.
+    pub fn pull(deck: &str) -> Result<Option<Vec<u8>>, DeckError> {
+        host::pull(deck)
+    }
+}
+
+#[doc(hidden)]
+pub mod __private {
+    use std::cell::RefCell;
+
+    use crate::bindings::hio::doer::types::Options as WitOptions;
+    use crate::{Doer, Options};
+
+    pub use std::thread_local;
+
+    pub fn validate<D: Doer>(options: WitOptions) -> Result<(), String> {
+        D::validate(&Options::from(options))
+    }
+
+    pub fn enter<D: Doer>(slot: &RefCell<Option<D>>, options: WitOptions) -> Result<(), String> {
+        let doer = D::enter(&Options::from(options))?;
+        *slot.borrow_mut() = Some(doer);
+        Ok(())
+    }
+
+    fn with<D: Doer, T>(
+        slot: &RefCell<Option<D>>,
+        f: impl FnOnce(&mut D) -> Result<T, String>,
+    ) -> Result<T, String> {
+        match slot.borrow_mut().as_mut() {
+            Some(doer) => f(doer),
+            None => Err("no instance: enter did not succeed".to_owned()),
+        }
+    }
+
+    pub fn recur<D: Doer>(slot: &RefCell<Option<D>>, tyme: f64) -> Result<bool, String> {
+        with(slot, |d| d.recur(tyme))
+    }
+
+    pub fn clean<D: Doer>(slot: &RefCell<Option<D>>) -> Result<(), String> {
+        with(slot, D::clean)
+    }
+
+    pub fn cease<D: Doer>(slot: &RefCell<Option<D>>) -> Result<(), String> {
+        with(slot, D::cease)
+    }
+
+    pub fn abort<D: Doer>(slot: &RefCell<Option<D>>, reason: String) {
+        if let Some(doer) = slot.borrow_mut().as_mut() {
+            doer.abort(&reason);
+        }
+    }
+
+    pub fn exit<D: Doer>(slot: &RefCell<Option<D>>) -> Result<(), String> {
+        // The instance is finished either way.
+        match slot.borrow_mut().take() {
+            Some(mut doer) => doer.exit(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Exports a [`Doer`] type as the component's doer world.
+///
+/// Use it once per plugin crate, at the crate root.
+#[macro_export]
+macro_rules! export_doer {
+    ($doer:ty) => {
+        const _: () = {
+            use $crate::__private as __hio;
+            __hio::thread_local! {
+                static __HIO_DOER: ::std::cell::RefCell<Option<$doer>> =
+                    const { ::std::cell::RefCell::new(None) };
+            }
+            struct __HioExport;
+            impl $crate::bindings::Guest for __HioExport {
+                fn validate(
+                    options: $crate::bindings::hio::doer::types::Options,
+                ) -> Result<(), String> {
+                    __hio::validate::<$doer>(options)
+                }
+                fn enter(
+                    options: $crate::bindings::hio::doer::types::Options,
+                ) -> Result<(), String> {
+                    __HIO_DOER.with(|s| __hio::enter(s, options))
+                }
+                fn recur(tyme: f64) -> Result<bool, String> {
+                    __HIO_DOER.with(|s| __hio::recur(s, tyme))
+                }
+                fn clean() -> Result<(), String> {
+                    __HIO_DOER.with(|s| __hio::clean(s))
+                }
+                fn cease() -> Result<(), String> {
+                    __HIO_DOER.with(|s| __hio::cease(s))
+                }
+                fn abort(reason: String) {
+                    __HIO_DOER.with(|s| __hio::abort(s, reason))
+                }
+                fn exit() -> Result<(), String> {
+                    __HIO_DOER.with(|s| __hio::exit(s))
+                }
+            }
+    $crate::bindings::export_doer_world!(__HioExport with_types_in $crate::bindings);
+        };
+    };
+}

@@ -1,0 +1,275 @@
+//! The commands behind `hio`: run, check, inspect, demo.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use hio::manifest::{BuildError, Manifest, ManifestError, Wake, build};
+use hio::plugin::{EngineLimits, LoadError, PluginHost};
+use hio::{DoDoer, Doist, JsonLines, Level, LogLine, Recorder};
+
+use crate::{LogLevel, RunArgs};
+
+/// Exit statuses.
+const OK: u8 = 0;
+const ESCALATED: u8 = 1;
+const USAGE: u8 = 2;
+const LOAD: u8 = 3;
+const INTERRUPTED: u8 = 130;
+
+fn fail(status: u8, message: impl std::fmt::Display) -> u8 {
+    eprintln!("hio: {message}");
+    status
+}
+
+fn cache_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
+    flag.or_else(|| std::env::var_os("HIO_CACHE_DIR").map(PathBuf::from))
+}
+
+fn build_error(e: BuildError) -> u8 {
+    match e {
+        BuildError::Manifest(m) => fail(USAGE, m),
+        BuildError::Load(l) => fail(LOAD, l),
+    }
+}
+
+/// The manifest a bare `.wasm` run stands for.
+fn bare_manifest(wasms: &[PathBuf]) -> Result<Manifest, ManifestError> {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut text = String::new();
+    for path in wasms {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "doer".into());
+        let n = seen.entry(stem.clone()).or_insert(0);
+        *n += 1;
+        let name = if *n == 1 { stem } else { format!("{stem}-{n}") };
+        let abs = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+        // TOML basic strings: escape backslashes and quotes.
+        let quoted = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+        text.push_str(&format!(
+            "[[doers]]\nname = {}\nplugin = {}\n",
+            quoted(&name),
+            quoted(&abs.to_string_lossy())
+        ));
+    }
+    let here = std::env::current_dir().unwrap_or_default();
+    Manifest::parse(&text, here.join("<command line>"))
+}
+
+fn level_of(l: LogLevel) -> Level {
+    match l {
+        LogLevel::Error => Level::Error,
+        LogLevel::Warn => Level::Warn,
+        LogLevel::Info => Level::Info,
+        LogLevel::Debug => Level::Debug,
+        LogLevel::Trace => Level::Trace,
+    }
+}
+
+/// Applies the command line's overrides to the manifest.
+fn apply_overrides(m: &mut Manifest, args: &RunArgs) -> Result<(), String> {
+    if let Some(t) = args.tock {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(format!("--tock must be finite and > 0, got {t}"));
+        }
+        m.tock = t;
+    }
+    if let Some(l) = &args.limit {
+        m.limit = match l.as_str() {
+            "none" => None,
+            s => match s.parse::<f64>() {
+                Ok(v) if v.is_finite() && v > 0.0 => Some(v),
+                _ => {
+                    return Err(format!(
+                        "--limit takes a finite tyme > 0 or \"none\", got {s:?}"
+                    ));
+                }
+            },
+        };
+    }
+    if args.real {
+        m.real = true;
+    }
+    if args.no_real {
+        m.real = false;
+    }
+    if let Some(w) = &args.wake {
+        m.wake = match w.as_str() {
+            "grid" => Wake::Grid,
+            "io" => Wake::Io,
+            other => return Err(format!("--wake takes grid or io, got {other:?}")),
+        };
+    }
+    if m.wake == Wake::Io && !m.real {
+        return Err("wake = \"io\" needs real mode (--real)".into());
+    }
+    if let Some(s) = args.seed {
+        m.seed = s;
+    }
+    Ok(())
+}
+
+pub fn run(args: RunArgs) -> u8 {
+    let all_wasm = args
+        .inputs
+        .iter()
+        .all(|p| p.extension().is_some_and(|e| e == "wasm"));
+    if all_wasm && let Some(missing) = args.inputs.iter().find(|p| !p.is_file()) {
+        return fail(LOAD, LoadError::Missing(missing.clone()));
+    }
+    let manifest = match args.inputs.as_slice() {
+        [one] if !all_wasm => Manifest::load(one),
+        _ if all_wasm => bare_manifest(&args.inputs),
+        _ => return fail(USAGE, "give one manifest (.toml) or only .wasm components"),
+    };
+    let mut manifest = match manifest {
+        Ok(m) => m,
+        Err(e) => return fail(USAGE, e),
+    };
+    if let Err(e) = apply_overrides(&mut manifest, &args) {
+        return fail(USAGE, e);
+    }
+    let host = match PluginHost::new(
+        manifest.engine.clone(),
+        cache_dir(args.cache_dir.clone()).as_deref(),
+    ) {
+        Ok(h) => h,
+        Err(e) => return fail(LOAD, e),
+    };
+    let built = match build(&manifest, &host) {
+        Ok(b) => b,
+        Err(e) => return build_error(e),
+    };
+    let max = level_of(args.log_level);
+    let mut doist = built.doist.logger(Box::new(move |l: &LogLine<'_>| {
+        if l.level <= max {
+            eprintln!(
+                "{} {} {} {}",
+                hio::fmt_tyme(l.tyme),
+                l.path,
+                l.level.as_str(),
+                l.message
+            );
+        }
+    }));
+    match args.trace.as_deref() {
+        None => {}
+        Some("-") => doist = doist.trace(JsonLines::new(io::stdout())),
+        Some(file) => match std::fs::File::create(file) {
+            Ok(f) => doist = doist.trace(JsonLines::new(f)),
+            Err(e) => return fail(USAGE, format!("--trace {file}: {e}")),
+        },
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
+            return fail(USAGE, format!("cannot handle signals: {e}"));
+        }
+    }
+    let status = loop {
+        if stop.load(Ordering::Relaxed) {
+            doist.close();
+            break INTERRUPTED;
+        }
+        match doist.step() {
+            Ok(false) => {}
+            Ok(true) => break OK,
+            Err(e) => break fail(ESCALATED, e),
+        }
+    };
+    if let Err(e) = doist.flush_trace() {
+        eprintln!("hio: writing the trace: {e}");
+    }
+    if args.stats {
+        eprint!("{}", built.stats.table());
+    }
+    status
+}
+
+pub fn check(path: &Path, cache: Option<PathBuf>) -> u8 {
+    let manifest = match Manifest::load(path) {
+        Ok(m) => m,
+        Err(e) => return fail(USAGE, e),
+    };
+    let host = match PluginHost::new(manifest.engine.clone(), cache_dir(cache).as_deref()) {
+        Ok(h) => h,
+        Err(e) => return fail(LOAD, e),
+    };
+    if let Err(e) = build(&manifest, &host) {
+        return build_error(e);
+    }
+    let leaves = manifest.leaves();
+    let plugins: std::collections::BTreeSet<_> = leaves.iter().map(|l| &l.plugin).collect();
+    let mut out = io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "{}: ok: {} doers, {} plugins, {} decks; tock {}, limit {}, seed {}",
+        path.display(),
+        leaves.len(),
+        plugins.len(),
+        manifest.decks.len(),
+        manifest.tock,
+        manifest.limit.map_or("none".to_owned(), |l| l.to_string()),
+        manifest.seed
+    );
+    let _ = writeln!(
+        out,
+        "enforced now: fuel per hook call, linear memory per doer, Wasm stack and table \
+         elements (engine), deck grants; per-doer message sizes and handle counts come \
+         with the next release"
+    );
+    OK
+}
+
+pub fn inspect(path: &Path) -> u8 {
+    let host = match PluginHost::new(EngineLimits::default(), None) {
+        Ok(h) => h,
+        Err(e) => return fail(LOAD, e),
+    };
+    match host.inspect(path) {
+        Ok(report) => {
+            print!("{report}");
+            OK
+        }
+        Err(e @ LoadError::Invalid { .. }) | Err(e @ LoadError::Missing(_)) => fail(LOAD, e),
+        Err(e) => fail(LOAD, e),
+    }
+}
+
+pub fn demo(limit: f64) -> u8 {
+    if !(limit.is_finite() && limit > 0.0) {
+        return fail(
+            USAGE,
+            format!("demo: --limit must be finite and > 0, got {limit}"),
+        );
+    }
+    let mut doist = Doist::new(0.03125)
+        .limit(limit)
+        .trace(JsonLines::new(io::stdout()));
+    let trees = [
+        DoDoer::new("A")
+            .doer(Recorder::spec("e0", 0.0, 3))
+            .doer(Recorder::spec("e1", 0.0625, 3)),
+        DoDoer::new("B")
+            .tock(0.0625)
+            .doer(Recorder::spec("e2", 0.0, 3))
+            .doer(Recorder::spec("e3", 0.125, 3)),
+    ];
+    for tree in trees {
+        if let Err(e) = doist.add(tree) {
+            return fail(USAGE, e);
+        }
+    }
+    let result = doist.run();
+    if let Err(e) = doist.flush_trace() {
+        return fail(ESCALATED, format!("writing the trace: {e}"));
+    }
+    match result {
+        Ok(()) => OK,
+        Err(e) => fail(ESCALATED, e),
+    }
+}

@@ -1,0 +1,139 @@
+//! [`PluginDoer`]: a Wasm component instance as a [`Doer`]. One `Store` per
+//! instance; each hook call gets the fuel budget afresh, sees the current
+//! tyme and tock, and hands its log lines and output back to the host.
+
+use std::time::Instant;
+
+use wasmtime::{Store, Trap};
+
+use super::bindings::Doer as DoerWorld;
+use super::bindings::hio::doer::types::Value;
+use super::state::State;
+use super::stats::StatsHandle;
+use super::wasi::MAX_RANDOM;
+use crate::doer::{Context, Doer, Failure, HookResult, Level};
+
+/// A loaded component instance, driven by the scheduler.
+pub struct PluginDoer {
+    pub(crate) store: Store<State>,
+    pub(crate) world: DoerWorld,
+    pub(crate) options: Vec<(String, Value)>,
+    pub(crate) fuel: u64,
+    pub(crate) poisoned: bool,
+    pub(crate) stats: StatsHandle,
+}
+
+/// Says what a trap or host error means, in the words of the contract.
+pub(crate) fn failure_reason(e: &wasmtime::Error, fuel: u64) -> String {
+    if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return format!("exit({})", exit.0);
+    }
+    if let Some(trap) = e.downcast_ref::<Trap>() {
+        return match trap {
+            Trap::OutOfFuel => format!("out of fuel (limit {fuel} per hook call)"),
+            Trap::StackOverflow => "wasm stack overflow".to_owned(),
+            other => format!("wasm trap: {other}"),
+        };
+    }
+    let text = format!("{e:#}");
+    if text.contains("exceeds limit") && text.contains(&MAX_RANDOM.to_string()) {
+        return "random request over 64 KiB".to_owned();
+    }
+    text
+}
+
+impl PluginDoer {
+    fn call<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        hook: impl FnOnce(&DoerWorld, &mut Store<State>) -> wasmtime::Result<Result<T, String>>,
+    ) -> HookResult<T> {
+        let data = self.store.data_mut();
+        data.tyme.set(cx.tyme());
+        data.tock = cx.tock();
+        data.tock_set = false;
+        let result = match self.store.set_fuel(self.fuel) {
+            Ok(()) => {
+                let start = Instant::now();
+                let r = hook(&self.world, &mut self.store);
+                self.stats.record_call(cx.path(), start.elapsed());
+                r
+            }
+            Err(e) => Err(e),
+        };
+        self.deliver(cx);
+        let failure = match result {
+            Ok(Ok(v)) => return Ok(v),
+            Ok(Err(reason)) => Failure(reason),
+            Err(e) => {
+                self.poisoned = true;
+                Failure(failure_reason(&e, self.fuel))
+            }
+        };
+        self.stats.record_failure(cx.path());
+        Err(failure)
+    }
+
+    /// Hands what the call produced to the host: tock, log lines, output.
+    fn deliver(&mut self, cx: &mut Context<'_>) {
+        let data = self.store.data_mut();
+        if data.tock_set {
+            // The host checked the value when the guest set it.
+            let _ = cx.set_tock(data.tock);
+        }
+        let logs = std::mem::take(&mut data.logs);
+        let out = [
+            ("stdout", data.stdout.take()),
+            ("stderr", data.stderr.take()),
+        ];
+        for (level, message) in logs {
+            cx.log(level, &message);
+        }
+        for (name, captured) in out {
+            let text = String::from_utf8_lossy(&captured.bytes);
+            for line in text.lines() {
+                cx.log(Level::Info, &format!("{name}: {line}"));
+            }
+            if captured.dropped > 0 {
+                let note = format!(
+                    "{name}: {} bytes dropped (over the per-call bound)",
+                    captured.dropped
+                );
+                cx.log(Level::Warn, &note);
+            }
+        }
+    }
+}
+
+impl Doer for PluginDoer {
+    fn enter(&mut self, cx: &mut Context<'_>) -> HookResult {
+        let options = std::mem::take(&mut self.options);
+        let r = self.call(cx, |w, s| w.call_enter(s, &options));
+        self.options = options;
+        r
+    }
+
+    fn recur(&mut self, cx: &mut Context<'_>, tyme: f64) -> HookResult<bool> {
+        self.call(cx, |w, s| w.call_recur(s, tyme))
+    }
+
+    fn clean(&mut self, cx: &mut Context<'_>) -> HookResult {
+        self.call(cx, |w, s| w.call_clean(s))
+    }
+
+    fn cease(&mut self, cx: &mut Context<'_>) -> HookResult {
+        self.call(cx, |w, s| w.call_cease(s))
+    }
+
+    fn abort(&mut self, cx: &mut Context<'_>, reason: &str) -> HookResult {
+        self.call(cx, |w, s| w.call_abort(s, reason).map(Ok))
+    }
+
+    fn exit(&mut self, cx: &mut Context<'_>) -> HookResult {
+        self.call(cx, |w, s| w.call_exit(s))
+    }
+
+    fn poisoned(&self) -> bool {
+        self.poisoned
+    }
+}

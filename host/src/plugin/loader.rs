@@ -1,0 +1,205 @@
+//! Loading plugins by path: one engine, each component compiled once (and
+//! cached on disk), one `InstancePre` per component.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Cache, CacheConfig, Config, Engine};
+
+use super::bindings::{Doer as DoerWorld, DoerPre};
+use super::state::State;
+use super::wasi;
+
+/// Engine-wide settings, fixed for a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineLimits {
+    /// The slot every doer's linear memory fits in, in bytes.
+    pub max_memory: u64,
+    /// Wasm stack per call, in bytes.
+    pub max_wasm_stack: usize,
+    /// Table elements per table.
+    pub max_table_elements: usize,
+}
+
+impl Default for EngineLimits {
+    fn default() -> Self {
+        EngineLimits {
+            max_memory: 16 << 20,
+            max_wasm_stack: 512 << 10,
+            max_table_elements: 20_000,
+        }
+    }
+}
+
+/// Why a plugin could not be loaded. Each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file does not exist.
+    #[error("{0}: no such file")]
+    Missing(PathBuf),
+    /// The file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// Not a WebAssembly binary.
+    #[error("{0}: not a WebAssembly file (it does not start with \\0asm)")]
+    NotWasm(PathBuf),
+    /// A core module where a component is needed.
+    #[error(
+        "{0}: a core WebAssembly module, not a component; build it for the \
+         wasm32-wasip2 target (cargo build --target wasm32-wasip2), or wrap it \
+         with `wasm-tools component new`"
+    )]
+    CoreModule(PathBuf),
+    /// The component is malformed or fails to compile.
+    #[error("{path}: invalid component: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What wasmtime said.
+        reason: String,
+    },
+    /// It imports something the host does not offer.
+    #[error("{path}: {reason}")]
+    Import {
+        /// The file.
+        path: PathBuf,
+        /// The import, as wasmtime names it.
+        reason: String,
+    },
+    /// Its exports do not match the `hio:doer` world.
+    #[error("{path}: does not export the hio:doer@0.1.0 world: {reason}")]
+    Exports {
+        /// The file.
+        path: PathBuf,
+        /// What is missing or mistyped.
+        reason: String,
+    },
+    /// The engine or its cache could not be set up.
+    #[error("plugin engine: {0}")]
+    Engine(String),
+}
+
+fn chain(e: &wasmtime::Error) -> String {
+    format!("{e:#}")
+}
+
+/// Compiles and links plugins. Cheap to share by reference.
+pub struct PluginHost {
+    engine: Engine,
+    linker: Linker<State>,
+    limits: EngineLimits,
+}
+
+impl PluginHost {
+    /// An engine with these limits; compiled code is cached in `cache_dir`
+    /// (created with mode 0700) when given.
+    pub fn new(limits: EngineLimits, cache_dir: Option<&Path>) -> Result<PluginHost, LoadError> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.consume_fuel(true);
+        config.max_wasm_stack(limits.max_wasm_stack);
+        if let Some(dir) = cache_dir {
+            create_private_dir(dir)
+                .map_err(|e| LoadError::Engine(format!("cache dir {}: {e}", dir.display())))?;
+            let mut cache = CacheConfig::new();
+            cache.with_directory(dir);
+            let cache = Cache::new(cache).map_err(|e| LoadError::Engine(chain(&e)))?;
+            config.cache(Some(cache));
+        }
+        let engine = Engine::new(&config).map_err(|e| LoadError::Engine(chain(&e)))?;
+        let mut linker = Linker::new(&engine);
+        wasi::add_to_linker(&mut linker).map_err(|e| LoadError::Engine(chain(&e)))?;
+        DoerWorld::add_to_linker::<State, wasmtime::component::HasSelf<State>>(&mut linker, |s| s)
+            .map_err(|e| LoadError::Engine(chain(&e)))?;
+        Ok(PluginHost {
+            engine,
+            linker,
+            limits,
+        })
+    }
+
+    /// The engine-wide limits.
+    pub fn limits(&self) -> &EngineLimits {
+        &self.limits
+    }
+
+    /// Reads and compiles the component at `path`.
+    fn compile(&self, path: &Path) -> Result<Component, LoadError> {
+        let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => LoadError::Missing(path.to_owned()),
+            _ => LoadError::Read {
+                path: path.to_owned(),
+                source: e,
+            },
+        })?;
+        match bytes.get(..8) {
+            Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => {
+                return Err(LoadError::CoreModule(path.to_owned()));
+            }
+            Some([0, b'a', b's', b'm', ..]) => {}
+            _ => return Err(LoadError::NotWasm(path.to_owned())),
+        }
+        Component::new(&self.engine, &bytes).map_err(|e| LoadError::Invalid {
+            path: path.to_owned(),
+            reason: chain(&e),
+        })
+    }
+
+    /// Loads the component at `path`, ready to instantiate.
+    pub fn load(&self, path: &Path) -> Result<super::Plugin, LoadError> {
+        let component = self.compile(path)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Import {
+                path: path.to_owned(),
+                reason: chain(&e),
+            })?;
+        let pre = DoerPre::new(pre).map_err(|e| LoadError::Exports {
+            path: path.to_owned(),
+            reason: chain(&e),
+        })?;
+        Ok(super::Plugin::new(
+            path.to_owned(),
+            self.engine.clone(),
+            pre,
+        ))
+    }
+
+    /// Describes the component at `path`: its imports and exports, and
+    /// whether it fits the `hio:doer` world on this host.
+    pub fn inspect(&self, path: &Path) -> Result<String, LoadError> {
+        let component = self.compile(path)?;
+        let ty = component.component_type();
+        let mut out = format!("{}\nimports:\n", path.display());
+        for (name, _) in ty.imports(&self.engine) {
+            out.push_str(&format!("  {name}\n"));
+        }
+        out.push_str("exports:\n");
+        for (name, _) in ty.exports(&self.engine) {
+            out.push_str(&format!("  {name}\n"));
+        }
+        match self.load(path) {
+            Ok(_) => out.push_str("fits hio:doer@0.1.0: yes\n"),
+            Err(e) => out.push_str(&format!("fits hio:doer@0.1.0: no: {e}\n")),
+        }
+        Ok(out)
+    }
+}
+
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}

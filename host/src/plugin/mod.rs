@@ -1,0 +1,166 @@
+//! Doers as WebAssembly components: the `hio:doer` world on the host side.
+//!
+//! A [`PluginHost`] owns the engine and the linker (WASI without ambient
+//! authority, plus the `tyme`, `log` and `decks` interfaces). Loading a
+//! plugin by path compiles it once (cached on disk when a cache folder is
+//! given) into a [`Plugin`] holding its `InstancePre`; each doer instance is
+//! a fresh `Store` made from it, a [`PluginDoer`].
+
+mod bindings;
+mod decks;
+mod doer;
+mod loader;
+mod log;
+mod state;
+mod stats;
+mod tyme;
+mod wasi;
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use wasmtime::{Engine, Store, StoreLimitsBuilder};
+
+use self::bindings::DoerPre;
+pub use self::bindings::hio::doer::types::{Scalar, Value};
+pub use self::doer::PluginDoer;
+pub use self::loader::{EngineLimits, LoadError, PluginHost};
+use self::state::State;
+pub use self::stats::{DoerStats, StatsHandle};
+pub use self::wasi::seed;
+use crate::decks::DeckAccess;
+use crate::spec::Spec;
+
+/// How one doer instance is set up.
+#[derive(Debug, Clone)]
+pub struct InstanceConfig {
+    /// The run's seed (each instance's is derived from it, its path and attempt).
+    pub seed: u64,
+    /// Fuel per hook call.
+    pub fuel: u64,
+    /// Linear memory cap in bytes.
+    pub memory: u64,
+    /// Table elements cap.
+    pub table_elements: usize,
+    /// The decks it may touch.
+    pub decks: DeckAccess,
+    /// Where its call figures go.
+    pub stats: StatsHandle,
+}
+
+impl Default for InstanceConfig {
+    fn default() -> Self {
+        InstanceConfig {
+            seed: 0,
+            fuel: 10_000_000,
+            memory: 16 << 20,
+            table_elements: 20_000,
+            decks: DeckAccess::default(),
+            stats: StatsHandle::default(),
+        }
+    }
+}
+
+/// A compiled component, ready to make doer instances.
+pub struct Plugin {
+    path: PathBuf,
+    engine: Engine,
+    pre: DoerPre<State>,
+}
+
+impl Plugin {
+    pub(crate) fn new(path: PathBuf, engine: Engine, pre: DoerPre<State>) -> Plugin {
+        Plugin { path, engine, pre }
+    }
+
+    /// The file it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn store(&self, path: &str, attempt: u32, cfg: &InstanceConfig) -> Store<State> {
+        let tyme = wasi::TymeCell::default();
+        let stdout = wasi::GuestOutput::default();
+        let stderr = wasi::GuestOutput::default();
+        let seed = wasi::seed(cfg.seed, path, attempt);
+        let wasi = wasi::context(&tyme, seed, &stdout, &stderr);
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(usize::try_from(cfg.memory).unwrap_or(usize::MAX))
+            .table_elements(cfg.table_elements)
+            .build();
+        let mut store = Store::new(
+            &self.engine,
+            State {
+                wasi,
+                table: wasmtime::component::ResourceTable::new(),
+                limits,
+                tyme,
+                tock: 0.0,
+                tock_set: false,
+                logs: Vec::new(),
+                decks: cfg.decks.clone(),
+                stdout,
+                stderr,
+            },
+        );
+        store.limiter(|s| &mut s.limits);
+        store
+    }
+
+    /// Makes a fresh instance for the doer at `path` (restart `attempt`).
+    pub fn instantiate(
+        &self,
+        path: &str,
+        attempt: u32,
+        options: Vec<(String, Value)>,
+        cfg: &InstanceConfig,
+    ) -> Result<PluginDoer, String> {
+        let mut store = self.store(path, attempt, cfg);
+        store
+            .set_fuel(cfg.fuel)
+            .map_err(|e| doer::failure_reason(&e, cfg.fuel))?;
+        let world = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| format!("instantiate: {}", doer::failure_reason(&e, cfg.fuel)))?;
+        Ok(PluginDoer {
+            store,
+            world,
+            options,
+            fuel: cfg.fuel,
+            poisoned: false,
+            stats: cfg.stats.clone(),
+        })
+    }
+
+    /// Runs the plugin's `validate` on `options` in a throwaway instance.
+    pub fn validate(
+        &self,
+        options: &[(String, Value)],
+        cfg: &InstanceConfig,
+    ) -> Result<(), String> {
+        let mut doer = self.instantiate("validate", 0, Vec::new(), cfg)?;
+        doer.store
+            .set_fuel(cfg.fuel)
+            .map_err(|e| doer::failure_reason(&e, cfg.fuel))?;
+        match doer.world.call_validate(&mut doer.store, &options.to_vec()) {
+            Ok(r) => r,
+            Err(e) => Err(doer::failure_reason(&e, cfg.fuel)),
+        }
+    }
+
+    /// A leaf spec whose instances are made from this plugin.
+    pub fn spec(
+        self: &Rc<Self>,
+        name: &str,
+        tock: f64,
+        options: Vec<(String, Value)>,
+        cfg: InstanceConfig,
+    ) -> Spec {
+        let plugin = Rc::clone(self);
+        Spec::with_factory(name, tock, move |birth| {
+            let doer = plugin.instantiate(birth.path, birth.attempt, options.clone(), &cfg)?;
+            Ok(Box::new(doer) as Box<dyn crate::doer::Doer>)
+        })
+    }
+}

@@ -1,0 +1,35 @@
+//! The data of one doer's `Store`: its WASI context, and what the host
+//! shares with it for the length of one hook call (tyme, tock, log lines).
+
+use wasmtime::StoreLimits;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::wasi::{GuestOutput, TymeCell};
+use crate::decks::DeckAccess;
+use crate::doer::Level;
+
+/// Store data of a doer instance.
+pub struct State {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) limits: StoreLimits,
+    pub(crate) tyme: TymeCell,
+    /// The doer's tock, as the host last told it; `tock_set` when the guest
+    /// changed it during the call.
+    pub(crate) tock: f64,
+    pub(crate) tock_set: bool,
+    pub(crate) logs: Vec<(Level, String)>,
+    pub(crate) decks: DeckAccess,
+    pub(crate) stdout: GuestOutput,
+    pub(crate) stderr: GuestOutput,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}

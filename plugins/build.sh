@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds every plugin for wasm32-wasip2 and copies each component to
+# dist/<name>.wasm. Usage: plugins/build.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+cargo build --release --target wasm32-wasip2 --locked
+mkdir -p dist
+for name in recorder producer consumer stdlib command misfit; do
+  cp "target/wasm32-wasip2/release/$name.wasm" "dist/$name.wasm"
+done
+echo "plugins built into $(pwd)/dist"

@@ -1,0 +1,57 @@
+//! Pushes `count` items (`job 1`, `job 2`, …) onto `deck`, at most `burst`
+//! per recur. A full deck is back pressure: the item waits for a later
+//! tick. Done when every item is pushed.
+
+use hio_guest::decks::{self, DeckError};
+use hio_guest::{Doer, Options, export_doer, log};
+
+struct Producer {
+    deck: String,
+    count: i64,
+    burst: i64,
+    sent: i64,
+}
+
+impl Doer for Producer {
+    const OPTIONS: &'static [&'static str] = &["deck", "count", "burst"];
+
+    fn validate(options: &Options) -> Result<(), String> {
+        Self::enter(options).map(|_| ())
+    }
+
+    fn enter(options: &Options) -> Result<Self, String> {
+        options.only(Self::OPTIONS)?;
+        let count = options.integer("count")?.unwrap_or(10);
+        let burst = options.integer("burst")?.unwrap_or(1);
+        if count < 0 || burst < 1 {
+            return Err("options `count` >= 0 and `burst` >= 1".into());
+        }
+        let deck = options.text("deck")?.unwrap_or("jobs").to_owned();
+        Ok(Producer {
+            deck,
+            count,
+            burst,
+            sent: 0,
+        })
+    }
+
+    fn recur(&mut self, _tyme: f64) -> Result<bool, String> {
+        for _ in 0..self.burst {
+            if self.sent == self.count {
+                break;
+            }
+            let item = format!("job {}", self.sent + 1);
+            match decks::push(&self.deck, item.as_bytes()) {
+                Ok(()) => self.sent += 1,
+                Err(DeckError::Full) => {
+                    log::debug(&format!("{} full, {item} waits", self.deck));
+                    break;
+                }
+                Err(e) => return Err(format!("push to {}: {}", self.deck, e.name())),
+            }
+        }
+        Ok(self.sent == self.count)
+    }
+}
+
+export_doer!(Producer);
