@@ -223,3 +223,74 @@ fn sigint_closes_the_tree_flushes_the_trace_and_exits_130() {
     assert!(lines[n - 2].contains("\"event\":\"exit\""));
     assert!(lines[n - 1].contains("\"event\":\"done\",\"done\":false"));
 }
+
+#[test]
+fn compiled_code_is_cached_in_a_private_folder() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cache = dir.path().join("deep/cache");
+    let rec = plugin("recorder");
+    let args = [
+        "run",
+        rec.to_str().expect("utf-8"),
+        "--limit",
+        "0.1",
+        "--cache-dir",
+        cache.to_str().expect("utf-8"),
+    ];
+    let out = hio(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mode = std::fs::metadata(&cache)
+        .expect("cache dir")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+    let files = walk(&cache);
+    assert!(!files.is_empty(), "the compiled component is stored");
+    // HIO_CACHE_DIR is the default location.
+    let other = dir.path().join("env-cache");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hio"))
+        .args(&args[..4])
+        .env("HIO_CACHE_DIR", &other)
+        .output()
+        .expect("run hio");
+    assert!(out.status.success());
+    assert!(!walk(&other).is_empty());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn log_level_debug_shows_debug_lines() {
+    let out = hio(&["run", "examples/pipeline.toml", "--log-level", "debug"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(" producer debug jobs full"),
+        "{}",
+        stderr(&out)
+    );
+    let quiet = hio(&["run", "examples/pipeline.toml", "--log-level", "error"]);
+    assert!(!stderr(&quiet).contains(" info "), "{}", stderr(&quiet));
+}
+
+#[test]
+fn a_guest_sleeping_a_year_returns_at_once_in_tyme() {
+    let std = quoted(&plugin("stdlib"));
+    let (_dir, path) = manifest(&format!(
+        "[[doers]]\nname = \"sleepy\"\nplugin = {std}\noptions = {{ stop = 1, sleep = 31536000 }}\n"
+    ));
+    let out = hio(&["run", path.to_str().expect("utf-8"), "--trace", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("\"doer\":\"sleepy\",\"event\":\"clean\""));
+}

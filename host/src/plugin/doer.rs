@@ -105,6 +105,19 @@ impl PluginDoer {
     }
 }
 
+impl PluginDoer {
+    /// Calls the component's `recur` export directly: no scheduler, no
+    /// fuel refill, no log delivery. The floor a scheduled call is measured
+    /// against in the benchmarks.
+    #[doc(hidden)]
+    pub fn bare_recur(&mut self, tyme: f64) -> Result<bool, String> {
+        match self.world.call_recur(&mut self.store, tyme) {
+            Ok(r) => r,
+            Err(e) => Err(failure_reason(&e, self.fuel)),
+        }
+    }
+}
+
 impl Doer for PluginDoer {
     fn enter(&mut self, cx: &mut Context<'_>) -> HookResult {
         let options = std::mem::take(&mut self.options);

@@ -15,12 +15,17 @@ struct Stdlib {
 }
 
 impl Doer for Stdlib {
-    const OPTIONS: &'static [&'static str] = &["stop"];
+    const OPTIONS: &'static [&'static str] = &["stop", "sleep"];
 
     fn enter(options: &Options) -> Result<Self, String> {
         options.only(Self::OPTIONS)?;
         // Guest stdout reaches the host log, tagged with tyme and path.
         println!("stdlib doer entered");
+        if let Some(secs) = options.integer("sleep")? {
+            // Time does not pass inside a hook: the host's clock pollables
+            // are ready at once, so even a year's sleep returns at once.
+            std::thread::sleep(std::time::Duration::from_secs(secs.unsigned_abs()));
+        }
         Ok(Stdlib {
             stop: options.integer("stop")?.unwrap_or(3),
             start: Instant::now(),
