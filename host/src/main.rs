@@ -82,10 +82,10 @@ struct RunArgs {
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
     /// Override the Doist's tock (seconds of tyme per tick).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     tock: Option<f64>,
     /// Override the limit: a tyme, or "none".
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     limit: Option<String>,
     /// Real mode: each tick lasts one tock of wall time.
     #[arg(long, overrides_with = "no_real")]

@@ -294,3 +294,54 @@ fn a_guest_sleeping_a_year_returns_at_once_in_tyme() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("\"doer\":\"sleepy\",\"event\":\"clean\""));
 }
+
+#[test]
+fn a_random_request_over_64_kib_fails_the_doer() {
+    let std = quoted(&plugin("stdlib"));
+    let (_dir, path) = manifest(&format!(
+        "[[doers]]\nname = \"small\"\nplugin = {std}\noptions = {{ stop = 0, random_bytes = 1024 }}\n\
+         [[doers]]\nname = \"huge\"\nplugin = {std}\noptions = {{ stop = 0, random_bytes = 100000 }}\n"
+    ));
+    let out = hio(&["run", path.to_str().expect("utf-8"), "--trace", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(" small info got 1024 random bytes"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains(
+            "{\"tyme\":0.0,\"doer\":\"huge\",\"event\":\"abort\",\"reason\":\"random request over 64 KiB\",\"ran\":false}"
+        ),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn command_line_overrides_are_checked() {
+    let rec = plugin("recorder");
+    let rec = rec.to_str().expect("utf-8");
+    for (args, want) in [
+        (
+            vec!["--limit", "abc"],
+            "--limit takes a finite tyme > 0 or \"none\"",
+        ),
+        (vec!["--tock", "-1"], "--tock must be finite and > 0"),
+        (vec!["--wake", "io"], "needs real mode"),
+        (vec!["--wake", "soon"], "--wake takes grid or io"),
+    ] {
+        let mut all = vec!["run", rec];
+        all.extend(&args);
+        let out = hio(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(want), "{args:?}: {}", stderr(&out));
+    }
+    let out = hio(&["run", rec, "--tock", "0.5", "--limit", "1", "--trace", "-"]);
+    assert!(out.status.success());
+    assert!(
+        stdout(&out).ends_with("{\"tyme\":1.0,\"doer\":\"\",\"event\":\"done\",\"done\":false}\n"),
+        "{}",
+        stdout(&out)
+    );
+}

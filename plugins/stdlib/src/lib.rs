@@ -15,7 +15,7 @@ struct Stdlib {
 }
 
 impl Doer for Stdlib {
-    const OPTIONS: &'static [&'static str] = &["stop", "sleep"];
+    const OPTIONS: &'static [&'static str] = &["stop", "sleep", "random_bytes"];
 
     fn enter(options: &Options) -> Result<Self, String> {
         options.only(Self::OPTIONS)?;
@@ -25,6 +25,11 @@ impl Doer for Stdlib {
             // Time does not pass inside a hook: the host's clock pollables
             // are ready at once, so even a year's sleep returns at once.
             std::thread::sleep(std::time::Duration::from_secs(secs.unsigned_abs()));
+        }
+        if let Some(n) = options.integer("random_bytes")? {
+            // Straight to wasi:random; the host refuses more than 64 KiB.
+            let bytes = wasip2::random::random::get_random_bytes(n.unsigned_abs());
+            log::info(&format!("got {} random bytes", bytes.len()));
         }
         Ok(Stdlib {
             stop: options.integer("stop")?.unwrap_or(3),
