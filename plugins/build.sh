@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 cargo build --release --target wasm32-wasip2 --locked
 mkdir -p dist
-for name in recorder producer consumer stdlib command misfit noop; do
+for name in recorder producer consumer stdlib command misfit noop hostile; do
   cp "target/wasm32-wasip2/release/$name.wasm" "dist/$name.wasm"
 done
 echo "plugins built into $(pwd)/dist"

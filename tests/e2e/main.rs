@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod edits;
+mod hostile;
 mod props;
 mod real;
 mod supervision;

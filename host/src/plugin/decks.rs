@@ -3,6 +3,7 @@
 use super::bindings::hio::doer::decks::{DeckError as WitDeckError, Host};
 use super::state::State;
 use crate::decks::DeckError;
+use crate::doer::Level;
 
 fn wit(e: DeckError) -> WitDeckError {
     match e {
@@ -13,12 +14,35 @@ fn wit(e: DeckError) -> WitDeckError {
     }
 }
 
+impl State {
+    /// Logs a refused call outside the grants once per direction, deck and
+    /// reason; full decks are back pressure, not news.
+    fn refused(&mut self, dir: &'static str, deck: &str, e: DeckError) -> WitDeckError {
+        let kind = match e {
+            DeckError::NotGranted => "not granted",
+            DeckError::UnknownDeck => "no such deck",
+            DeckError::Full | DeckError::TooLarge => return wit(e),
+        };
+        if self.refusals.insert((dir, deck.to_owned(), kind)) {
+            self.logs.push((
+                Level::Warn,
+                format!("{dir} on deck {deck:?} refused: {kind} (logged once)"),
+            ));
+        }
+        wit(e)
+    }
+}
+
 impl Host for State {
     fn push(&mut self, deck: String, item: Vec<u8>) -> Result<(), WitDeckError> {
-        self.decks.push(&deck, item).map_err(wit)
+        self.decks
+            .push(&deck, item)
+            .map_err(|e| self.refused("push", &deck, e))
     }
 
     fn pull(&mut self, deck: String) -> Result<Option<Vec<u8>>, WitDeckError> {
-        self.decks.pull(&deck).map_err(wit)
+        self.decks
+            .pull(&deck)
+            .map_err(|e| self.refused("pull", &deck, e))
     }
 }

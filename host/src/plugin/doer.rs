@@ -19,12 +19,13 @@ pub struct PluginDoer {
     pub(crate) world: DoerWorld,
     pub(crate) options: Vec<(String, Value)>,
     pub(crate) fuel: u64,
+    pub(crate) memory: u64,
     pub(crate) poisoned: bool,
     pub(crate) stats: StatsHandle,
 }
 
 /// Says what a trap or host error means, in the words of the contract.
-pub(crate) fn failure_reason(e: &wasmtime::Error, fuel: u64) -> String {
+pub(crate) fn failure_reason(e: &wasmtime::Error, fuel: u64, memory: u64) -> String {
     if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
         return format!("exit({})", exit.0);
     }
@@ -36,6 +37,9 @@ pub(crate) fn failure_reason(e: &wasmtime::Error, fuel: u64) -> String {
         };
     }
     let text = format!("{e:#}");
+    if text.contains("forcing trap when growing memory") {
+        return format!("memory limit exceeded (limit {memory} bytes)");
+    }
     if text.contains("exceeds limit") && text.contains(&MAX_RANDOM.to_string()) {
         return "random request over 64 KiB".to_owned();
     }
@@ -67,7 +71,7 @@ impl PluginDoer {
             Ok(Err(reason)) => Failure(reason),
             Err(e) => {
                 self.poisoned = true;
-                Failure(failure_reason(&e, self.fuel))
+                Failure(failure_reason(&e, self.fuel, self.memory))
             }
         };
         self.stats.record_failure(cx.path());
@@ -113,7 +117,7 @@ impl PluginDoer {
     pub fn bare_recur(&mut self, tyme: f64) -> Result<bool, String> {
         match self.world.call_recur(&mut self.store, tyme) {
             Ok(r) => r,
-            Err(e) => Err(failure_reason(&e, self.fuel)),
+            Err(e) => Err(failure_reason(&e, self.fuel, self.memory)),
         }
     }
 }

@@ -87,6 +87,7 @@ impl Plugin {
         let limits = StoreLimitsBuilder::new()
             .memory_size(usize::try_from(cfg.memory).unwrap_or(usize::MAX))
             .table_elements(cfg.table_elements)
+            .trap_on_grow_failure(true)
             .build();
         let mut store = Store::new(
             &self.engine,
@@ -98,6 +99,7 @@ impl Plugin {
                 tock: 0.0,
                 tock_set: false,
                 logs: Vec::new(),
+                refusals: Default::default(),
                 decks: cfg.decks.clone(),
                 stdout,
                 stderr,
@@ -118,16 +120,19 @@ impl Plugin {
         let mut store = self.store(path, attempt, cfg);
         store
             .set_fuel(cfg.fuel)
-            .map_err(|e| doer::failure_reason(&e, cfg.fuel))?;
-        let world = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| format!("instantiate: {}", doer::failure_reason(&e, cfg.fuel)))?;
+            .map_err(|e| doer::failure_reason(&e, cfg.fuel, cfg.memory))?;
+        let world = self.pre.instantiate(&mut store).map_err(|e| {
+            format!(
+                "instantiate: {}",
+                doer::failure_reason(&e, cfg.fuel, cfg.memory)
+            )
+        })?;
         Ok(PluginDoer {
             store,
             world,
             options,
             fuel: cfg.fuel,
+            memory: cfg.memory,
             poisoned: false,
             stats: cfg.stats.clone(),
         })
@@ -142,10 +147,10 @@ impl Plugin {
         let mut doer = self.instantiate("validate", 0, Vec::new(), cfg)?;
         doer.store
             .set_fuel(cfg.fuel)
-            .map_err(|e| doer::failure_reason(&e, cfg.fuel))?;
+            .map_err(|e| doer::failure_reason(&e, cfg.fuel, cfg.memory))?;
         match doer.world.call_validate(&mut doer.store, &options.to_vec()) {
             Ok(r) => r,
-            Err(e) => Err(doer::failure_reason(&e, cfg.fuel)),
+            Err(e) => Err(doer::failure_reason(&e, cfg.fuel, cfg.memory)),
         }
     }
 

@@ -1,6 +1,8 @@
 //! The data of one doer's `Store`: its WASI context, and what the host
 //! shares with it for the length of one hook call (tyme, tock, log lines).
 
+use std::collections::BTreeSet;
+
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -20,6 +22,8 @@ pub struct State {
     pub(crate) tock: f64,
     pub(crate) tock_set: bool,
     pub(crate) logs: Vec<(Level, String)>,
+    /// Refused deck calls already logged, by direction, deck and reason.
+    pub(crate) refusals: BTreeSet<(&'static str, String, &'static str)>,
     pub(crate) decks: DeckAccess,
     pub(crate) stdout: GuestOutput,
     pub(crate) stderr: GuestOutput,

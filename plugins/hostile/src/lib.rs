@@ -1,0 +1,168 @@
+//! A doer that misbehaves on purpose, one way per `mode`, in hook `hook`
+//! (default `recur`), for the containment tests. Every mode must leave the
+//! host running and its siblings untouched.
+//!
+//! Modes: `loop` (spin forever), `busy-wait` (spin on the clock for a
+//! minute), `sleep` (sleep a year), `grow` (allocate without end), `recurse`
+//! (unbounded recursion), `panic`, `exit` (`exit(3)`), `trap`
+//! (`unreachable`), `log-spam`, `stdout-spam`, `flood` (push to deck
+//! `jobs` until full, every recur), `forged-deck` (push to an undeclared
+//! deck), `grant` (pull from `jobs` without a grant), `random` (ask for
+//! 1 MiB of random bytes), `fail-always` (return an error every recur).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use hio_guest::{Doer, Options, decks, export_doer, log};
+
+struct Hostile {
+    mode: String,
+    hook: String,
+    count: u64,
+}
+
+#[allow(unconditional_recursion)]
+fn recurse(n: u64) -> u64 {
+    black_box(recurse(black_box(n + 1)) + 1)
+}
+
+impl Hostile {
+    fn act(&mut self, hook: &str) -> Result<(), String> {
+        if hook != self.hook {
+            return Ok(());
+        }
+        match self.mode.as_str() {
+            "loop" => loop {
+                black_box(self.count);
+            },
+            "busy-wait" => {
+                let start = Instant::now();
+                while start.elapsed() < Duration::from_secs(60) {
+                    black_box(());
+                }
+            }
+            "sleep" => std::thread::sleep(Duration::from_secs(365 * 24 * 3600)),
+            "grow" => loop {
+                // Grow linear memory a MiB at a time, without end.
+                #[cfg(target_arch = "wasm32")]
+                black_box(core::arch::wasm32::memory_grow(0, 16));
+            },
+            "recurse" => {
+                black_box(recurse(0));
+            }
+            "panic" => panic!("hostile doer panics on purpose"),
+            "exit" => std::process::exit(3),
+            "trap" => std::process::abort(),
+            "log-spam" => {
+                // Past the host's per-call bounds (256 lines, 4 KiB each),
+                // within the fuel budget.
+                let long = "x".repeat(5_000);
+                for i in 0..300 {
+                    log::info(&format!("spam {i} {long}"));
+                }
+            }
+            "stdout-spam" => {
+                // 200 KB, past the host's 16 KiB per call.
+                let line = "y".repeat(100);
+                for i in 0..2_000 {
+                    println!("spam {i} {line}");
+                }
+            }
+            "flood" => while decks::push("jobs", &[0u8; 32]).is_ok() {},
+            "forged-deck" => {
+                let e = decks::push("no-such-deck", b"x").expect_err("an undeclared deck");
+                log::warn(&format!("forged deck refused: {}", e.name()));
+            }
+            "grant" => {
+                let e = decks::pull("jobs").expect_err("no pull grant");
+                log::warn(&format!("pull refused: {}", e.name()));
+            }
+            "random" => {
+                black_box(wasip2::random::random::get_random_bytes(1 << 20));
+            }
+            "fail-always" => return Err("fails on purpose".into()),
+            other => return Err(format!("unknown mode {other:?}")),
+        }
+        Ok(())
+    }
+}
+
+const MODES: &[&str] = &[
+    "loop",
+    "busy-wait",
+    "sleep",
+    "grow",
+    "recurse",
+    "panic",
+    "exit",
+    "trap",
+    "log-spam",
+    "stdout-spam",
+    "flood",
+    "forged-deck",
+    "grant",
+    "random",
+    "fail-always",
+];
+const HOOKS: &[&str] = &["enter", "recur", "clean", "cease", "abort", "exit"];
+
+impl Doer for Hostile {
+    const OPTIONS: &'static [&'static str] = &["mode", "hook", "stop"];
+
+    fn validate(options: &Options) -> Result<(), String> {
+        options.only(Self::OPTIONS)?;
+        let mode = options.text("mode")?.ok_or("option `mode` is required")?;
+        if !MODES.contains(&mode) {
+            return Err(format!(
+                "option `mode`: unknown {mode:?}; one of {}",
+                MODES.join(", ")
+            ));
+        }
+        let hook = options.text("hook")?.unwrap_or("recur");
+        if !HOOKS.contains(&hook) {
+            return Err(format!(
+                "option `hook`: unknown {hook:?}; one of {}",
+                HOOKS.join(", ")
+            ));
+        }
+        Ok(())
+    }
+
+    fn enter(options: &Options) -> Result<Self, String> {
+        let mut me = Hostile {
+            mode: options.text("mode")?.unwrap_or("trap").to_owned(),
+            hook: options.text("hook")?.unwrap_or("recur").to_owned(),
+            count: 0,
+        };
+        me.act("enter")?;
+        Ok(me)
+    }
+
+    fn recur(&mut self, _tyme: f64) -> Result<bool, String> {
+        self.count += 1;
+        if self.hook == "abort" {
+            return Err("fails so that abort runs".into());
+        }
+        self.act("recur")?;
+        // Done at the second recur, so `clean` gets its turn too.
+        Ok(self.count >= 2 && self.hook == "clean")
+    }
+
+    fn clean(&mut self) -> Result<(), String> {
+        self.act("clean")
+    }
+
+    fn cease(&mut self) -> Result<(), String> {
+        self.act("cease")
+    }
+
+    fn abort(&mut self, _reason: &str) {
+        let _ = self.act("abort");
+    }
+
+    fn exit(&mut self) -> Result<(), String> {
+        self.act("exit")
+    }
+}
+
+export_doer!(Hostile);

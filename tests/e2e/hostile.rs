@@ -1,0 +1,246 @@
+//! Containment: a doer that misbehaves on purpose (the `hostile` plugin)
+//! fails alone, with the reason the contract gives, or is contained without
+//! failing; its siblings' traces are those of a run without it.
+
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use hio::harness::Harness;
+use hio::plugin::{Plugin, Scalar, Value};
+use hio::trace::OwnedRecord;
+use hio::{DoDoer, Grants, Supervision};
+
+fn plugin(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins/dist")
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "{} missing: run plugins/build.sh",
+        path.display()
+    );
+    path
+}
+
+fn text(name: &str, v: &str) -> (String, Value) {
+    (name.to_owned(), Value::Scalar(Scalar::Text(v.to_owned())))
+}
+
+fn int(name: &str, v: i64) -> (String, Value) {
+    (name.to_owned(), Value::Scalar(Scalar::Integer(v)))
+}
+
+struct Outcome {
+    trace: Vec<OwnedRecord>,
+    logs: Vec<String>,
+    harness: Harness,
+}
+
+/// Runs recorders `before` and `after` around an optional hostile doer `h`.
+fn run(hostile: Option<(&str, &str)>) -> Outcome {
+    let mut h = Harness::new(0.25);
+    h.deck("jobs", 4, 64);
+    h.doist().set_limit(Some(1.0));
+    let recorder = h.load(plugin("recorder")).unwrap();
+    let bad: Rc<Plugin> = h.load(plugin("hostile")).unwrap();
+    h.add("before", &recorder, 0.0, vec![int("stop", 100)])
+        .unwrap();
+    if let Some((mode, hook)) = hostile {
+        let grants = Grants {
+            push: ["jobs".to_owned()].into(),
+            pull: Default::default(),
+        };
+        let spec = h
+            .spec(
+                "h",
+                &bad,
+                0.0,
+                vec![text("mode", mode), text("hook", hook)],
+                grants,
+            )
+            .unwrap();
+        h.add_spec(spec).unwrap();
+    }
+    h.add("after", &recorder, 0.0, vec![int("stop", 2)])
+        .unwrap();
+    h.run().unwrap();
+    Outcome {
+        trace: h.trace(),
+        logs: h.logs(),
+        harness: h,
+    }
+}
+
+fn of(trace: &[OwnedRecord], doer: &str) -> Vec<String> {
+    trace
+        .iter()
+        .filter(|r| r.doer == doer)
+        .map(OwnedRecord::to_json)
+        .collect()
+}
+
+fn siblings_untouched(o: &Outcome) {
+    let alone = run(None);
+    for doer in ["before", "after"] {
+        assert_eq!(of(&o.trace, doer), of(&alone.trace, doer), "{doer}");
+    }
+}
+
+fn abort_reason(o: &Outcome) -> Option<(String, bool)> {
+    o.trace
+        .iter()
+        .find(|r| r.doer == "h" && r.event.as_str() == "abort")
+        .map(|r| (r.reason.clone().unwrap_or_default(), r.ran))
+}
+
+#[test]
+fn failures_are_contained_with_the_reason_named() {
+    let cases = [
+        ("loop", "out of fuel (limit 10000000 per hook call)"),
+        ("busy-wait", "out of fuel (limit 10000000 per hook call)"),
+        ("grow", "memory limit exceeded (limit 16777216 bytes)"),
+        ("recurse", "wasm stack overflow"),
+        // WASI 0.2's exit carries only success or failure: exit(3) arrives as 1.
+        ("exit", "exit(1)"),
+        ("random", "random request over 64 KiB"),
+    ];
+    for (mode, reason) in cases {
+        let o = run(Some((mode, "recur")));
+        assert_eq!(abort_reason(&o), Some((reason.to_owned(), false)), "{mode}");
+        siblings_untouched(&o);
+    }
+}
+
+#[test]
+fn a_panic_or_abort_traps_and_the_panic_message_reaches_the_log() {
+    for mode in ["panic", "trap"] {
+        let o = run(Some((mode, "recur")));
+        let (reason, ran) = abort_reason(&o).unwrap();
+        assert!(reason.starts_with("wasm trap: "), "{mode}: {reason}");
+        assert!(!ran);
+        siblings_untouched(&o);
+    }
+    let o = run(Some(("panic", "recur")));
+    assert!(
+        o.logs
+            .iter()
+            .any(|l| l.contains("h info stderr:") && l.contains("hostile doer panics on purpose")),
+        "{:#?}",
+        o.logs
+    );
+}
+
+#[test]
+fn a_trap_in_any_hook_poisons_only_that_doer() {
+    for hook in ["enter", "recur", "clean", "cease", "abort", "exit"] {
+        let o = run(Some(("trap", hook)));
+        let h: Vec<&OwnedRecord> = o.trace.iter().filter(|r| r.doer == "h").collect();
+        let trapped = h
+            .iter()
+            .position(|r| r.event.as_str() == hook)
+            .unwrap_or_else(|| panic!("{hook}: {h:#?}"));
+        assert!(h[trapped].ran, "{hook}: the trapping call itself ran");
+        assert!(h[trapped + 1..].iter().all(|r| !r.ran), "{hook}: {h:#?}");
+        assert_eq!(h.last().unwrap().event.as_str(), "exit", "{hook}");
+        siblings_untouched(&o);
+    }
+}
+
+#[test]
+fn what_is_not_a_failure_stays_contained() {
+    for mode in ["sleep", "log-spam", "stdout-spam", "flood", "forged-deck"] {
+        let o = run(Some((mode, "recur")));
+        assert_eq!(abort_reason(&o), None, "{mode}");
+        siblings_untouched(&o);
+    }
+    let spam = run(Some(("log-spam", "recur")));
+    let lines = spam
+        .logs
+        .iter()
+        .filter(|l| l.contains(" h info spam "))
+        .count();
+    assert_eq!(lines, 4 * 256, "256 lines kept per call, four calls");
+    assert!(spam.logs.iter().all(|l| l.len() < 4200));
+    let out = run(Some(("stdout-spam", "recur")));
+    assert!(
+        out.logs
+            .iter()
+            .any(|l| l.contains("h warn stdout: ") && l.contains("bytes dropped"))
+    );
+    let flood = run(Some(("flood", "recur")));
+    assert_eq!(
+        flood.harness.pull("jobs").unwrap().map(|b| b.len()),
+        Some(32)
+    );
+    let forged = run(Some(("forged-deck", "recur")));
+    let refused: Vec<&String> = forged
+        .logs
+        .iter()
+        .filter(|l| l.contains("refused: no such deck (logged once)"))
+        .collect();
+    assert_eq!(refused.len(), 1, "logged once per kind: {:#?}", forged.logs);
+}
+
+#[test]
+fn a_grant_violation_is_an_error_to_the_guest_logged_once() {
+    let o = run(Some(("grant", "recur")));
+    assert_eq!(abort_reason(&o), None);
+    let said = o
+        .logs
+        .iter()
+        .filter(|l| l.contains("h warn pull refused: not-granted"))
+        .count();
+    assert_eq!(said, 4, "the guest sees the error each time");
+    let logged = o
+        .logs
+        .iter()
+        .filter(|l| l.contains("pull on deck \"jobs\" refused: not granted (logged once)"))
+        .count();
+    assert_eq!(logged, 1);
+    siblings_untouched(&o);
+}
+
+#[test]
+fn a_doer_failing_after_every_restart_escalates_after_the_bound() {
+    let mut h = Harness::new(0.25);
+    h.doist().set_limit(Some(10.0));
+    let bad = h.load(plugin("hostile")).unwrap();
+    let recorder = h.load(plugin("recorder")).unwrap();
+    let spec = h
+        .spec(
+            "h",
+            &bad,
+            0.0,
+            vec![text("mode", "fail-always")],
+            Grants::default(),
+        )
+        .unwrap();
+    let sup = Supervision::restart().max_restarts(2).backoff(0.25);
+    h.add_spec(DoDoer::new("g").supervision(sup).doer(spec))
+        .unwrap();
+    h.add("sib", &recorder, 0.0, vec![int("stop", 100)])
+        .unwrap();
+    h.run().unwrap();
+    let trace = h.trace();
+    let attempts: Vec<Option<u32>> = trace
+        .iter()
+        .filter(|r| r.doer == "g/h" && r.event.as_str() == "abort")
+        .map(|r| r.attempt)
+        .collect();
+    assert_eq!(attempts, [None, Some(1), Some(2)]);
+    let g_abort = trace
+        .iter()
+        .find(|r| r.doer == "g" && r.event.as_str() == "abort")
+        .unwrap();
+    assert_eq!(
+        g_abort.reason.as_deref(),
+        Some("child g/h: fails on purpose")
+    );
+    assert_eq!(
+        trace
+            .iter()
+            .filter(|r| r.doer == "sib" && r.event.as_str() == "recur")
+            .count(),
+        40
+    );
+}
