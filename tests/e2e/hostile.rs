@@ -121,6 +121,15 @@ fn a_panic_or_abort_traps_and_the_panic_message_reaches_the_log() {
         siblings_untouched(&o);
     }
     let o = run(Some(("panic", "recur")));
+    let report = o
+        .logs
+        .iter()
+        .find(|l| l.contains(" h error trap in recur at tyme 0.0 (fuel used "))
+        .unwrap();
+    assert!(
+        report.contains("::Hostile>::act"),
+        "a backtrace with function names: {report}"
+    );
     assert!(
         o.logs
             .iter()

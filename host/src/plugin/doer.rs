@@ -33,7 +33,7 @@ pub(crate) fn failure_reason(e: &wasmtime::Error, fuel: u64, memory: u64) -> Str
         return match trap {
             Trap::OutOfFuel => format!("out of fuel (limit {fuel} per hook call)"),
             Trap::StackOverflow => "wasm stack overflow".to_owned(),
-            other => format!("wasm trap: {other}"),
+            other => other.to_string(),
         };
     }
     let text = format!("{e:#}");
@@ -50,6 +50,7 @@ impl PluginDoer {
     fn call<T>(
         &mut self,
         cx: &mut Context<'_>,
+        name: &str,
         hook: impl FnOnce(&DoerWorld, &mut Store<State>) -> wasmtime::Result<Result<T, String>>,
     ) -> HookResult<T> {
         let data = self.store.data_mut();
@@ -71,7 +72,18 @@ impl PluginDoer {
             Ok(Err(reason)) => Failure(reason),
             Err(e) => {
                 self.poisoned = true;
-                Failure(failure_reason(&e, self.fuel, self.memory))
+                let reason = failure_reason(&e, self.fuel, self.memory);
+                let used = self.fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
+                let mut report = format!(
+                    "trap in {name} at tyme {} (fuel used {used} of {}): {reason}",
+                    crate::core::fmt_tyme(cx.tyme()),
+                    self.fuel
+                );
+                if let Some(bt) = e.downcast_ref::<wasmtime::WasmBacktrace>() {
+                    report.push_str(&format!("\n{bt}"));
+                }
+                cx.log(Level::Error, report.trim_end());
+                Failure(reason)
             }
         };
         self.stats.record_failure(cx.path());
@@ -125,29 +137,29 @@ impl PluginDoer {
 impl Doer for PluginDoer {
     fn enter(&mut self, cx: &mut Context<'_>) -> HookResult {
         let options = std::mem::take(&mut self.options);
-        let r = self.call(cx, |w, s| w.call_enter(s, &options));
+        let r = self.call(cx, "enter", |w, s| w.call_enter(s, &options));
         self.options = options;
         r
     }
 
     fn recur(&mut self, cx: &mut Context<'_>, tyme: f64) -> HookResult<bool> {
-        self.call(cx, |w, s| w.call_recur(s, tyme))
+        self.call(cx, "recur", |w, s| w.call_recur(s, tyme))
     }
 
     fn clean(&mut self, cx: &mut Context<'_>) -> HookResult {
-        self.call(cx, |w, s| w.call_clean(s))
+        self.call(cx, "clean", |w, s| w.call_clean(s))
     }
 
     fn cease(&mut self, cx: &mut Context<'_>) -> HookResult {
-        self.call(cx, |w, s| w.call_cease(s))
+        self.call(cx, "cease", |w, s| w.call_cease(s))
     }
 
     fn abort(&mut self, cx: &mut Context<'_>, reason: &str) -> HookResult {
-        self.call(cx, |w, s| w.call_abort(s, reason).map(Ok))
+        self.call(cx, "abort", |w, s| w.call_abort(s, reason).map(Ok))
     }
 
     fn exit(&mut self, cx: &mut Context<'_>) -> HookResult {
-        self.call(cx, |w, s| w.call_exit(s))
+        self.call(cx, "exit", |w, s| w.call_exit(s))
     }
 
     fn poisoned(&self) -> bool {
