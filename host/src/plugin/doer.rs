@@ -61,7 +61,10 @@ impl PluginDoer {
             Ok(()) => {
                 let start = Instant::now();
                 let r = hook(&self.world, &mut self.store);
-                self.stats.record_call(cx.path(), start.elapsed());
+                let time = start.elapsed();
+                let used = self.fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
+                let peak = self.store.data().limits.peak as u64;
+                self.stats.record_call(cx.path(), time, used, peak);
                 r
             }
             Err(e) => Err(e),

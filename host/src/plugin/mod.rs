@@ -89,6 +89,10 @@ impl Plugin {
             .table_elements(cfg.table_elements)
             .trap_on_grow_failure(true)
             .build();
+        let limits = state::Limiter {
+            inner: limits,
+            peak: 0,
+        };
         let mut store = Store::new(
             &self.engine,
             State {
@@ -117,6 +121,7 @@ impl Plugin {
         options: Vec<(String, Value)>,
         cfg: &InstanceConfig,
     ) -> Result<PluginDoer, String> {
+        cfg.stats.record_instance(path, attempt);
         let mut store = self.store(path, attempt, cfg);
         store
             .set_fuel(cfg.fuel)

@@ -14,6 +14,12 @@ pub struct DoerStats {
     pub guest_time: Duration,
     /// Failures (hook errors and traps).
     pub failures: u64,
+    /// Fuel burnt in all hook calls.
+    pub fuel_used: u64,
+    /// Largest linear memory any instance reached, in bytes.
+    pub peak_memory: u64,
+    /// Restarts (fresh instances after a failure).
+    pub restarts: u32,
 }
 
 /// Shared statistics of a run, by doer path.
@@ -21,11 +27,19 @@ pub struct DoerStats {
 pub struct StatsHandle(Rc<RefCell<BTreeMap<String, DoerStats>>>);
 
 impl StatsHandle {
-    pub(crate) fn record_call(&self, path: &str, time: Duration) {
+    pub(crate) fn record_call(&self, path: &str, time: Duration, fuel: u64, memory: u64) {
         let mut map = self.0.borrow_mut();
         let s = map.entry(path.to_owned()).or_default();
         s.calls += 1;
         s.guest_time += time;
+        s.fuel_used += fuel;
+        s.peak_memory = s.peak_memory.max(memory);
+    }
+
+    pub(crate) fn record_instance(&self, path: &str, attempt: u32) {
+        let mut map = self.0.borrow_mut();
+        let s = map.entry(path.to_owned()).or_default();
+        s.restarts = s.restarts.max(attempt);
     }
 
     /// Counts a failure of `path`.
