@@ -345,3 +345,19 @@ fn command_line_overrides_are_checked() {
         stdout(&out)
     );
 }
+
+#[test]
+fn a_component_needing_more_than_the_engine_allows_is_refused_at_load() {
+    let rec = quoted(&plugin("recorder"));
+    let (_dir, path) = manifest(&format!(
+        "[engine]\nmax_memory = \"64KiB\"\n[[doers]]\nname = \"a\"\nplugin = {rec}\n"
+    ));
+    let out = hio(&["run", path.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("recorder.wasm: refused: starts with"), "{err}");
+    assert!(
+        err.contains("above the engine's max_memory (65536)"),
+        "{err}"
+    );
+}

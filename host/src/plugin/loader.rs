@@ -11,6 +11,11 @@ use super::bindings::{Doer as DoerWorld, DoerPre};
 use super::state::State;
 use super::wasi;
 
+/// Linear memories a component may define (a Rust guest has one).
+pub const MAX_MEMORIES: u32 = 2;
+/// Tables a component may define (its core modules and the adapter shims).
+pub const MAX_TABLES: u32 = 16;
+
 /// Engine-wide settings, fixed for a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineLimits {
@@ -78,6 +83,14 @@ pub enum LoadError {
         /// The file.
         path: PathBuf,
         /// What is missing or mistyped.
+        reason: String,
+    },
+    /// It needs more than the engine allows (memories, tables, their sizes).
+    #[error("{path}: refused: {reason}")]
+    TooBig {
+        /// The file.
+        path: PathBuf,
+        /// Which limit, and by how much.
         reason: String,
     },
     /// The engine or its cache could not be set up.
@@ -151,9 +164,54 @@ impl PluginHost {
         })
     }
 
+    /// Refuses a component that needs more than the engine allows.
+    fn check_resources(&self, path: &Path, component: &Component) -> Result<(), LoadError> {
+        let too_big = |reason: String| LoadError::TooBig {
+            path: path.to_owned(),
+            reason,
+        };
+        let Some(r) = component.resources_required() else {
+            return Err(too_big(
+                "instantiates modules dynamically; its needs cannot be checked".into(),
+            ));
+        };
+        if r.num_memories > MAX_MEMORIES {
+            return Err(too_big(format!(
+                "{} linear memories, more than the {MAX_MEMORIES} allowed",
+                r.num_memories
+            )));
+        }
+        if r.num_tables > MAX_TABLES {
+            return Err(too_big(format!(
+                "{} tables, more than the {MAX_TABLES} allowed",
+                r.num_tables
+            )));
+        }
+        if let Some(bytes) = r
+            .max_initial_memory_size
+            .map(|pages| pages.saturating_mul(64 << 10))
+            && bytes > self.limits.max_memory
+        {
+            return Err(too_big(format!(
+                "starts with {bytes} bytes of linear memory, above the engine's max_memory ({})",
+                self.limits.max_memory
+            )));
+        }
+        if let Some(n) = r.max_initial_table_size
+            && n > self.limits.max_table_elements as u64
+        {
+            return Err(too_big(format!(
+                "starts with a table of {n} elements, above max_table_elements ({})",
+                self.limits.max_table_elements
+            )));
+        }
+        Ok(())
+    }
+
     /// Loads the component at `path`, ready to instantiate.
     pub fn load(&self, path: &Path) -> Result<super::Plugin, LoadError> {
         let component = self.compile(path)?;
+        self.check_resources(path, &component)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
