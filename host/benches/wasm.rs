@@ -102,9 +102,11 @@ fn benches(c: &mut Criterion, plugin: &Rc<Plugin>) {
             // Fuel enough for the whole measurement: no refill in the loop.
             let mut doers: Vec<PluginDoer> = (0..n)
                 .map(|i| {
-                    plugin
+                    let mut d = plugin
                         .instantiate(&format!("d{i}"), 0, Vec::new(), &cfg(u64::MAX / 2))
-                        .expect("instantiate")
+                        .expect("instantiate");
+                    d.bare_enter().expect("enter");
+                    d
                 })
                 .collect();
             b.iter(|| {
@@ -200,7 +202,11 @@ fn summary() {
 }
 
 fn main() {
-    let host = PluginHost::new(EngineLimits::default(), None).expect("engine");
+    let limits = EngineLimits {
+        slots: 20_100,
+        ..EngineLimits::default()
+    };
+    let host = PluginHost::new(limits, None).expect("engine");
     let plugin = Rc::new(host.load(&noop_path()).expect("noop plugin"));
     let mut c = Criterion::default()
         .sample_size(10)

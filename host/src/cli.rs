@@ -28,6 +28,16 @@ fn cache_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
     flag.or_else(|| std::env::var_os("HIO_CACHE_DIR").map(PathBuf::from))
 }
 
+/// The manifest's engine limits, with a pool slot for every doer (and a few
+/// for `validate`'s throwaway instances).
+fn engine_for(m: &Manifest) -> EngineLimits {
+    let doers = u32::try_from(m.leaves().len()).unwrap_or(u32::MAX);
+    EngineLimits {
+        slots: doers.saturating_add(16),
+        ..m.engine.clone()
+    }
+}
+
 fn build_error(e: BuildError) -> u8 {
     match e {
         BuildError::Manifest(m) => fail(USAGE, m),
@@ -140,7 +150,7 @@ pub fn run(args: RunArgs) -> u8 {
         Ok(h) => h,
         Err(e) => return fail(LOAD, e),
     };
-    let built = match build(&manifest, &host) {
+    let built = match build(&manifest, &host, args.stats) {
         Ok(b) => b,
         Err(e) => return build_error(e),
     };
@@ -195,11 +205,11 @@ pub fn check(path: &Path, cache: Option<PathBuf>) -> u8 {
         Ok(m) => m,
         Err(e) => return fail(USAGE, e),
     };
-    let host = match PluginHost::new(manifest.engine.clone(), cache_dir(cache).as_deref()) {
+    let host = match PluginHost::new(engine_for(&manifest), cache_dir(cache).as_deref()) {
         Ok(h) => h,
         Err(e) => return fail(LOAD, e),
     };
-    if let Err(e) = build(&manifest, &host) {
+    if let Err(e) = build(&manifest, &host, false) {
         return build_error(e);
     }
     let leaves = manifest.leaves();

@@ -177,6 +177,7 @@ impl Harness {
                 grants,
             },
             stats: self.stats.clone(),
+            time_calls: true,
             ..InstanceConfig::default()
         };
         plugin

@@ -40,6 +40,7 @@ struct Builder<'a> {
     plugins: BTreeMap<PathBuf, Rc<Plugin>>,
     decks: Decks,
     stats: StatsHandle,
+    time_calls: bool,
 }
 
 impl Builder<'_> {
@@ -66,6 +67,7 @@ impl Builder<'_> {
                         grants: leaf.grants.clone(),
                     },
                     stats: self.stats.clone(),
+                    time_calls: self.time_calls,
                 };
                 plugin.validate(&leaf.options, &cfg).map_err(|msg| {
                     BuildError::Manifest(ManifestError {
@@ -95,14 +97,20 @@ impl Builder<'_> {
 }
 
 /// Loads the manifest's plugins on `host`, validates every doer's options
-/// and builds the Doist.
-pub fn build(manifest: &Manifest, host: &PluginHost) -> Result<Built, BuildError> {
+/// and builds the Doist. With `time_calls` the wall time spent in each
+/// doer's guest code is measured (for `--stats`).
+pub fn build(
+    manifest: &Manifest,
+    host: &PluginHost,
+    time_calls: bool,
+) -> Result<Built, BuildError> {
     let mut b = Builder {
         manifest,
         host,
         plugins: BTreeMap::new(),
         decks: Decks::new(manifest.decks.clone()),
         stats: StatsHandle::default(),
+        time_calls,
     };
     let specs = manifest
         .doers

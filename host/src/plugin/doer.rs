@@ -9,7 +9,7 @@ use wasmtime::{Store, Trap};
 use super::bindings::Doer as DoerWorld;
 use super::bindings::hio::doer::types::Value;
 use super::state::State;
-use super::stats::StatsHandle;
+use super::stats::DoerStatsCell;
 use super::wasi::MAX_RANDOM;
 use crate::doer::{Context, Doer, Failure, HookResult, Level};
 
@@ -21,7 +21,8 @@ pub struct PluginDoer {
     pub(crate) fuel: u64,
     pub(crate) memory: u64,
     pub(crate) poisoned: bool,
-    pub(crate) stats: StatsHandle,
+    pub(crate) stats: DoerStatsCell,
+    pub(crate) time_calls: bool,
 }
 
 /// Says what a trap or host error means, in the words of the contract.
@@ -59,12 +60,13 @@ impl PluginDoer {
         data.tock_set = false;
         let result = match self.store.set_fuel(self.fuel) {
             Ok(()) => {
-                let start = Instant::now();
+                // The clock is read only when figures were asked for.
+                let start = self.time_calls.then(Instant::now);
                 let r = hook(&self.world, &mut self.store);
-                let time = start.elapsed();
+                let time = start.map(|s| s.elapsed()).unwrap_or_default();
                 let used = self.fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
                 let peak = self.store.data().limits.peak as u64;
-                self.stats.record_call(cx.path(), time, used, peak);
+                self.stats.record_call(time, used, peak);
                 r
             }
             Err(e) => Err(e),
@@ -89,7 +91,7 @@ impl PluginDoer {
                 Failure(reason)
             }
         };
-        self.stats.record_failure(cx.path());
+        self.stats.record_failure();
         Err(failure)
     }
 
@@ -109,6 +111,9 @@ impl PluginDoer {
             cx.log(level, &message);
         }
         for (name, captured) in out {
+            if captured.bytes.is_empty() && captured.dropped == 0 {
+                continue;
+            }
             let text = String::from_utf8_lossy(&captured.bytes);
             for line in text.lines() {
                 cx.log(Level::Info, &format!("{name}: {line}"));
@@ -125,6 +130,16 @@ impl PluginDoer {
 }
 
 impl PluginDoer {
+    /// Calls the component's `enter` export directly (see `bare_recur`).
+    #[doc(hidden)]
+    pub fn bare_enter(&mut self) -> Result<(), String> {
+        let options = self.options.clone();
+        match self.world.call_enter(&mut self.store, &options) {
+            Ok(r) => r,
+            Err(e) => Err(failure_reason(&e, self.fuel, self.memory)),
+        }
+    }
+
     /// Calls the component's `recur` export directly: no scheduler, no
     /// fuel refill, no log delivery. The floor a scheduled call is measured
     /// against in the benchmarks.

@@ -5,7 +5,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Cache, CacheConfig, Config, Engine};
+use wasmtime::{
+    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
+};
 
 use super::bindings::{Doer as DoerWorld, DoerPre};
 use super::state::State;
@@ -15,6 +17,8 @@ use super::wasi;
 pub const MAX_MEMORIES: u32 = 2;
 /// Tables a component may define (its core modules and the adapter shims).
 pub const MAX_TABLES: u32 = 16;
+/// Core instances a component may make (its modules and shims).
+pub const CORE_INSTANCES: u32 = 16;
 
 /// Engine-wide settings, fixed for a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +29,8 @@ pub struct EngineLimits {
     pub max_wasm_stack: usize,
     /// Table elements per table.
     pub max_table_elements: usize,
+    /// Doer instances the pooling allocator has slots for (live at once).
+    pub slots: u32,
 }
 
 impl Default for EngineLimits {
@@ -33,6 +39,7 @@ impl Default for EngineLimits {
             max_memory: 16 << 20,
             max_wasm_stack: 512 << 10,
             max_table_elements: 20_000,
+            slots: 1024,
         }
     }
 }
@@ -117,6 +124,24 @@ impl PluginHost {
         config.wasm_component_model(true);
         config.consume_fuel(true);
         config.max_wasm_stack(limits.max_wasm_stack);
+        // Pooling: every instance gets a pre-reserved slot sized from the
+        // engine's memory cap (not the 4 GiB default), so many doers fit the
+        // address space and instantiation is a few microseconds.
+        let slots = limits.slots.max(1);
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(slots)
+            .total_core_instances(slots.saturating_mul(CORE_INSTANCES))
+            .total_memories(slots.saturating_mul(MAX_MEMORIES))
+            .total_tables(slots.saturating_mul(MAX_TABLES))
+            .max_core_instances_per_component(CORE_INSTANCES)
+            .max_memories_per_component(MAX_MEMORIES)
+            .max_tables_per_component(MAX_TABLES)
+            .max_memory_size(usize::try_from(limits.max_memory).unwrap_or(usize::MAX))
+            .table_elements(limits.max_table_elements);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        config.memory_reservation(limits.max_memory);
+        config.memory_reservation_for_growth(0);
+        config.memory_guard_size(64 << 10);
         if let Some(dir) = cache_dir {
             create_private_dir(dir)
                 .map_err(|e| LoadError::Engine(format!("cache dir {}: {e}", dir.display())))?;
@@ -158,9 +183,20 @@ impl PluginHost {
             Some([0, b'a', b's', b'm', ..]) => {}
             _ => return Err(LoadError::NotWasm(path.to_owned())),
         }
-        Component::new(&self.engine, &bytes).map_err(|e| LoadError::Invalid {
-            path: path.to_owned(),
-            reason: chain(&e),
+        Component::new(&self.engine, &bytes).map_err(|e| {
+            let reason = chain(&e);
+            if reason.contains("pooling allocator") {
+                // It compiled, but needs more than the engine's slots hold.
+                LoadError::TooBig {
+                    path: path.to_owned(),
+                    reason,
+                }
+            } else {
+                LoadError::Invalid {
+                    path: path.to_owned(),
+                    reason,
+                }
+            }
         })
     }
 

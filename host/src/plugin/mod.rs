@@ -46,6 +46,8 @@ pub struct InstanceConfig {
     pub decks: DeckAccess,
     /// Where its call figures go.
     pub stats: StatsHandle,
+    /// Measure wall time spent in the guest (two clock reads per call).
+    pub time_calls: bool,
 }
 
 impl Default for InstanceConfig {
@@ -57,6 +59,7 @@ impl Default for InstanceConfig {
             table_elements: 20_000,
             decks: DeckAccess::default(),
             stats: StatsHandle::default(),
+            time_calls: false,
         }
     }
 }
@@ -121,7 +124,7 @@ impl Plugin {
         options: Vec<(String, Value)>,
         cfg: &InstanceConfig,
     ) -> Result<PluginDoer, String> {
-        cfg.stats.record_instance(path, attempt);
+        let stats = cfg.stats.cell(path, attempt);
         let mut store = self.store(path, attempt, cfg);
         store
             .set_fuel(cfg.fuel)
@@ -139,7 +142,8 @@ impl Plugin {
             fuel: cfg.fuel,
             memory: cfg.memory,
             poisoned: false,
-            stats: cfg.stats.clone(),
+            stats,
+            time_calls: cfg.time_calls,
         })
     }
 

@@ -22,52 +22,68 @@ pub struct DoerStats {
     pub restarts: u32,
 }
 
-/// Shared statistics of a run, by doer path.
+/// One doer's figures, shared by its instances and the run's table, so a
+/// call records without a lookup.
 #[derive(Debug, Clone, Default)]
-pub struct StatsHandle(Rc<RefCell<BTreeMap<String, DoerStats>>>);
+pub(crate) struct DoerStatsCell(Rc<RefCell<DoerStats>>);
 
-impl StatsHandle {
-    pub(crate) fn record_call(&self, path: &str, time: Duration, fuel: u64, memory: u64) {
-        let mut map = self.0.borrow_mut();
-        let s = map.entry(path.to_owned()).or_default();
+impl DoerStatsCell {
+    pub(crate) fn record_call(&self, time: Duration, fuel: u64, memory: u64) {
+        let mut s = self.0.borrow_mut();
         s.calls += 1;
         s.guest_time += time;
         s.fuel_used += fuel;
         s.peak_memory = s.peak_memory.max(memory);
     }
 
-    pub(crate) fn record_instance(&self, path: &str, attempt: u32) {
-        let mut map = self.0.borrow_mut();
-        let s = map.entry(path.to_owned()).or_default();
-        s.restarts = s.restarts.max(attempt);
+    pub(crate) fn record_failure(&self) {
+        self.0.borrow_mut().failures += 1;
     }
+}
 
-    /// Counts a failure of `path`.
-    pub fn record_failure(&self, path: &str) {
-        self.0
+/// Shared statistics of a run, by doer path.
+#[derive(Debug, Clone, Default)]
+pub struct StatsHandle(Rc<RefCell<BTreeMap<String, DoerStatsCell>>>);
+
+impl StatsHandle {
+    /// The cell of `path`; a restart (`attempt` > 0) is counted.
+    pub(crate) fn cell(&self, path: &str, attempt: u32) -> DoerStatsCell {
+        let cell = self
+            .0
             .borrow_mut()
             .entry(path.to_owned())
             .or_default()
-            .failures += 1;
+            .clone();
+        let mut s = cell.0.borrow_mut();
+        s.restarts = s.restarts.max(attempt);
+        drop(s);
+        cell
     }
 
     /// A copy of the figures, by path.
     pub fn snapshot(&self) -> BTreeMap<String, DoerStats> {
-        self.0.borrow().clone()
+        self.0
+            .borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.0.borrow().clone()))
+            .collect()
     }
 
     /// The figures as a table, one doer a line.
     pub fn table(&self) -> String {
         let mut out = format!(
-            "{:<32} {:>10} {:>14} {:>9}\n",
-            "doer", "calls", "guest time", "failures"
+            "{:<32} {:>9} {:>12} {:>14} {:>11} {:>8} {:>8}\n",
+            "doer", "calls", "guest time", "fuel used", "peak mem", "restarts", "failures"
         );
-        for (path, s) in self.0.borrow().iter() {
+        for (path, s) in self.snapshot() {
             out.push_str(&format!(
-                "{:<32} {:>10} {:>14} {:>9}\n",
+                "{:<32} {:>9} {:>12} {:>14} {:>11} {:>8} {:>8}\n",
                 path,
                 s.calls,
                 format!("{:.3?}", s.guest_time),
+                s.fuel_used,
+                format!("{} KiB", s.peak_memory / 1024),
+                s.restarts,
                 s.failures
             ));
         }

@@ -3,7 +3,7 @@
 //! is seeded per doer, and stdout/stderr go to a bounded capture that always
 //! accepts bytes.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -71,14 +71,30 @@ pub struct Captured {
     pub dropped: u64,
 }
 
+#[derive(Debug, Default)]
+struct OutputInner {
+    captured: Mutex<Captured>,
+    /// Set on write, so a call that printed nothing costs no lock.
+    written: AtomicBool,
+}
+
 /// Guest stdout or stderr: bounded, never refuses, never blocks.
 #[derive(Debug, Clone, Default)]
-pub struct GuestOutput(Arc<Mutex<Captured>>);
+pub struct GuestOutput(Arc<OutputInner>);
 
 impl GuestOutput {
     /// Takes what was captured since the last call.
     pub fn take(&self) -> Captured {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+        if !self.0.written.swap(false, Ordering::Relaxed) {
+            return Captured::default();
+        }
+        std::mem::take(
+            &mut *self
+                .0
+                .captured
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
     }
 }
 
@@ -101,7 +117,12 @@ impl StdoutStream for GuestOutput {
 
 impl OutputStream for GuestOutput {
     fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
-        let mut c = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        self.0.written.store(true, Ordering::Relaxed);
+        let mut c = self
+            .0
+            .captured
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let room = MAX_OUTPUT.saturating_sub(c.bytes.len()).min(bytes.len());
         c.bytes.extend_from_slice(&bytes[..room]);
         c.dropped += (bytes.len() - room) as u64;
