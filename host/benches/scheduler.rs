@@ -11,23 +11,15 @@
 //! Python hio 0.7.20's figures measured right after (see bench/README.md).
 
 use std::hint::black_box;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
+mod common;
+
+use common::{Noop, mean_ns, python_hio};
 use criterion::{BenchmarkId, Criterion, Throughput};
-use hio::{Context, DoDoer, Doer, Doist, HookResult, JsonLines, Spec};
+use hio::{DoDoer, Doist, JsonLines, Spec};
 
 const SIZES: [usize; 4] = [1, 100, 1_000, 10_000];
-
-#[derive(Clone)]
-struct Noop;
-
-impl Doer for Noop {
-    fn recur(&mut self, _cx: &mut Context<'_>, _tyme: f64) -> HookResult<bool> {
-        Ok(false)
-    }
-}
 
 fn leaves(n: usize, tock: f64) -> Vec<Spec> {
     (0..n)
@@ -95,37 +87,6 @@ fn benches(c: &mut Criterion) {
         tick(b, doist)
     });
     g.finish();
-}
-
-fn criterion_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir).join("criterion"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/criterion"),
-    }
-}
-
-/// Mean ns per iteration of a benchmark of this run, from criterion's files.
-fn mean_ns(id: &str) -> Option<f64> {
-    let path = criterion_dir().join(id).join("new/estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["mean"]["point_estimate"].as_f64()
-}
-
-/// Runs bench/python_hio.py with bench/.venv's python, if it is set up.
-fn python_hio() -> Option<serde_json::Value> {
-    let bench = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench");
-    let python = std::env::var_os("HIO_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| bench.join(".venv/bin/python"));
-    let out = Command::new(python)
-        .arg(bench.join("python_hio.py"))
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    serde_json::from_slice(&out.stdout).ok()
 }
 
 fn summary() {

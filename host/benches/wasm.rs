@@ -10,13 +10,15 @@
 
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::process::Command;
 use std::rc::Rc;
 use std::time::Duration;
 
+mod common;
+
+use common::{Noop, mean_ns, python_hio};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use hio::plugin::{EngineLimits, InstanceConfig, Plugin, PluginDoer, PluginHost, Scalar, Value};
-use hio::{Context, Doer, Doist, HookResult, Spec};
+use hio::{Doist, Spec};
 
 const SIZES: [usize; 4] = [1, 100, 1_000, 10_000];
 const TOCK: f64 = 0.03125;
@@ -57,15 +59,6 @@ fn wasm_doist(plugin: &Rc<Plugin>, n: usize, stagger: bool) -> Doist {
             .expect("valid name");
     }
     doist
-}
-
-#[derive(Clone)]
-struct Noop;
-
-impl Doer for Noop {
-    fn recur(&mut self, _cx: &mut Context<'_>, _tyme: f64) -> HookResult<bool> {
-        Ok(false)
-    }
 }
 
 fn native_doist(n: usize) -> Doist {
@@ -130,34 +123,6 @@ fn benches(c: &mut Criterion, plugin: &Rc<Plugin>) {
         tick(b, wasm_doist(plugin, 10_000, true), 32)
     });
     g.finish();
-}
-
-fn criterion_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir).join("criterion"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/criterion"),
-    }
-}
-
-fn mean_ns(id: &str) -> Option<f64> {
-    let text = std::fs::read_to_string(criterion_dir().join(id).join("new/estimates.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["mean"]["point_estimate"].as_f64()
-}
-
-fn python_hio() -> Option<serde_json::Value> {
-    let bench = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench");
-    let python = std::env::var_os("HIO_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| bench.join(".venv/bin/python"));
-    let out = Command::new(python)
-        .arg(bench.join("python_hio.py"))
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| serde_json::from_slice(&out.stdout).ok())
-        .flatten()
 }
 
 fn summary() {

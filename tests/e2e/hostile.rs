@@ -2,33 +2,14 @@
 //! fails alone, with the reason the contract gives, or is contained without
 //! failing; its siblings' traces are those of a run without it.
 
-use std::path::PathBuf;
 use std::rc::Rc;
 
 use hio::harness::Harness;
-use hio::plugin::{Plugin, Scalar, Value};
+
+use crate::util::{int, plugin, text};
+use hio::plugin::Plugin;
 use hio::trace::OwnedRecord;
 use hio::{DoDoer, Grants, Supervision};
-
-fn plugin(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugins/dist")
-        .join(format!("{name}.wasm"));
-    assert!(
-        path.is_file(),
-        "{} missing: run plugins/build.sh",
-        path.display()
-    );
-    path
-}
-
-fn text(name: &str, v: &str) -> (String, Value) {
-    (name.to_owned(), Value::Scalar(Scalar::Text(v.to_owned())))
-}
-
-fn int(name: &str, v: i64) -> (String, Value) {
-    (name.to_owned(), Value::Scalar(Scalar::Integer(v)))
-}
 
 struct Outcome {
     trace: Vec<OwnedRecord>,

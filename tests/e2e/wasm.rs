@@ -1,31 +1,10 @@
 //! Wasm doers through the host test harness: decks and back pressure,
 //! grants, guest std inside the sandbox, and the log.
 
-use std::path::PathBuf;
-
 use hio::Grants;
 use hio::harness::Harness;
-use hio::plugin::{Scalar, Value};
 
-fn plugin(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugins/dist")
-        .join(format!("{name}.wasm"));
-    assert!(
-        path.is_file(),
-        "{} missing: run plugins/build.sh",
-        path.display()
-    );
-    path
-}
-
-fn int(name: &str, v: i64) -> (String, Value) {
-    (name.to_owned(), Value::Scalar(Scalar::Integer(v)))
-}
-
-fn text(name: &str, v: &str) -> (String, Value) {
-    (name.to_owned(), Value::Scalar(Scalar::Text(v.to_owned())))
-}
+use crate::util::{int, plugin, text};
 
 fn grants(push: &[&str], pull: &[&str]) -> Grants {
     Grants {
