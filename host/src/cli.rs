@@ -157,13 +157,7 @@ pub fn run(args: RunArgs) -> u8 {
     let max = level_of(args.log_level);
     let mut doist = built.doist.logger(Box::new(move |l: &LogLine<'_>| {
         if l.level <= max {
-            eprintln!(
-                "{} {} {} {}",
-                hio::fmt_tyme(l.tyme),
-                l.path,
-                l.level.as_str(),
-                l.message
-            );
+            eprintln!("{l}");
         }
     }));
     match args.trace.as_deref() {

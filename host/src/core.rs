@@ -39,20 +39,26 @@ pub struct LogLine<'a> {
     pub message: &'a str,
 }
 
+impl std::fmt::Display for LogLine<'_> {
+    /// `<tyme> <path> <level> <message>`, the log's line format.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} {} {}",
+            fmt_tyme(self.tyme),
+            self.path,
+            self.level.as_str(),
+            self.message
+        )
+    }
+}
+
 /// Where log lines go.
 pub type Logger = Box<dyn FnMut(&LogLine<'_>)>;
 
 /// Writes `<tyme> <path> <level> <message>` to stderr.
 pub fn stderr_logger() -> Logger {
-    Box::new(|l| {
-        eprintln!(
-            "{} {} {} {}",
-            fmt_tyme(l.tyme),
-            l.path,
-            l.level.as_str(),
-            l.message
-        )
-    })
+    Box::new(|l| eprintln!("{l}"))
 }
 
 /// Prints a tyme as the trace does.

@@ -120,13 +120,7 @@ impl Harness {
             Doist::new(tock)
                 .trace(trace.clone())
                 .logger(Box::new(move |l: &LogLine<'_>| {
-                    sink.borrow_mut().push(format!(
-                        "{} {} {} {}",
-                        crate::core::fmt_tyme(l.tyme),
-                        l.path,
-                        l.level.as_str(),
-                        l.message
-                    ));
+                    sink.borrow_mut().push(l.to_string());
                 }));
         Harness {
             host,
