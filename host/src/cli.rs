@@ -144,7 +144,7 @@ pub fn run(args: RunArgs) -> u8 {
         return fail(USAGE, e);
     }
     let host = match PluginHost::new(
-        manifest.engine.clone(),
+        engine_for(&manifest),
         cache_dir(args.cache_dir.clone()).as_deref(),
     ) {
         Ok(h) => h,

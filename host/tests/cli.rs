@@ -358,3 +358,41 @@ fn a_component_needing_more_than_the_engine_allows_is_refused_at_load() {
     assert!(err.contains("recorder.wasm: refused: "), "{err}");
     assert!(err.contains("memory has a minimum byte size of"), "{err}");
 }
+
+#[test]
+fn a_manifest_with_more_doers_than_the_default_pool_runs() {
+    // The pool gets a slot per doer; 1,100 is over the harness's 1,024.
+    let noop = quoted(&plugin("noop"));
+    let mut text = String::from("tock = 1.0\nlimit = 2.0\n");
+    for i in 0..1100 {
+        text.push_str(&format!("[[doers]]\nname = \"d{i}\"\nplugin = {noop}\n"));
+    }
+    let (_dir, path) = manifest(&text);
+    let out = hio(&["run", path.to_str().expect("utf-8"), "--trace", "-"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let recurs = stdout(&out)
+        .lines()
+        .filter(|l| l.contains("\"event\":\"recur\""))
+        .count();
+    assert_eq!(recurs, 1100 * 2, "two ticks (tyme 0 and 1) of every doer");
+}
+
+#[test]
+fn the_map_count_check_says_how_to_raise_it() {
+    use hio::plugin::{MAPS_PER_DOER, map_count_fits};
+    assert!(map_count_fits(10_000, 65_530).is_ok());
+    let err = map_count_fits(100_000, 65_530).expect_err("too many for the default");
+    let needed = 100_000 * MAPS_PER_DOER + 4096;
+    assert!(
+        err.contains(&format!(
+            "100000 doer slots need about {needed} kernel memory mappings"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("vm.max_map_count is 65530"), "{err}");
+    assert!(
+        err.contains("sudo sysctl -w vm.max_map_count=524288"),
+        "{err}"
+    );
+    assert!(map_count_fits(100_000, 524_288).is_ok());
+}

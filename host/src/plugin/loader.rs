@@ -103,6 +103,44 @@ pub enum LoadError {
     /// The engine or its cache could not be set up.
     #[error("plugin engine: {0}")]
     Engine(String),
+    /// The kernel would refuse the memory mappings this many doers need.
+    #[error("{0}")]
+    MapCount(String),
+}
+
+/// Kernel memory mappings one live doer costs (its linear memory's image,
+/// accessible and reserved parts, its tables), rounded up.
+pub const MAPS_PER_DOER: u64 = 4;
+/// Mappings the rest of the process may use.
+const MAPS_BASE: u64 = 4096;
+
+/// The kernel's `vm.max_map_count`, where it can be read (Linux).
+pub fn max_map_count() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+}
+
+/// Whether `have` (a `vm.max_map_count`) leaves room for `slots` live
+/// doers; when not, says how to raise it.
+pub fn map_count_fits(slots: u32, have: u64) -> Result<(), String> {
+    let needed = u64::from(slots) * MAPS_PER_DOER + MAPS_BASE;
+    if needed <= have {
+        return Ok(());
+    }
+    let suggest = needed.next_power_of_two();
+    Err(format!(
+        "{slots} doer slots need about {needed} kernel memory mappings, but \
+         vm.max_map_count is {have}; raise it with `sudo sysctl -w vm.max_map_count={suggest}` \
+         (and set it in /etc/sysctl.d/ to keep it across reboots)"
+    ))
+}
+
+/// Checks this machine's `vm.max_map_count` for `slots` live doers (see
+/// [`map_count_fits`]). Where the setting cannot be read there is nothing
+/// to check.
+pub fn check_map_count(slots: u32) -> Result<(), String> {
+    max_map_count().map_or(Ok(()), |have| map_count_fits(slots, have))
 }
 
 fn chain(e: &wasmtime::Error) -> String {
@@ -128,6 +166,7 @@ impl PluginHost {
         // engine's memory cap (not the 4 GiB default), so many doers fit the
         // address space and instantiation is a few microseconds.
         let slots = limits.slots.max(1);
+        check_map_count(slots).map_err(LoadError::MapCount)?;
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(slots)
             .total_core_instances(slots.saturating_mul(CORE_INSTANCES))

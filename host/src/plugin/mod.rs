@@ -24,7 +24,10 @@ use wasmtime::{Engine, Store, StoreLimitsBuilder};
 use self::bindings::DoerPre;
 pub use self::bindings::hio::doer::types::{Scalar, Value};
 pub use self::doer::PluginDoer;
-pub use self::loader::{EngineLimits, LoadError, PluginHost};
+pub use self::loader::{
+    EngineLimits, LoadError, MAPS_PER_DOER, PluginHost, check_map_count, map_count_fits,
+    max_map_count,
+};
 use self::state::State;
 pub use self::stats::{DoerStats, StatsHandle};
 pub use self::wasi::seed;
