@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use hio::manifest::{BuildError, Manifest, ManifestError, Wake, build};
 use hio::plugin::{EngineLimits, LoadError, PluginHost};
@@ -28,12 +29,20 @@ fn cache_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
     flag.or_else(|| std::env::var_os("HIO_CACHE_DIR").map(PathBuf::from))
 }
 
+/// The watchdog's budget per hook call in real mode, unless the manifest
+/// sets one (`[engine] watchdog`, 0 turns it off).
+const DEFAULT_WATCHDOG: Duration = Duration::from_secs(1);
+
 /// The manifest's engine limits, with a pool slot for every doer (and a few
-/// for `validate`'s throwaway instances).
+/// for `validate`'s throwaway instances), and the watchdog in real mode.
 fn engine_for(m: &Manifest) -> EngineLimits {
     let doers = u32::try_from(m.leaves().len()).unwrap_or(u32::MAX);
     EngineLimits {
         slots: doers.saturating_add(16),
+        watchdog: m
+            .real
+            .then(|| m.engine.watchdog.unwrap_or(DEFAULT_WATCHDOG))
+            .filter(|d| !d.is_zero()),
         ..m.engine.clone()
     }
 }
@@ -170,7 +179,15 @@ pub fn run(args: RunArgs) -> u8 {
     }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
+        // A second signal while the first is pending (say, a guest spinning
+        // on a large fuel budget in simulated time) exits at once.
+        let second = signal_hook::flag::register_conditional_shutdown(
+            signal,
+            i32::from(INTERRUPTED),
+            Arc::clone(&stop),
+        );
+        if let Err(e) = second.and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
+        {
             return fail(USAGE, format!("cannot handle signals: {e}"));
         }
     }
@@ -222,9 +239,9 @@ pub fn check(path: &Path, cache: Option<PathBuf>) -> u8 {
     );
     let _ = writeln!(
         out,
-        "enforced now: fuel per hook call, linear memory per doer, Wasm stack and table \
-         elements (engine), deck grants; per-doer message sizes and handle counts come \
-         with the next release"
+        "enforced: fuel per hook call, linear memory, message size and handles per doer; \
+         Wasm stack, table elements and memory slot per engine; deck grants; in real mode \
+         a wall-time watchdog per hook call"
     );
     OK
 }

@@ -102,10 +102,24 @@ impl Decks {
 
     /// Takes the oldest item.
     pub fn pull(&self, deck: &str) -> Result<Option<Vec<u8>>, DeckError> {
+        self.pull_at_most(deck, u64::MAX)
+    }
+
+    /// Takes the oldest item if it is at most `max` bytes; a larger one
+    /// stays where it is and the answer is `TooLarge`.
+    pub fn pull_at_most(&self, deck: &str, max: u64) -> Result<Option<Vec<u8>>, DeckError> {
         self.with(|map| {
             let d = map.get_mut(deck).ok_or(DeckError::UnknownDeck)?;
+            if d.items.front().is_some_and(|i| i.len() as u64 > max) {
+                return Err(DeckError::TooLarge);
+            }
             Ok(d.items.pop_front())
         })
+    }
+
+    /// Size of the oldest item, if any.
+    pub fn front_len(&self, deck: &str) -> Option<usize> {
+        self.with(|map| map.get(deck).and_then(|d| d.items.front().map(Vec::len)))
     }
 
     /// Items in a deck now.
@@ -151,12 +165,17 @@ impl DeckAccess {
 
     /// Pulls if granted.
     pub fn pull(&self, deck: &str) -> Result<Option<Vec<u8>>, DeckError> {
+        self.pull_at_most(deck, u64::MAX)
+    }
+
+    /// Pulls if granted and the oldest item is at most `max` bytes.
+    pub fn pull_at_most(&self, deck: &str, max: u64) -> Result<Option<Vec<u8>>, DeckError> {
         if !self.decks.contains(deck) {
             return Err(DeckError::UnknownDeck);
         }
         if !self.grants.pull.contains(deck) {
             return Err(DeckError::NotGranted);
         }
-        self.decks.pull(deck)
+        self.decks.pull_at_most(deck, max)
     }
 }

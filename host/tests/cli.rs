@@ -149,7 +149,12 @@ fn check_reports_what_it_checked() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("ok: 3 doers, 3 plugins, 1 decks"), "{text}");
-    assert!(text.contains("enforced now"), "{text}");
+    assert!(
+        text.contains(
+            "enforced: fuel per hook call, linear memory, message size and handles per doer"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -395,4 +400,116 @@ fn the_map_count_check_says_how_to_raise_it() {
         "{err}"
     );
     assert!(map_count_fits(100_000, 524_288).is_ok());
+}
+
+/// The trace lines of `doer` in a JSON-lines trace.
+fn lines_of(trace: &str, doer: &str) -> Vec<String> {
+    let tag = format!("\"doer\":\"{doer}\"");
+    trace
+        .lines()
+        .filter(|l| l.contains(&tag))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn in_real_mode_the_watchdog_stops_a_loop_that_fuel_would_not() {
+    let rec = quoted(&plugin("recorder"));
+    let bad = quoted(&plugin("hostile"));
+    // Enough fuel for hours of spinning: only the watchdog can stop it.
+    let text = |with_bad: bool| {
+        let mut t = format!(
+            "real = true\ntock = 0.02\nlimit = 0.1\n[engine]\nwatchdog = 0.05\n\
+             [[doers]]\nname = \"before\"\nplugin = {rec}\noptions = {{ stop = 100 }}\n"
+        );
+        if with_bad {
+            t.push_str(&format!(
+                "[[doers]]\nname = \"h\"\nplugin = {bad}\noptions = {{ mode = \"loop\" }}\n\
+                 limits = {{ fuel = 1000000000000000 }}\n"
+            ));
+        }
+        t.push_str(&format!(
+            "[[doers]]\nname = \"after\"\nplugin = {rec}\noptions = {{ stop = 100 }}\n"
+        ));
+        t
+    };
+    let (_d1, with) = manifest(&text(true));
+    let (_d2, without) = manifest(&text(false));
+    let out = hio(&["run", with.to_str().expect("utf-8"), "--trace", "-"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let reason = "wall-time budget exceeded (watchdog 50 ms per hook call, real mode)";
+    assert!(
+        err.contains("trap in recur at tyme 0.0 (fuel used not known after an interrupt, limit 1000000000000000): "),
+        "{err}"
+    );
+    assert!(err.contains(reason), "{err}");
+    let trace = stdout(&out);
+    assert!(
+        trace.contains(&format!(
+            "{{\"tyme\":0.0,\"doer\":\"h\",\"event\":\"abort\",\"reason\":\"{reason}\",\"ran\":false}}"
+        )),
+        "{trace}"
+    );
+    let alone = hio(&["run", without.to_str().expect("utf-8"), "--trace", "-"]);
+    assert_eq!(alone.status.code(), Some(0), "{}", stderr(&alone));
+    for doer in ["before", "after"] {
+        assert_eq!(
+            lines_of(&trace, doer),
+            lines_of(&stdout(&alone), doer),
+            "{doer}"
+        );
+    }
+}
+
+#[test]
+fn the_watchdog_setting_is_checked() {
+    let rec = quoted(&plugin("recorder"));
+    let (_dir, path) = manifest(&format!(
+        "[engine]\nwatchdog = -1\n[[doers]]\nname = \"a\"\nplugin = {rec}\n"
+    ));
+    let out = hio(&["check", path.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(":2: engine.watchdog: must be >= 0, got -1"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_second_sigint_exits_even_while_a_guest_spins() {
+    let bad = quoted(&plugin("hostile"));
+    // Simulated time: no watchdog, and fuel for hours.
+    let (_dir, path) = manifest(&format!(
+        "[[doers]]\nname = \"h\"\nplugin = {bad}\noptions = {{ mode = \"loop\" }}\n\
+         limits = {{ fuel = 1000000000000000 }}\n"
+    ));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hio"))
+        .args(["run", path.to_str().expect("utf-8")])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn hio");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let pid = child.id().to_string();
+    for _ in 0..2 {
+        let kill = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill");
+        assert!(kill.success());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mut status = None;
+    for _ in 0..100 {
+        status = child.try_wait().expect("wait");
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    assert_eq!(status.and_then(|s| s.code()), Some(130));
 }

@@ -61,6 +61,8 @@ impl Builder<'_> {
                     seed: self.manifest.seed,
                     fuel: leaf.limits.fuel,
                     memory: leaf.limits.memory,
+                    message: leaf.limits.message,
+                    handles: leaf.limits.handles,
                     table_elements: self.host.limits().max_table_elements,
                     decks: DeckAccess {
                         decks: self.decks.clone(),

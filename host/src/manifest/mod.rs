@@ -74,10 +74,18 @@ pub struct Limits {
     pub memory: u64,
     /// Fuel per hook call.
     pub fuel: u64,
+    /// Largest deck item the doer may push or pull, in bytes.
+    pub message: u64,
+    /// Host-side handles (WASI resources) the doer may hold at once.
+    pub handles: u32,
 }
 
 /// Default fuel per hook call.
 pub const DEFAULT_FUEL: u64 = 10_000_000;
+/// Default largest message (deck item) per doer.
+pub const DEFAULT_MESSAGE: u64 = 64 << 10;
+/// Default host-side handles per doer.
+pub const DEFAULT_HANDLES: u32 = 1024;
 
 /// A leaf doer: a plugin instance.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,7 +9,12 @@ use std::path::{Path, PathBuf};
 use toml::de::{DeTable, DeValue};
 use toml::{Spanned, Table, Value as Toml};
 
-use super::{DEFAULT_FUEL, Group, Leaf, Limits, Manifest, ManifestError, Node, Wake};
+use std::time::Duration;
+
+use super::{
+    DEFAULT_FUEL, DEFAULT_HANDLES, DEFAULT_MESSAGE, Group, Leaf, Limits, Manifest, ManifestError,
+    Node, Wake,
+};
 use crate::decks::{DeckSpec, Grants};
 use crate::plugin::{EngineLimits, Scalar, Value};
 use crate::spec::valid_name;
@@ -277,6 +282,8 @@ pub(super) fn parse(text: &str, file: PathBuf) -> Res<Manifest> {
     let defaults = Limits {
         memory: engine.max_memory,
         fuel: DEFAULT_FUEL,
+        message: DEFAULT_MESSAGE,
+        handles: DEFAULT_HANDLES,
     };
     let limits = limits(&cx, &root, &top, defaults, &engine)?;
     let decks = decks(&cx, &root, &top)?;
@@ -341,7 +348,12 @@ fn engine(cx: &Ctx<'_>, t: &Table, path: &KeyPath) -> Res<EngineLimits> {
     let s = cx.table(v, &p)?;
     cx.known(
         s,
-        &["max_memory", "max_wasm_stack", "max_table_elements"],
+        &[
+            "max_memory",
+            "max_wasm_stack",
+            "max_table_elements",
+            "watchdog",
+        ],
         &p,
     )?;
     if let Some(m) = cx.size(s, "max_memory", &p)? {
@@ -362,6 +374,13 @@ fn engine(cx: &Ctx<'_>, t: &Table, path: &KeyPath) -> Res<EngineLimits> {
     if let Some(n) = cx.integer(s, "max_table_elements", &p, 1)? {
         e.max_table_elements = usize::try_from(n).unwrap_or(usize::MAX);
     }
+    if let Some(secs) = cx.tock(s, "watchdog", &p, false)? {
+        // Kept as given (0 = off); it applies in real mode only.
+        e.watchdog = Some(
+            Duration::try_from_secs_f64(secs)
+                .map_err(|_| cx.err(&p.key("watchdog"), format!("{secs} s is not a duration")))?,
+        );
+    }
     Ok(e)
 }
 
@@ -377,7 +396,7 @@ fn limits(
     };
     let p = path.key("limits");
     let s = cx.table(v, &p)?;
-    cx.known(s, &["memory", "fuel"], &p)?;
+    cx.known(s, &["memory", "fuel", "message", "handles"], &p)?;
     let mut l = base;
     if let Some(m) = cx.size(s, "memory", &p)? {
         if m > engine.max_memory {
@@ -393,6 +412,17 @@ fn limits(
     }
     if let Some(f) = cx.integer(s, "fuel", &p, 1)? {
         l.fuel = f.unsigned_abs();
+    }
+    if let Some(m) = cx.size(s, "message", &p)? {
+        l.message = m;
+    }
+    if let Some(h) = cx.integer(s, "handles", &p, 1)? {
+        l.handles = u32::try_from(h).map_err(|_| {
+            cx.err(
+                &p.key("handles"),
+                format!("must be at most {}, got {h}", u32::MAX),
+            )
+        })?;
     }
     Ok(l)
 }

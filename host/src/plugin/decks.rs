@@ -33,16 +33,39 @@ impl State {
     }
 }
 
+impl State {
+    /// Notes a message over this doer's limit: the call gets `too-large`
+    /// and, when it returns, fails with this reason.
+    fn over_limit(&mut self, dir: &str, deck: &str, size: usize) -> WitDeckError {
+        self.violation.get_or_insert_with(|| {
+            format!(
+                "{dir} on deck {deck:?}: message of {size} bytes over the doer's limit \
+                 (limits.message = {} bytes)",
+                self.message
+            )
+        });
+        WitDeckError::TooLarge
+    }
+}
+
 impl Host for State {
     fn push(&mut self, deck: String, item: Vec<u8>) -> Result<(), WitDeckError> {
+        let granted = self.decks.decks.contains(&deck) && self.decks.grants.push.contains(&deck);
+        if granted && item.len() as u64 > self.message {
+            return Err(self.over_limit("push", &deck, item.len()));
+        }
         self.decks
             .push(&deck, item)
             .map_err(|e| self.refused("push", &deck, e))
     }
 
     fn pull(&mut self, deck: String) -> Result<Option<Vec<u8>>, WitDeckError> {
-        self.decks
-            .pull(&deck)
-            .map_err(|e| self.refused("pull", &deck, e))
+        match self.decks.pull_at_most(&deck, self.message) {
+            Err(DeckError::TooLarge) => {
+                let size = self.decks.decks.front_len(&deck).unwrap_or(0);
+                Err(self.over_limit("pull", &deck, size))
+            }
+            r => r.map_err(|e| self.refused("pull", &deck, e)),
+        }
     }
 }

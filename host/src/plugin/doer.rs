@@ -2,7 +2,7 @@
 //! instance; each hook call gets the fuel budget afresh, sees the current
 //! tyme and tock, and hands its log lines and output back to the host.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use wasmtime::{Store, Trap};
 
@@ -18,28 +18,73 @@ pub struct PluginDoer {
     pub(crate) store: Store<State>,
     pub(crate) world: DoerWorld,
     pub(crate) options: Vec<(String, Value)>,
-    pub(crate) fuel: u64,
-    pub(crate) memory: u64,
+    pub(crate) budget: Budget,
     pub(crate) poisoned: bool,
     pub(crate) stats: DoerStatsCell,
     pub(crate) time_calls: bool,
 }
 
+/// The real-mode watchdog as one doer sees it: the epoch deadline each
+/// hook call gets, and the wall time that stands for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Watch {
+    /// Epoch ticks per hook call.
+    pub ticks: u64,
+    /// The budget, for the failure reason.
+    pub budget: Duration,
+}
+
+/// What one hook call may spend.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Budget {
+    /// Fuel per hook call.
+    pub fuel: u64,
+    /// Linear memory cap in bytes.
+    pub memory: u64,
+    /// Largest message in bytes (reported by the deck calls themselves).
+    pub message: u64,
+    /// Host-side handles.
+    pub handles: u32,
+    /// Wall-time budget per hook call (real mode only).
+    pub watch: Option<Watch>,
+}
+
+impl Budget {
+    /// Refills the store for one hook call: fuel, and the epoch deadline.
+    pub fn refill(&self, store: &mut Store<State>) -> wasmtime::Result<()> {
+        store.set_fuel(self.fuel)?;
+        if let Some(w) = self.watch {
+            store.set_epoch_deadline(w.ticks);
+        }
+        Ok(())
+    }
+}
+
 /// Says what a trap or host error means, in the words of the contract.
-pub(crate) fn failure_reason(e: &wasmtime::Error, fuel: u64, memory: u64) -> String {
+pub(crate) fn failure_reason(e: &wasmtime::Error, budget: &Budget) -> String {
     if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
         return format!("exit({})", exit.0);
     }
     if let Some(trap) = e.downcast_ref::<Trap>() {
         return match trap {
-            Trap::OutOfFuel => format!("out of fuel (limit {fuel} per hook call)"),
+            Trap::OutOfFuel => format!("out of fuel (limit {} per hook call)", budget.fuel),
             Trap::StackOverflow => "wasm stack overflow".to_owned(),
+            Trap::Interrupt => match budget.watch {
+                Some(w) => format!(
+                    "wall-time budget exceeded (watchdog {} ms per hook call, real mode)",
+                    w.budget.as_millis()
+                ),
+                None => "interrupted".to_owned(),
+            },
             other => other.to_string(),
         };
     }
     let text = format!("{e:#}");
+    if text.contains("resource table has no free keys") {
+        return format!("handle limit exceeded (limit {} handles)", budget.handles);
+    }
     if text.contains("forcing trap when growing memory") {
-        return format!("memory limit exceeded (limit {memory} bytes)");
+        return format!("memory limit exceeded (limit {} bytes)", budget.memory);
     }
     if text.contains("exceeds limit") && text.contains(&MAX_RANDOM.to_string()) {
         return "random request over 64 KiB".to_owned();
@@ -58,13 +103,16 @@ impl PluginDoer {
         data.tyme.set(cx.tyme());
         data.tock = cx.tock();
         data.tock_set = false;
-        let result = match self.store.set_fuel(self.fuel) {
+        let result = match self.budget.refill(&mut self.store) {
             Ok(()) => {
                 // The clock is read only when figures were asked for.
                 let start = self.time_calls.then(Instant::now);
                 let r = hook(&self.world, &mut self.store);
                 let time = start.map(|s| s.elapsed()).unwrap_or_default();
-                let used = self.fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
+                let used = self
+                    .budget
+                    .fuel
+                    .saturating_sub(self.store.get_fuel().unwrap_or(0));
                 let peak = self.store.data().limits.peak as u64;
                 self.stats.record_call(time, used, peak);
                 r
@@ -72,17 +120,38 @@ impl PluginDoer {
             Err(e) => Err(e),
         };
         self.deliver(cx);
+        let violation = self.store.data_mut().violation.take();
         let failure = match result {
+            // Over a limit the host checks at its boundary: the guest got an
+            // error back, and the call fails (the instance stays usable).
+            Ok(_) if violation.is_some() => {
+                let reason = violation.unwrap_or_default();
+                cx.log(
+                    Level::Error,
+                    &format!(
+                        "{name} at tyme {}: {reason}",
+                        crate::core::fmt_tyme(cx.tyme())
+                    ),
+                );
+                Failure(reason)
+            }
             Ok(Ok(v)) => return Ok(v),
             Ok(Err(reason)) => Failure(reason),
             Err(e) => {
                 self.poisoned = true;
-                let reason = failure_reason(&e, self.fuel, self.memory);
-                let used = self.fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
+                let reason = failure_reason(&e, &self.budget);
+                let fuel = self.budget.fuel;
+                let used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
+                // An epoch interrupt leaves wasmtime's fuel counter where it
+                // last flushed it, so it is not reported as a figure.
+                let spent = if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+                    format!("fuel used not known after an interrupt, limit {fuel}")
+                } else {
+                    format!("fuel used {used} of {fuel}")
+                };
                 let mut report = format!(
-                    "trap in {name} at tyme {} (fuel used {used} of {}): {reason}",
+                    "trap in {name} at tyme {} ({spent}): {reason}",
                     crate::core::fmt_tyme(cx.tyme()),
-                    self.fuel
                 );
                 if let Some(bt) = e.downcast_ref::<wasmtime::WasmBacktrace>() {
                     report.push_str(&format!("\n{bt}"));
@@ -136,7 +205,7 @@ impl PluginDoer {
         let options = self.options.clone();
         match self.world.call_enter(&mut self.store, &options) {
             Ok(r) => r,
-            Err(e) => Err(failure_reason(&e, self.fuel, self.memory)),
+            Err(e) => Err(failure_reason(&e, &self.budget)),
         }
     }
 
@@ -147,7 +216,7 @@ impl PluginDoer {
     pub fn bare_recur(&mut self, tyme: f64) -> Result<bool, String> {
         match self.world.call_recur(&mut self.store, tyme) {
             Ok(r) => r,
-            Err(e) => Err(failure_reason(&e, self.fuel, self.memory)),
+            Err(e) => Err(failure_reason(&e, &self.budget)),
         }
     }
 }

@@ -3,6 +3,10 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
 use wasmtime::{
@@ -10,6 +14,7 @@ use wasmtime::{
 };
 
 use super::bindings::{Doer as DoerWorld, DoerPre};
+use super::doer::Watch;
 use super::state::State;
 use super::wasi;
 
@@ -31,6 +36,9 @@ pub struct EngineLimits {
     pub max_table_elements: usize,
     /// Doer instances the pooling allocator has slots for (live at once).
     pub slots: u32,
+    /// Wall-time budget per hook call, enforced by epoch interruption (the
+    /// one limit that is not deterministic; real mode only). `None`: off.
+    pub watchdog: Option<Duration>,
 }
 
 impl Default for EngineLimits {
@@ -40,6 +48,7 @@ impl Default for EngineLimits {
             max_wasm_stack: 512 << 10,
             max_table_elements: 20_000,
             slots: 1024,
+            watchdog: None,
         }
     }
 }
@@ -152,6 +161,56 @@ pub struct PluginHost {
     engine: Engine,
     linker: Linker<State>,
     limits: EngineLimits,
+    watchdog: Option<Watchdog>,
+}
+
+/// The thread that advances the engine's epoch while a real-mode run lasts.
+struct Watchdog {
+    watch: Watch,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Watchdog {
+    /// Epoch ticks per budget: the deadline is met within a tenth of it.
+    const TICKS: u64 = 10;
+
+    fn start(engine: &Engine, budget: Duration) -> io::Result<Watchdog> {
+        let period = (budget / Self::TICKS as u32)
+            .clamp(Duration::from_millis(1), Duration::from_millis(100));
+        let ticks = (budget.as_nanos() / period.as_nanos()).max(1) as u64;
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let engine = engine.clone();
+            let stop = Arc::clone(&stop);
+            std::thread::Builder::new()
+                .name("hio-watchdog".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(period);
+                        engine.increment_epoch();
+                    }
+                })?
+        };
+        Ok(Watchdog {
+            // One more tick: the call may start just before one falls.
+            watch: Watch {
+                ticks: ticks + 1,
+                budget,
+            },
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl PluginHost {
@@ -161,6 +220,8 @@ impl PluginHost {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.consume_fuel(true);
+        let watchdog = limits.watchdog.filter(|d| !d.is_zero());
+        config.epoch_interruption(watchdog.is_some());
         config.max_wasm_stack(limits.max_wasm_stack);
         // Pooling: every instance gets a pre-reserved slot sized from the
         // engine's memory cap (not the 4 GiB default), so many doers fit the
@@ -194,10 +255,15 @@ impl PluginHost {
         wasi::add_to_linker(&mut linker).map_err(|e| LoadError::Engine(chain(&e)))?;
         DoerWorld::add_to_linker::<State, wasmtime::component::HasSelf<State>>(&mut linker, |s| s)
             .map_err(|e| LoadError::Engine(chain(&e)))?;
+        let watchdog = watchdog
+            .map(|budget| Watchdog::start(&engine, budget))
+            .transpose()
+            .map_err(|e| LoadError::Engine(format!("watchdog thread: {e}")))?;
         Ok(PluginHost {
             engine,
             linker,
             limits,
+            watchdog,
         })
     }
 
@@ -302,6 +368,7 @@ impl PluginHost {
             path.to_owned(),
             self.engine.clone(),
             pre,
+            self.watchdog.as_ref().map(|w| w.watch),
         ))
     }
 

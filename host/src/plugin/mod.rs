@@ -45,6 +45,10 @@ pub struct InstanceConfig {
     pub memory: u64,
     /// Table elements cap.
     pub table_elements: usize,
+    /// Largest deck item it may push or pull, in bytes.
+    pub message: u64,
+    /// Host-side handles (WASI resources) it may hold at once.
+    pub handles: u32,
     /// The decks it may touch.
     pub decks: DeckAccess,
     /// Where its call figures go.
@@ -60,6 +64,8 @@ impl Default for InstanceConfig {
             fuel: 10_000_000,
             memory: 16 << 20,
             table_elements: 20_000,
+            message: 64 << 10,
+            handles: 1024,
             decks: DeckAccess::default(),
             stats: StatsHandle::default(),
             time_calls: false,
@@ -72,11 +78,32 @@ pub struct Plugin {
     path: PathBuf,
     engine: Engine,
     pre: DoerPre<State>,
+    watch: Option<doer::Watch>,
 }
 
 impl Plugin {
-    pub(crate) fn new(path: PathBuf, engine: Engine, pre: DoerPre<State>) -> Plugin {
-        Plugin { path, engine, pre }
+    pub(crate) fn new(
+        path: PathBuf,
+        engine: Engine,
+        pre: DoerPre<State>,
+        watch: Option<doer::Watch>,
+    ) -> Plugin {
+        Plugin {
+            path,
+            engine,
+            pre,
+            watch,
+        }
+    }
+
+    fn budget(&self, cfg: &InstanceConfig) -> doer::Budget {
+        doer::Budget {
+            fuel: cfg.fuel,
+            memory: cfg.memory,
+            message: cfg.message,
+            handles: cfg.handles,
+            watch: self.watch,
+        }
     }
 
     /// The file it was loaded from.
@@ -99,11 +126,15 @@ impl Plugin {
             inner: limits,
             peak: 0,
         };
+        let mut table = wasmtime::component::ResourceTable::new();
+        table.set_max_capacity(usize::try_from(cfg.handles).unwrap_or(usize::MAX));
         let mut store = Store::new(
             &self.engine,
             State {
                 wasi,
-                table: wasmtime::component::ResourceTable::new(),
+                table,
+                message: cfg.message,
+                violation: None,
                 limits,
                 tyme,
                 tock: 0.0,
@@ -129,21 +160,19 @@ impl Plugin {
     ) -> Result<PluginDoer, String> {
         let stats = cfg.stats.cell(path, attempt);
         let mut store = self.store(path, attempt, cfg);
-        store
-            .set_fuel(cfg.fuel)
-            .map_err(|e| doer::failure_reason(&e, cfg.fuel, cfg.memory))?;
-        let world = self.pre.instantiate(&mut store).map_err(|e| {
-            format!(
-                "instantiate: {}",
-                doer::failure_reason(&e, cfg.fuel, cfg.memory)
-            )
-        })?;
+        let budget = self.budget(cfg);
+        budget
+            .refill(&mut store)
+            .map_err(|e| doer::failure_reason(&e, &budget))?;
+        let world = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| format!("instantiate: {}", doer::failure_reason(&e, &budget)))?;
         Ok(PluginDoer {
             store,
             world,
             options,
-            fuel: cfg.fuel,
-            memory: cfg.memory,
+            budget,
             poisoned: false,
             stats,
             time_calls: cfg.time_calls,
@@ -157,12 +186,13 @@ impl Plugin {
         cfg: &InstanceConfig,
     ) -> Result<(), String> {
         let mut doer = self.instantiate("validate", 0, Vec::new(), cfg)?;
-        doer.store
-            .set_fuel(cfg.fuel)
-            .map_err(|e| doer::failure_reason(&e, cfg.fuel, cfg.memory))?;
+        let budget = doer.budget;
+        budget
+            .refill(&mut doer.store)
+            .map_err(|e| doer::failure_reason(&e, &budget))?;
         match doer.world.call_validate(&mut doer.store, &options.to_vec()) {
             Ok(r) => r,
-            Err(e) => Err(doer::failure_reason(&e, cfg.fuel, cfg.memory)),
+            Err(e) => Err(doer::failure_reason(&e, &budget)),
         }
     }
 

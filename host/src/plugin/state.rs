@@ -25,6 +25,10 @@ pub struct State {
     /// Refused deck calls already logged, by direction, deck and reason.
     pub(crate) refusals: BTreeSet<(&'static str, String, &'static str)>,
     pub(crate) decks: DeckAccess,
+    /// Largest deck item this doer may push or pull.
+    pub(crate) message: u64,
+    /// A limit the doer went over during this call: the call's failure.
+    pub(crate) violation: Option<String>,
     pub(crate) stdout: GuestOutput,
     pub(crate) stderr: GuestOutput,
 }
