@@ -513,3 +513,41 @@ fn a_second_sigint_exits_even_while_a_guest_spins() {
     }
     assert_eq!(status.and_then(|s| s.code()), Some(130));
 }
+
+#[test]
+fn message_and_handle_limits_are_set_per_subtree() {
+    let bad = quoted(&plugin("hostile"));
+    let (_dir, path) = manifest(&format!(
+        "limit = 0.5\n[[decks]]\nname = \"jobs\"\nmax_item = \"1MiB\"\n\
+         [[doers]]\nname = \"g\"\nlimits = {{ message = \"128KiB\", handles = 10 }}\n\
+         [[doers.doers]]\nname = \"big\"\nplugin = {bad}\noptions = {{ mode = \"big-message\", stop = 1 }}\n\
+         grants = {{ push = [\"jobs\"] }}\n\
+         [[doers.doers]]\nname = \"leak\"\nplugin = {bad}\noptions = {{ mode = \"leak-handles\" }}\n\
+         [[doers]]\nname = \"small\"\nplugin = {bad}\noptions = {{ mode = \"big-message\" }}\n\
+         grants = {{ push = [\"jobs\"] }}\n"
+    ));
+    let out = hio(&["run", path.to_str().expect("utf-8"), "--trace", "-"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("g/big info big message pushed"), "{err}");
+    assert!(
+        err.contains("g/leak error failed: handle limit exceeded (limit 10 handles)"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "small error failed: push on deck \"jobs\": message of 102400 bytes over the \
+             doer's limit (limits.message = 65536 bytes)"
+        ),
+        "{err}"
+    );
+    let (_dir, path) =
+        manifest("[[doers]]\nname = \"a\"\nplugin = \"x.wasm\"\nlimits = { handles = 0 }\n");
+    let out = hio(&["check", path.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(":4: doers[0].limits.handles: must be >= 1, got 0"),
+        "{}",
+        stderr(&out)
+    );
+}

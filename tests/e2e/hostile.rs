@@ -234,3 +234,45 @@ fn a_doer_failing_after_every_restart_escalates_after_the_bound() {
         40
     );
 }
+
+#[test]
+fn holding_too_many_handles_fails_the_doer_with_the_limit_named() {
+    let o = run(Some(("leak-handles", "recur")));
+    assert_eq!(
+        abort_reason(&o),
+        Some((
+            "handle limit exceeded (limit 1024 handles)".to_owned(),
+            false
+        ))
+    );
+    siblings_untouched(&o);
+}
+
+#[test]
+fn a_message_over_the_doers_limit_fails_the_call_and_the_guest_sees_too_large() {
+    let o = run(Some(("big-message", "recur")));
+    let reason = "push on deck \"jobs\": message of 102400 bytes over the doer's limit \
+                  (limits.message = 65536 bytes)";
+    // A returned failure: the instance stays usable, its abort runs.
+    assert_eq!(abort_reason(&o), Some((reason.to_owned(), true)));
+    assert!(
+        o.logs
+            .iter()
+            .any(|l| l.contains("h warn big message refused: too-large")),
+        "{:#?}",
+        o.logs
+    );
+    assert_eq!(o.harness.pull("jobs").unwrap(), None, "nothing was queued");
+    siblings_untouched(&o);
+}
+
+#[test]
+fn a_forged_or_stale_resource_handle_traps_that_doer_only() {
+    for mode in ["forged-handle", "stale-handle"] {
+        let o = run(Some((mode, "recur")));
+        let (reason, ran) = abort_reason(&o).unwrap();
+        assert!(reason.contains("unknown handle index"), "{mode}: {reason}");
+        assert!(!ran, "{mode}");
+        siblings_untouched(&o);
+    }
+}

@@ -8,7 +8,11 @@
 //! (`unreachable`), `log-spam`, `stdout-spam`, `flood` (push to deck
 //! `jobs` until full, every recur), `forged-deck` (push to an undeclared
 //! deck), `grant` (pull from `jobs` without a grant), `random` (ask for
-//! 1 MiB of random bytes), `fail-always` (return an error every recur).
+//! 1 MiB of random bytes), `fail-always` (return an error every recur),
+//! `leak-handles` (make WASI pollables and never drop them),
+//! `forged-handle` (use a resource handle the host never gave out),
+//! `stale-handle` (use a pollable's handle after dropping it), `big-message`
+//! (push 100 KiB to deck `jobs`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -81,6 +85,32 @@ impl Hostile {
                 black_box(wasip2::random::random::get_random_bytes(1 << 20));
             }
             "fail-always" => return Err("fails on purpose".into()),
+            "leak-handles" => {
+                for _ in 0..1_000_000 {
+                    let p = wasip2::clocks::monotonic_clock::subscribe_duration(0);
+                    std::mem::forget(p);
+                }
+            }
+            "forged-handle" => {
+                // SAFETY: deliberately not a handle this instance owns; the
+                // host's handle table must refuse it.
+                let p = unsafe { wasip2::io::poll::Pollable::from_handle(0x00ab_cdef) };
+                black_box(p.ready());
+            }
+            "stale-handle" => {
+                let p = wasip2::clocks::monotonic_clock::subscribe_duration(0);
+                let h = p.handle();
+                drop(p);
+                // SAFETY: deliberately a handle already given back.
+                let p = unsafe { wasip2::io::poll::Pollable::from_handle(h) };
+                black_box(p.ready());
+            }
+            "big-message" => {
+                match decks::push("jobs", &vec![7u8; 100 << 10]) {
+                    Ok(()) => log::info("big message pushed"),
+                    Err(e) => log::warn(&format!("big message refused: {}", e.name())),
+                }
+            }
             other => return Err(format!("unknown mode {other:?}")),
         }
         Ok(())
@@ -103,6 +133,10 @@ const MODES: &[&str] = &[
     "grant",
     "random",
     "fail-always",
+    "leak-handles",
+    "forged-handle",
+    "stale-handle",
+    "big-message",
 ];
 const HOOKS: &[&str] = &["enter", "recur", "clean", "cease", "abort", "exit"];
 
