@@ -551,3 +551,35 @@ fn message_and_handle_limits_are_set_per_subtree() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_huge_options_table_is_refused_with_the_limit_it_hit() {
+    let bad = quoted(&plugin("hostile"));
+    // 20 MiB of text does not fit the doer's 16 MiB memory.
+    let blob = "x".repeat(20 << 20);
+    let (_d1, big) = manifest(&format!(
+        "[[doers]]\nname = \"h\"\nplugin = {bad}\noptions = {{ mode = \"trap\", blob = \"{blob}\" }}\n"
+    ));
+    // 100,000 keys fit, but checking them costs more than a hook's fuel.
+    let keys: Vec<String> = (0..100_000).map(|i| format!("k{i} = {i}")).collect();
+    let (_d2, wide) = manifest(&format!(
+        "[[doers]]\nname = \"h\"\nplugin = {bad}\noptions = {{ mode = \"trap\", {} }}\n",
+        keys.join(", ")
+    ));
+    for (path, reason) in [
+        (big, "memory limit exceeded (limit 16777216 bytes)"),
+        (wide, "out of fuel (limit 10000000 per hook call)"),
+    ] {
+        for cmd in ["check", "run"] {
+            let out = hio(&[cmd, path.to_str().expect("utf-8")]);
+            assert_eq!(out.status.code(), Some(2), "{cmd}: {}", stderr(&out));
+            let err = stderr(&out);
+            assert!(
+                err.contains(":2: doers[0].options: rejected by ")
+                    && err.contains(&format!("hostile.wasm: {reason}")),
+                "{cmd}: {}",
+                &err[..err.len().min(400)]
+            );
+        }
+    }
+}
