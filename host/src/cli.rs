@@ -207,8 +207,20 @@ pub fn run(args: RunArgs) -> u8 {
     }
     if args.stats {
         eprint!("{}", built.stats.table());
+        if let Some(kib) = peak_resident_kib() {
+            eprintln!("host peak resident memory: {kib} KiB");
+        }
     }
     status
+}
+
+/// This process's peak resident set (Linux's VmHWM), in KiB.
+fn peak_resident_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 pub fn check(path: &Path, cache: Option<PathBuf>) -> u8 {

@@ -58,6 +58,17 @@ fn run_of_a_manifest_writes_the_trace_to_stdout_and_logs_to_stderr() {
         "debug is below the default level"
     );
     assert!(log.contains("calls"), "--stats prints a table: {log}");
+    let rows: Vec<&str> = log
+        .lines()
+        .skip_while(|l| !l.starts_with("doer "))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        rows,
+        ["consumer", "producer", "std", "host"],
+        "a row per doer (validate's throwaway instances are not doers), then the host's peak: {log}"
+    );
 }
 
 #[test]
@@ -582,4 +593,44 @@ fn a_huge_options_table_is_refused_with_the_limit_it_hit() {
             );
         }
     }
+}
+
+/// The host's peak resident memory, from `hio run --stats`.
+fn peak_kib(err: &str) -> u64 {
+    err.lines()
+        .find_map(|l| l.strip_prefix("host peak resident memory: "))
+        .and_then(|v| v.trim_end_matches(" KiB").parse().ok())
+        .unwrap_or_else(|| panic!("no peak memory line in {err}"))
+}
+
+#[test]
+fn spam_and_flooding_keep_host_memory_bounded() {
+    let bad = quoted(&plugin("hostile"));
+    let run_for = |limit: u32| {
+        let mut text =
+            format!("tock = 1.0\nlimit = {limit}.0\n[[decks]]\nname = \"jobs\"\ncapacity = 64\n");
+        for mode in ["log-spam", "stdout-spam", "flood"] {
+            text.push_str(&format!(
+                "[[doers]]\nname = \"{mode}\"\nplugin = {bad}\n\
+                 options = {{ mode = \"{mode}\", stop = 1000000 }}\ngrants = {{ push = [\"jobs\"] }}\n"
+            ));
+        }
+        let (_dir, path) = manifest(&text);
+        let out = hio(&[
+            "run",
+            path.to_str().expect("utf-8"),
+            "--stats",
+            "--log-level",
+            "error",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        peak_kib(&stderr(&out))
+    };
+    let short = run_for(20);
+    let long = run_for(400);
+    // 20x the ticks: about 400 MiB of log lines and output made and let go.
+    assert!(
+        long < short + 16 * 1024,
+        "peak {long} KiB after 400 ticks vs {short} KiB after 20"
+    );
 }

@@ -185,7 +185,12 @@ impl Plugin {
         options: &[(String, Value)],
         cfg: &InstanceConfig,
     ) -> Result<(), String> {
-        let mut doer = self.instantiate("validate", 0, Vec::new(), cfg)?;
+        // Its figures go nowhere: `validate` is not a doer of the run.
+        let cfg = InstanceConfig {
+            stats: StatsHandle::default(),
+            ..cfg.clone()
+        };
+        let mut doer = self.instantiate("validate", 0, Vec::new(), &cfg)?;
         let budget = doer.budget;
         budget
             .refill(&mut doer.store)
