@@ -152,10 +152,11 @@ pub fn run(args: RunArgs) -> u8 {
     if let Err(e) = apply_overrides(&mut manifest, &args) {
         return fail(USAGE, e);
     }
-    let host = match PluginHost::new(
-        engine_for(&manifest),
-        cache_dir(args.cache_dir.clone()).as_deref(),
-    ) {
+    let engine = EngineLimits {
+        core_dumps: args.core_dumps.clone(),
+        ..engine_for(&manifest)
+    };
+    let host = match PluginHost::new(engine, cache_dir(args.cache_dir.clone()).as_deref()) {
         Ok(h) => h,
         Err(e) => return fail(LOAD, e),
     };

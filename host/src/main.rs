@@ -111,6 +111,11 @@ struct RunArgs {
     /// Folder for compiled code (default: $HIO_CACHE_DIR, else none).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
+    /// Write a Wasm core dump of each trapped doer instance into DIR
+    /// (`<doer path>.<attempt>.coredump`, readable by wasmtime and wasm
+    /// debuggers).
+    #[arg(long, value_name = "DIR")]
+    core_dumps: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {

@@ -634,3 +634,34 @@ fn spam_and_flooding_keep_host_memory_bounded() {
         "peak {long} KiB after 400 ticks vs {short} KiB after 20"
     );
 }
+
+#[test]
+fn core_dumps_of_trapped_instances_are_written_where_asked() {
+    let bad = quoted(&plugin("hostile"));
+    let (dir, path) = manifest(&format!(
+        "supervision = {{ policy = \"restart\", max_restarts = 1 }}\n\
+         [[doers]]\nname = \"h\"\nplugin = {bad}\noptions = {{ mode = \"trap\" }}\n"
+    ));
+    let dumps = dir.path().join("dumps");
+    let out = hio(&[
+        "run",
+        path.to_str().expect("utf-8"),
+        "--core-dumps",
+        dumps.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    for attempt in [0, 1] {
+        let file = dumps.join(format!("h.{attempt}.coredump"));
+        assert!(
+            err.contains(&format!("h error core dump written to {}", file.display())),
+            "{err}"
+        );
+        let bytes = std::fs::read(&file).expect("core dump file");
+        assert_eq!(&bytes[..4], b"\0asm", "a Wasm core dump is a Wasm file");
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("core"), "it has the core section");
+    }
+    let without = hio(&["run", path.to_str().expect("utf-8")]);
+    assert!(!stderr(&without).contains("core dump"));
+}

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use wasmtime::{Store, Trap};
+use wasmtime::{Store, Trap, WasmCoreDump};
 
 use super::bindings::Doer as DoerWorld;
 use super::bindings::hio::doer::types::Value;
@@ -19,6 +19,8 @@ pub struct PluginDoer {
     pub(crate) world: DoerWorld,
     pub(crate) options: Vec<(String, Value)>,
     pub(crate) budget: Budget,
+    /// Where a core dump goes if this instance traps.
+    pub(crate) core_dump: Option<std::path::PathBuf>,
     pub(crate) poisoned: bool,
     pub(crate) stats: DoerStatsCell,
     pub(crate) time_calls: bool,
@@ -157,11 +159,30 @@ impl PluginDoer {
                     report.push_str(&format!("\n{bt}"));
                 }
                 cx.log(Level::Error, report.trim_end());
+                self.write_core_dump(cx, name, &e);
                 Failure(reason)
             }
         };
         self.stats.record_failure();
         Err(failure)
+    }
+
+    /// Writes the core dump wasmtime took at the trap, where one was asked for.
+    fn write_core_dump(&mut self, cx: &mut Context<'_>, hook: &str, e: &wasmtime::Error) {
+        let (Some(file), Some(dump)) = (&self.core_dump, e.downcast_ref::<WasmCoreDump>()) else {
+            return;
+        };
+        let bytes = dump.serialize(&mut self.store, &format!("{} {hook}", cx.path()));
+        match std::fs::write(file, bytes) {
+            Ok(()) => cx.log(
+                Level::Error,
+                &format!("core dump written to {}", file.display()),
+            ),
+            Err(err) => cx.log(
+                Level::Error,
+                &format!("core dump not written to {}: {err}", file.display()),
+            ),
+        }
     }
 
     /// Hands what the call produced to the host: tock, log lines, output.

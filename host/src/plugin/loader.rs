@@ -3,6 +3,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -39,6 +40,8 @@ pub struct EngineLimits {
     /// Wall-time budget per hook call, enforced by epoch interruption (the
     /// one limit that is not deterministic; real mode only). `None`: off.
     pub watchdog: Option<Duration>,
+    /// Where a core dump of each trapped instance is written; `None`: none.
+    pub core_dumps: Option<PathBuf>,
 }
 
 impl Default for EngineLimits {
@@ -49,6 +52,7 @@ impl Default for EngineLimits {
             max_table_elements: 20_000,
             slots: 1024,
             watchdog: None,
+            core_dumps: None,
         }
     }
 }
@@ -222,6 +226,11 @@ impl PluginHost {
         config.consume_fuel(true);
         let watchdog = limits.watchdog.filter(|d| !d.is_zero());
         config.epoch_interruption(watchdog.is_some());
+        config.coredump_on_trap(limits.core_dumps.is_some());
+        if let Some(dir) = &limits.core_dumps {
+            create_private_dir(dir)
+                .map_err(|e| LoadError::Engine(format!("core dump dir {}: {e}", dir.display())))?;
+        }
         config.max_wasm_stack(limits.max_wasm_stack);
         // Pooling: every instance gets a pre-reserved slot sized from the
         // engine's memory cap (not the 4 GiB default), so many doers fit the
@@ -369,6 +378,7 @@ impl PluginHost {
             self.engine.clone(),
             pre,
             self.watchdog.as_ref().map(|w| w.watch),
+            self.limits.core_dumps.clone().map(Rc::<Path>::from),
         ))
     }
 

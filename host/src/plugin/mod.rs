@@ -79,6 +79,7 @@ pub struct Plugin {
     engine: Engine,
     pre: DoerPre<State>,
     watch: Option<doer::Watch>,
+    core_dumps: Option<Rc<Path>>,
 }
 
 impl Plugin {
@@ -87,12 +88,14 @@ impl Plugin {
         engine: Engine,
         pre: DoerPre<State>,
         watch: Option<doer::Watch>,
+        core_dumps: Option<Rc<Path>>,
     ) -> Plugin {
         Plugin {
             path,
             engine,
             pre,
             watch,
+            core_dumps,
         }
     }
 
@@ -173,6 +176,11 @@ impl Plugin {
             world,
             options,
             budget,
+            core_dump: self.core_dumps.as_ref().map(|dir| {
+                // One file per doer path and attempt, in the folder given.
+                let name = format!("{}.{attempt}.coredump", path.replace('/', "."));
+                dir.join(name)
+            }),
             poisoned: false,
             stats,
             time_calls: cfg.time_calls,
