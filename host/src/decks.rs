@@ -152,6 +152,11 @@ pub struct DeckAccess {
 }
 
 impl DeckAccess {
+    /// Whether `deck` exists and this doer may push to it.
+    pub fn may_push(&self, deck: &str) -> bool {
+        self.decks.contains(deck) && self.grants.push.contains(deck)
+    }
+
     /// Pushes if granted (an unknown deck is reported as such first).
     pub fn push(&self, deck: &str, item: Vec<u8>) -> Result<(), DeckError> {
         if !self.decks.contains(deck) {

@@ -50,8 +50,7 @@ impl State {
 
 impl Host for State {
     fn push(&mut self, deck: String, item: Vec<u8>) -> Result<(), WitDeckError> {
-        let granted = self.decks.decks.contains(&deck) && self.decks.grants.push.contains(&deck);
-        if granted && item.len() as u64 > self.message {
+        if self.decks.may_push(&deck) && item.len() as u64 > self.message {
             return Err(self.over_limit("push", &deck, item.len()));
         }
         self.decks

@@ -123,11 +123,10 @@ impl PluginDoer {
         };
         self.deliver(cx);
         let violation = self.store.data_mut().violation.take();
-        let failure = match result {
+        let failure = match (result, violation) {
             // Over a limit the host checks at its boundary: the guest got an
             // error back, and the call fails (the instance stays usable).
-            Ok(_) if violation.is_some() => {
-                let reason = violation.unwrap_or_default();
+            (Ok(_), Some(reason)) => {
                 cx.log(
                     Level::Error,
                     &format!(
@@ -137,9 +136,9 @@ impl PluginDoer {
                 );
                 Failure(reason)
             }
-            Ok(Ok(v)) => return Ok(v),
-            Ok(Err(reason)) => Failure(reason),
-            Err(e) => {
+            (Ok(Ok(v)), None) => return Ok(v),
+            (Ok(Err(reason)), None) => Failure(reason),
+            (Err(e), _) => {
                 self.poisoned = true;
                 let reason = failure_reason(&e, &self.budget);
                 let fuel = self.budget.fuel;
