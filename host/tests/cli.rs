@@ -206,6 +206,26 @@ fn an_escalated_failure_exits_1_naming_the_doer() {
     );
 }
 
+/// Starts hio with `args` (stderr discarded) and gives it 700 ms to start.
+fn spawn_hio(args: &[&str]) -> std::process::Child {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_hio"))
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn hio");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    child
+}
+
+/// Sends SIGINT to `child`.
+fn interrupt(child: &std::process::Child) {
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+}
+
 #[test]
 fn sigint_closes_the_tree_flushes_the_trace_and_exits_130() {
     let rec = quoted(&plugin("recorder"));
@@ -213,22 +233,13 @@ fn sigint_closes_the_tree_flushes_the_trace_and_exits_130() {
         "real = true\ntock = 0.01\n[[doers]]\nname = \"a\"\nplugin = {rec}\noptions = {{ stop = 1000000 }}\n"
     ));
     let trace = dir.path().join("t.jsonl");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hio"))
-        .args([
-            "run",
-            path.to_str().expect("utf-8"),
-            "--trace",
-            trace.to_str().expect("utf-8"),
-        ])
-        .spawn()
-        .expect("spawn hio");
-    std::thread::sleep(std::time::Duration::from_millis(700));
-    let pid = child.id().to_string();
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
+    let mut child = spawn_hio(&[
+        "run",
+        path.to_str().expect("utf-8"),
+        "--trace",
+        trace.to_str().expect("utf-8"),
+    ]);
+    interrupt(&child);
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(130));
     let text = std::fs::read_to_string(&trace).expect("trace");
@@ -496,19 +507,9 @@ fn a_second_sigint_exits_even_while_a_guest_spins() {
         "[[doers]]\nname = \"h\"\nplugin = {bad}\noptions = {{ mode = \"loop\" }}\n\
          limits = {{ fuel = 1000000000000000 }}\n"
     ));
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hio"))
-        .args(["run", path.to_str().expect("utf-8")])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn hio");
-    std::thread::sleep(std::time::Duration::from_millis(700));
-    let pid = child.id().to_string();
+    let mut child = spawn_hio(&["run", path.to_str().expect("utf-8")]);
     for _ in 0..2 {
-        let kill = std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .expect("kill");
-        assert!(kill.success());
+        interrupt(&child);
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let mut status = None;
