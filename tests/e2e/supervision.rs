@@ -1,5 +1,5 @@
 //! Failure and supervision: isolate, restart, escalate, and the records a
-//! failed hook leaves (DESIGN.md section 2).
+//! failed hook leaves (`docs/contract.md` section 8).
 
 use hio::{DoDoer, Doist, Escalated, Recorder, Spec, Supervision};
 

@@ -1,5 +1,5 @@
-//! The reference traces T1–T7 of `shared/hio-traces.md`, reproduced exactly
-//! (tymes compared with `==`).
+//! The reference traces T1–T7 of `docs/reference-traces.md`, reproduced
+//! exactly (tymes compared with `==`); golden files in `tests/golden`.
 
 use hio::{DoDoer, Doist, Driver, Recorder, TraceBuffer};
 
@@ -263,6 +263,7 @@ fn t4_lifecycle_driven_by_hand_forced_close() {
     assert!(!completed(&trace.records(), "try"));
     assert_eq!(d.recur(), Err(hio::DriveError::Refused));
     assert_eq!(trace.records().len(), 5, "a refused recur writes nothing");
+    golden("t4_close", &trace);
 }
 
 #[test]
@@ -283,6 +284,7 @@ fn t4_lifecycle_driven_by_hand_failure() {
     assert_eq!(recs[3].reason.as_deref(), Some("Bad"));
     assert_eq!(recs[4].reason, None);
     assert_eq!(d.recur(), Err(hio::DriveError::Refused));
+    golden("t4_abort", &trace);
 }
 
 #[test]
@@ -439,25 +441,32 @@ fn t5_extend_into_a_queue_not_yet_walked_runs_this_tick() {
     );
 }
 
-/// Runs one doer (or DoDoer) for `ticks` ticks of tock 1.0.
-fn t6_run(spec: impl Into<hio::Spec>, ticks: u32) -> Vec<hio::trace::OwnedRecord> {
+/// Runs one doer (or DoDoer) for `ticks` ticks of tock 1.0 and compares the
+/// whole trace with the golden file `tests/golden/<name>.jsonl`.
+fn t6_run(name: &str, spec: impl Into<hio::Spec>, ticks: u32) -> Vec<hio::trace::OwnedRecord> {
     let (doist, trace) = doist(1.0);
     let mut doist = doist.limit(f64::from(ticks));
     doist.add(spec).unwrap();
     doist.run().unwrap();
+    golden(name, &trace);
     trace.records()
 }
 
 #[test]
 fn t6_tock_arithmetic() {
-    let rows: [(f64, u32, &[f64]); 4] = [
-        (0.0, 7, &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
-        (0.25, 7, &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
-        (1.5, 7, &[0.0, 2.0, 3.0, 5.0, 6.0]),
-        (2.0, 7, &[0.0, 2.0, 4.0, 6.0]),
+    let rows: [(&str, f64, u32, &[f64]); 4] = [
+        ("t6_tock_0", 0.0, 7, &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+        (
+            "t6_tock_0_25",
+            0.25,
+            7,
+            &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        ),
+        ("t6_tock_1_5", 1.5, 7, &[0.0, 2.0, 3.0, 5.0, 6.0]),
+        ("t6_tock_2", 2.0, 7, &[0.0, 2.0, 4.0, 6.0]),
     ];
-    for (tock, ticks, want) in rows {
-        let recs = t6_run(try_doer("d", tock, 100), ticks);
+    for (name, tock, ticks, want) in rows {
+        let recs = t6_run(name, try_doer("d", tock, 100), ticks);
         assert_eq!(recurs(&recs, "d"), want, "tock {tock}");
     }
 }
@@ -465,14 +474,14 @@ fn t6_tock_arithmetic() {
 #[test]
 fn t6_tock_raised_at_run_time_from_zero() {
     let spec = hio::Spec::doer("d", 0.0, Recorder::new(100).retock(3, 3.0));
-    let recs = t6_run(spec, 12);
+    let recs = t6_run("t6_retock_0_to_3", spec, 12);
     assert_eq!(recurs(&recs, "d"), [0.0, 1.0, 2.0, 5.0, 8.0, 11.0]);
 }
 
 #[test]
 fn t6_tock_raised_at_run_time_with_lagging_retyme() {
     let spec = hio::Spec::doer("d", 0.25, Recorder::new(100).retock(3, 2.0));
-    let recs = t6_run(spec, 12);
+    let recs = t6_run("t6_retock_0_25_to_2", spec, 12);
     assert_eq!(
         recurs(&recs, "d"),
         [0.0, 1.0, 2.0, 3.0, 5.0, 7.0, 9.0, 11.0]
@@ -481,11 +490,11 @@ fn t6_tock_raised_at_run_time_with_lagging_retyme() {
 
 #[test]
 fn t6_child_inside_dodoer_runs_at_its_cadence() {
-    for child_tock in [0.0, 0.5] {
+    for (name, child_tock) in [("t6_dodoer_2_child_0", 0.0), ("t6_dodoer_2_child_0_5", 0.5)] {
         let group = DoDoer::new("G")
             .tock(2.0)
             .doer(try_doer("c", child_tock, 100));
-        let recs = t6_run(group, 9);
+        let recs = t6_run(name, group, 9);
         assert_eq!(
             recurs(&recs, "G/c"),
             [0.0, 2.0, 4.0, 6.0, 8.0],
@@ -493,7 +502,7 @@ fn t6_child_inside_dodoer_runs_at_its_cadence() {
         );
     }
     let group = DoDoer::new("G").tock(1.5).doer(try_doer("c", 0.0, 100));
-    let recs = t6_run(group, 9);
+    let recs = t6_run("t6_dodoer_1_5_child_0", group, 9);
     assert_eq!(recurs(&recs, "G"), [0.0, 2.0, 3.0, 5.0, 6.0, 8.0]);
     assert_eq!(recurs(&recs, "G/c"), [0.0, 2.0, 5.0, 8.0]);
 }
