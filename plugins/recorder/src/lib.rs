@@ -1,4 +1,4 @@
-//! The recorder doer (DESIGN.md section 3): counts its recurs; the host
+//! The recorder doer (docs/formats.md): counts its recurs; the host
 //! writes the trace. Options: `stop` (integer >= 0, default 3), `fail_at`
 //! (integer >= 1), `tock` (number >= 0, set at enter), `retock_at`
 //! (integer >= 1) with `retock` (number >= 0). It logs nothing.

@@ -1,0 +1,269 @@
+//! The test harness: drive Wasm doers from an ordinary `cargo test`, tick by
+//! tick in simulated time, with no sockets and no wall time.
+//!
+//! [`build`] compiles a plugin crate for `wasm32-wasip2` into its own target
+//! folder; a [`Harness`] loads components, adds doers (and DoDoers), declares
+//! decks, ticks, pushes and pulls, and hands back the trace and the log.
+//!
+//! ```no_run
+//! use hio::harness::{Harness, build};
+//! use hio::plugin::{Scalar, Value};
+//!
+//! let wasm = build("plugins/recorder").unwrap();
+//! let mut h = Harness::new(0.25);
+//! let recorder = h.load(&wasm).unwrap();
+//! h.add("r", &recorder, 0.0, vec![("stop".into(), Value::Scalar(Scalar::Integer(1)))]).unwrap();
+//! h.run().unwrap();
+//! let events: Vec<&str> = h.trace().iter().map(|r| r.event.as_str()).collect();
+//! assert_eq!(events, ["enter", "recur", "recur", "clean", "exit", "done"]);
+//! ```
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::rc::Rc;
+
+use hio_scheduler::DoerId;
+use hio_scheduler::Doist;
+use hio_scheduler::Spec;
+use hio_scheduler::trace::{OwnedRecord, TraceBuffer};
+use hio_scheduler::{DeckAccess, DeckError, DeckSpec, Decks, Grants};
+use hio_scheduler::{Escalated, LogLine};
+use hio_wasm::{EngineLimits, InstanceConfig, LoadError, Plugin, PluginHost, StatsHandle, Value};
+
+/// Why the harness could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    /// Building a plugin crate failed.
+    #[error("building {crate_dir}: {message}")]
+    Build {
+        /// The crate.
+        crate_dir: PathBuf,
+        /// What cargo said.
+        message: String,
+    },
+    /// Loading a component failed.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The plugin's `validate` refused the options.
+    #[error("{0}")]
+    Options(String),
+    /// A tree edit was refused.
+    #[error(transparent)]
+    Tree(#[from] hio_scheduler::TreeError),
+}
+
+/// Builds the plugin crate at `crate_dir` for `wasm32-wasip2` (release) into
+/// `<crate_dir>/target/hio-harness` and returns the component's path.
+pub fn build(crate_dir: impl AsRef<Path>) -> Result<PathBuf, HarnessError> {
+    let crate_dir = crate_dir.as_ref();
+    let err = |message: String| HarnessError::Build {
+        crate_dir: crate_dir.to_owned(),
+        message,
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .arg("build")
+        .arg("--release")
+        .args(["--target", "wasm32-wasip2", "--message-format", "json"])
+        .arg("--manifest-path")
+        .arg(crate_dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(crate_dir.join("target/hio-harness"))
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .map_err(|e| err(format!("cannot run cargo: {e}")))?;
+    if !out.status.success() {
+        return Err(err(String::from_utf8_lossy(&out.stderr).into_owned()));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact")
+        .flat_map(|m| {
+            m["filenames"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|f| f.as_str().map(PathBuf::from))
+        })
+        .rfind(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .ok_or_else(|| err("cargo built no .wasm (is the crate a cdylib?)".into()))
+}
+
+/// Drives Wasm doers in simulated time and records what they do.
+pub struct Harness {
+    host: PluginHost,
+    doist: Doist,
+    decks: Decks,
+    trace: TraceBuffer,
+    logs: Rc<RefCell<Vec<String>>>,
+    stats: StatsHandle,
+    seed: u64,
+}
+
+impl Harness {
+    /// A harness whose Doist ticks by `tock`, with default engine limits.
+    pub fn new(tock: f64) -> Harness {
+        // The default engine settings are valid; a failure here is a broken
+        // installation, not a test outcome.
+        let host = PluginHost::new(EngineLimits::default(), None).expect("default plugin engine");
+        let trace = TraceBuffer::new();
+        let logs = Rc::new(RefCell::new(Vec::new()));
+        let sink = Rc::clone(&logs);
+        let doist =
+            Doist::new(tock)
+                .trace(trace.clone())
+                .logger(Box::new(move |l: &LogLine<'_>| {
+                    sink.borrow_mut().push(l.to_string());
+                }));
+        Harness {
+            host,
+            doist,
+            decks: Decks::default(),
+            trace,
+            logs,
+            stats: StatsHandle::default(),
+            seed: 0,
+        }
+    }
+
+    /// Sets the run seed for doers added afterwards.
+    pub fn seed(&mut self, seed: u64) -> &mut Harness {
+        self.seed = seed;
+        self
+    }
+
+    /// Declares a deck.
+    pub fn deck(&mut self, name: &str, capacity: usize, max_item: usize) -> &mut Harness {
+        self.decks.declare(DeckSpec {
+            name: name.to_owned(),
+            capacity,
+            max_item,
+        });
+        self
+    }
+
+    /// Loads a component.
+    pub fn load(&self, path: impl AsRef<Path>) -> Result<Rc<Plugin>, HarnessError> {
+        Ok(Rc::new(self.host.load(path.as_ref())?))
+    }
+
+    /// A spec of a doer of `plugin` with no grants, after its `validate`
+    /// accepted `options` (for building DoDoers with [`crate::DoDoer`]).
+    pub fn spec(
+        &self,
+        name: &str,
+        plugin: &Rc<Plugin>,
+        tock: f64,
+        options: Vec<(String, Value)>,
+        grants: Grants,
+    ) -> Result<Spec, HarnessError> {
+        let cfg = InstanceConfig {
+            seed: self.seed,
+            decks: DeckAccess {
+                decks: self.decks.clone(),
+                grants,
+            },
+            stats: self.stats.clone(),
+            time_calls: true,
+            ..InstanceConfig::default()
+        };
+        plugin
+            .validate(&options, &cfg)
+            .map_err(|e| HarnessError::Options(format!("{name}: {e}")))?;
+        Ok(plugin.spec(name, tock, options, cfg))
+    }
+
+    /// Adds a top-level doer of `plugin` (no deck grants).
+    pub fn add(
+        &mut self,
+        name: &str,
+        plugin: &Rc<Plugin>,
+        tock: f64,
+        options: Vec<(String, Value)>,
+    ) -> Result<(), HarnessError> {
+        self.add_spec(self.spec(name, plugin, tock, options, Grants::default())?)
+    }
+
+    /// Adds any spec (a plugin doer with grants, a DoDoer) at the top level.
+    pub fn add_spec(&mut self, spec: impl Into<Spec>) -> Result<(), HarnessError> {
+        Ok(self.doist.add(spec)?)
+    }
+
+    /// The Doist, for settings (limit, supervision) and tree edits.
+    pub fn doist(&mut self) -> &mut Doist {
+        &mut self.doist
+    }
+
+    /// Enters the tree.
+    pub fn enter(&mut self) -> Result<(), Escalated> {
+        self.doist.enter()
+    }
+
+    /// One tick.
+    pub fn tick(&mut self) -> Result<(), Escalated> {
+        self.doist.recur()
+    }
+
+    /// `n` ticks.
+    pub fn ticks(&mut self, n: usize) -> Result<(), Escalated> {
+        for _ in 0..n {
+            self.doist.recur()?;
+        }
+        Ok(())
+    }
+
+    /// Runs until done or the limit.
+    pub fn run(&mut self) -> Result<(), Escalated> {
+        self.doist.run()
+    }
+
+    /// Ends the run, closing what is left.
+    pub fn close(&mut self) {
+        self.doist.close();
+    }
+
+    /// The current tyme.
+    pub fn tyme(&self) -> f64 {
+        self.doist.tyme()
+    }
+
+    /// Finds a doer by path.
+    pub fn find(&self, path: &str) -> Option<DoerId> {
+        self.doist.find(path)
+    }
+
+    /// Pushes onto a deck from the test.
+    pub fn push(&self, deck: &str, item: &[u8]) -> Result<(), DeckError> {
+        self.decks.push(deck, item.to_vec())
+    }
+
+    /// Pulls from a deck from the test.
+    pub fn pull(&self, deck: &str) -> Result<Option<Vec<u8>>, DeckError> {
+        self.decks.pull(deck)
+    }
+
+    /// The lifecycle trace so far.
+    pub fn trace(&self) -> Vec<OwnedRecord> {
+        self.trace.records()
+    }
+
+    /// The trace so far as JSON lines.
+    pub fn trace_json(&self) -> String {
+        self.trace.to_json_lines()
+    }
+
+    /// Log lines so far (`<tyme> <path> <level> <message>`).
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.borrow().clone()
+    }
+
+    /// Per-doer call figures.
+    pub fn stats(&self) -> &StatsHandle {
+        &self.stats
+    }
+}

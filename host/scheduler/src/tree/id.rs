@@ -1,0 +1,11 @@
+//! [`DoerId`]: how the running tree names a doer.
+
+/// Names a doer (leaf or DoDoer) in a running tree.
+///
+/// Ids are never confused: once a doer is gone its id stays dead even when
+/// its slot is reused, so removing a doer that is already gone does nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DoerId {
+    pub(super) idx: u32,
+    pub(super) generation: u32,
+}

@@ -1,0 +1,222 @@
+//! [`PluginDoer`]: a Wasm component instance as a [`Doer`]. One `Store` per
+//! instance; each hook call gets the fuel budget afresh, sees the current
+//! tyme and tock, and hands its log lines and output back to the host.
+
+use std::time::Instant;
+
+use hio_scheduler::{Context, Doer, Failure, HookResult, Level};
+use wasmtime::{Store, WasmCoreDump};
+
+use crate::bindings::DoerWorld;
+use crate::bindings::hio::doer::types::Value;
+use crate::budget::Budget;
+use crate::failure::{CallFailure, Limit};
+use crate::stats::DoerStatsCell;
+use crate::store::StoreData;
+
+/// A loaded component instance, driven by the scheduler.
+pub struct PluginDoer {
+    pub(crate) store: Store<StoreData>,
+    pub(crate) world: DoerWorld,
+    pub(crate) options: Vec<(String, Value)>,
+    pub(crate) budget: Budget,
+    /// Where a core dump goes if this instance traps.
+    pub(crate) core_dump: Option<std::path::PathBuf>,
+    pub(crate) poisoned: bool,
+    pub(crate) stats: DoerStatsCell,
+    pub(crate) time_calls: bool,
+    /// Why the last hook call failed, if it did.
+    pub(crate) last_failure: Option<CallFailure>,
+}
+
+impl PluginDoer {
+    fn call<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        name: &str,
+        hook: impl FnOnce(&DoerWorld, &mut Store<StoreData>) -> wasmtime::Result<Result<T, String>>,
+    ) -> HookResult<T> {
+        let data = self.store.data_mut();
+        data.tyme.set(cx.tyme());
+        data.tock = cx.tock();
+        data.tock_set = false;
+        let result = match self.budget.refill(&mut self.store) {
+            Ok(()) => {
+                // The clock is read only when figures were asked for.
+                let start = self.time_calls.then(Instant::now);
+                let r = hook(&self.world, &mut self.store);
+                let time = start.map(|s| s.elapsed()).unwrap_or_default();
+                let used = self
+                    .budget
+                    .fuel
+                    .saturating_sub(self.store.get_fuel().unwrap_or(0));
+                let peak = self.store.data().limits.peak as u64;
+                self.stats.record_call(time, used, peak);
+                r
+            }
+            Err(e) => Err(e),
+        };
+        self.deliver(cx);
+        let violation = self.store.data_mut().violation.take();
+        let failure = match (result, violation) {
+            // Over a limit the host checks at its boundary: the guest got an
+            // error back, and the call fails (the instance stays usable).
+            (Ok(_), Some(limit)) => {
+                let failure = CallFailure::Limit(limit);
+                cx.log(
+                    Level::Error,
+                    &format!(
+                        "{name} at tyme {}: {failure}",
+                        hio_scheduler::fmt_tyme(cx.tyme())
+                    ),
+                );
+                failure
+            }
+            (Ok(Ok(v)), None) => {
+                self.last_failure = None;
+                return Ok(v);
+            }
+            (Ok(Err(reason)), None) => CallFailure::Guest(reason),
+            (Err(e), _) => {
+                self.poisoned = true;
+                let reason = CallFailure::from_error(&e, &self.budget);
+                let fuel = self.budget.fuel;
+                let used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
+                // An epoch interrupt leaves wasmtime's fuel counter where it
+                // last flushed it, so it is not reported as a figure.
+                let spent = if matches!(reason, CallFailure::Limit(Limit::WallTime(_))) {
+                    format!("fuel used not known after an interrupt, limit {fuel}")
+                } else {
+                    format!("fuel used {used} of {fuel}")
+                };
+                let mut report = format!(
+                    "trap in {name} at tyme {} ({spent}): {reason}",
+                    hio_scheduler::fmt_tyme(cx.tyme()),
+                );
+                if let Some(bt) = e.downcast_ref::<wasmtime::WasmBacktrace>() {
+                    report.push_str(&format!("\n{bt}"));
+                }
+                cx.log(Level::Error, report.trim_end());
+                self.write_core_dump(cx, name, &e);
+                reason
+            }
+        };
+        self.stats.record_failure();
+        let reason = Failure(failure.to_string());
+        self.last_failure = Some(failure);
+        Err(reason)
+    }
+
+    /// Writes the core dump wasmtime took at the trap, where one was asked for.
+    fn write_core_dump(&mut self, cx: &mut Context<'_>, hook: &str, e: &wasmtime::Error) {
+        let (Some(file), Some(dump)) = (&self.core_dump, e.downcast_ref::<WasmCoreDump>()) else {
+            return;
+        };
+        let bytes = dump.serialize(&mut self.store, &format!("{} {hook}", cx.path()));
+        match std::fs::write(file, bytes) {
+            Ok(()) => cx.log(
+                Level::Error,
+                &format!("core dump written to {}", file.display()),
+            ),
+            Err(err) => cx.log(
+                Level::Error,
+                &format!("core dump not written to {}: {err}", file.display()),
+            ),
+        }
+    }
+
+    /// Hands what the call produced to the host: tock, log lines, output.
+    fn deliver(&mut self, cx: &mut Context<'_>) {
+        let data = self.store.data_mut();
+        if data.tock_set {
+            // The host checked the value when the guest set it.
+            let _ = cx.set_tock(data.tock);
+        }
+        let logs = std::mem::take(&mut data.logs);
+        let out = [
+            ("stdout", data.stdout.take()),
+            ("stderr", data.stderr.take()),
+        ];
+        for (level, message) in logs {
+            cx.log(level, &message);
+        }
+        for (name, captured) in out {
+            if captured.bytes.is_empty() && captured.dropped == 0 {
+                continue;
+            }
+            let text = String::from_utf8_lossy(&captured.bytes);
+            for line in text.lines() {
+                cx.log(Level::Info, &format!("{name}: {line}"));
+            }
+            if captured.dropped > 0 {
+                let note = format!(
+                    "{name}: {} bytes dropped (over the per-call bound)",
+                    captured.dropped
+                );
+                cx.log(Level::Warn, &note);
+            }
+        }
+    }
+}
+
+impl PluginDoer {
+    /// Why the last hook call failed, as a value; `None` after a call
+    /// that succeeded.
+    pub fn last_failure(&self) -> Option<&CallFailure> {
+        self.last_failure.as_ref()
+    }
+
+    /// Calls the component's `enter` export directly (see `bare_recur`).
+    #[doc(hidden)]
+    pub fn bare_enter(&mut self) -> Result<(), CallFailure> {
+        let options = self.options.clone();
+        match self.world.call_enter(&mut self.store, &options) {
+            Ok(r) => r.map_err(CallFailure::Guest),
+            Err(e) => Err(CallFailure::from_error(&e, &self.budget)),
+        }
+    }
+
+    /// Calls the component's `recur` export directly: no scheduler, no
+    /// fuel refill, no log delivery. The floor a scheduled call is measured
+    /// against in the benchmarks.
+    #[doc(hidden)]
+    pub fn bare_recur(&mut self, tyme: f64) -> Result<bool, CallFailure> {
+        match self.world.call_recur(&mut self.store, tyme) {
+            Ok(r) => r.map_err(CallFailure::Guest),
+            Err(e) => Err(CallFailure::from_error(&e, &self.budget)),
+        }
+    }
+}
+
+impl Doer for PluginDoer {
+    fn enter(&mut self, cx: &mut Context<'_>) -> HookResult {
+        let options = std::mem::take(&mut self.options);
+        let r = self.call(cx, "enter", |w, s| w.call_enter(s, &options));
+        self.options = options;
+        r
+    }
+
+    fn recur(&mut self, cx: &mut Context<'_>, tyme: f64) -> HookResult<bool> {
+        self.call(cx, "recur", |w, s| w.call_recur(s, tyme))
+    }
+
+    fn clean(&mut self, cx: &mut Context<'_>) -> HookResult {
+        self.call(cx, "clean", |w, s| w.call_clean(s))
+    }
+
+    fn cease(&mut self, cx: &mut Context<'_>) -> HookResult {
+        self.call(cx, "cease", |w, s| w.call_cease(s))
+    }
+
+    fn abort(&mut self, cx: &mut Context<'_>, reason: &str) -> HookResult {
+        self.call(cx, "abort", |w, s| w.call_abort(s, reason).map(Ok))
+    }
+
+    fn exit(&mut self, cx: &mut Context<'_>) -> HookResult {
+        self.call(cx, "exit", |w, s| w.call_exit(s))
+    }
+
+    fn poisoned(&self) -> bool {
+        self.poisoned
+    }
+}

@@ -1,0 +1,211 @@
+//! [`Plugin`]: a compiled component ready to make doer instances, and the
+//! [`InstanceConfig`] each instance is made with (its limits and grants).
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use hio_scheduler::{DeckAccess, Spec};
+use wasmtime::{Engine, Store, StoreLimitsBuilder};
+
+use crate::bindings::DoerWorldPre;
+use crate::bindings::hio::doer::types::Value;
+use crate::budget::{Budget, Watch};
+use crate::failure::CallFailure;
+use crate::instance::PluginDoer;
+use crate::stats::StatsHandle;
+use crate::store::{self, StoreData};
+use crate::wasi;
+
+/// How one doer instance is set up.
+#[derive(Debug, Clone)]
+pub struct InstanceConfig {
+    /// The run's seed (each instance's is derived from it, its path and attempt).
+    pub seed: u64,
+    /// Fuel per hook call.
+    pub fuel: u64,
+    /// Linear memory cap in bytes.
+    pub memory: u64,
+    /// Table elements cap.
+    pub table_elements: usize,
+    /// Largest deck item it may push or pull, in bytes.
+    pub message: u64,
+    /// Host-side handles (WASI resources) it may hold at once.
+    pub handles: u32,
+    /// The decks it may touch.
+    pub decks: DeckAccess,
+    /// Where its call figures go.
+    pub stats: StatsHandle,
+    /// Measure wall time spent in the guest (two clock reads per call).
+    pub time_calls: bool,
+}
+
+impl Default for InstanceConfig {
+    fn default() -> Self {
+        InstanceConfig {
+            seed: 0,
+            fuel: 10_000_000,
+            memory: 16 << 20,
+            table_elements: 20_000,
+            message: 64 << 10,
+            handles: 1024,
+            decks: DeckAccess::default(),
+            stats: StatsHandle::default(),
+            time_calls: false,
+        }
+    }
+}
+
+/// A compiled component, ready to make doer instances.
+pub struct Plugin {
+    path: PathBuf,
+    engine: Engine,
+    pre: DoerWorldPre<StoreData>,
+    watch: Option<Watch>,
+    core_dumps: Option<Rc<Path>>,
+}
+
+impl Plugin {
+    pub(crate) fn new(
+        path: PathBuf,
+        engine: Engine,
+        pre: DoerWorldPre<StoreData>,
+        watch: Option<Watch>,
+        core_dumps: Option<Rc<Path>>,
+    ) -> Plugin {
+        Plugin {
+            path,
+            engine,
+            pre,
+            watch,
+            core_dumps,
+        }
+    }
+
+    fn budget(&self, cfg: &InstanceConfig) -> Budget {
+        Budget {
+            fuel: cfg.fuel,
+            memory: cfg.memory,
+            message: cfg.message,
+            handles: cfg.handles,
+            watch: self.watch,
+        }
+    }
+
+    /// The file it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn store(&self, path: &str, attempt: u32, cfg: &InstanceConfig) -> Store<StoreData> {
+        let tyme = wasi::TymeCell::default();
+        let stdout = wasi::GuestOutput::default();
+        let stderr = wasi::GuestOutput::default();
+        let seed = wasi::seed(cfg.seed, path, attempt);
+        let wasi = wasi::context(&tyme, seed, &stdout, &stderr);
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(usize::try_from(cfg.memory).unwrap_or(usize::MAX))
+            .table_elements(cfg.table_elements)
+            .trap_on_grow_failure(true)
+            .build();
+        let limits = store::Limiter {
+            inner: limits,
+            memory: cfg.memory,
+            peak: 0,
+        };
+        let mut table = wasmtime::component::ResourceTable::new();
+        table.set_max_capacity(usize::try_from(cfg.handles).unwrap_or(usize::MAX));
+        let mut store = Store::new(
+            &self.engine,
+            StoreData {
+                wasi,
+                table,
+                message: cfg.message,
+                violation: None,
+                limits,
+                tyme,
+                tock: 0.0,
+                tock_set: false,
+                logs: Vec::new(),
+                refusals: Default::default(),
+                decks: cfg.decks.clone(),
+                stdout,
+                stderr,
+            },
+        );
+        store.limiter(|s| &mut s.limits);
+        store
+    }
+
+    /// Makes a fresh instance for the doer at `path` (restart `attempt`).
+    pub fn instantiate(
+        &self,
+        path: &str,
+        attempt: u32,
+        options: Vec<(String, Value)>,
+        cfg: &InstanceConfig,
+    ) -> Result<PluginDoer, CallFailure> {
+        let stats = cfg.stats.cell(path, attempt);
+        let mut store = self.store(path, attempt, cfg);
+        let budget = self.budget(cfg);
+        budget
+            .refill(&mut store)
+            .map_err(|e| CallFailure::from_error(&e, &budget))?;
+        let world = self.pre.instantiate(&mut store).map_err(|e| {
+            CallFailure::Instantiate(Box::new(CallFailure::from_error(&e, &budget)))
+        })?;
+        Ok(PluginDoer {
+            store,
+            world,
+            options,
+            budget,
+            core_dump: self.core_dumps.as_ref().map(|dir| {
+                // One file per doer path and attempt, in the folder given.
+                let name = format!("{}.{attempt}.coredump", path.replace('/', "."));
+                dir.join(name)
+            }),
+            poisoned: false,
+            stats,
+            time_calls: cfg.time_calls,
+            last_failure: None,
+        })
+    }
+
+    /// Runs the plugin's `validate` on `options` in a throwaway instance.
+    pub fn validate(
+        &self,
+        options: &[(String, Value)],
+        cfg: &InstanceConfig,
+    ) -> Result<(), CallFailure> {
+        // Its figures go nowhere: `validate` is not a doer of the run.
+        let cfg = InstanceConfig {
+            stats: StatsHandle::default(),
+            ..cfg.clone()
+        };
+        let mut doer = self.instantiate("validate", 0, Vec::new(), &cfg)?;
+        let budget = doer.budget;
+        budget
+            .refill(&mut doer.store)
+            .map_err(|e| CallFailure::from_error(&e, &budget))?;
+        match doer.world.call_validate(&mut doer.store, &options.to_vec()) {
+            Ok(r) => r.map_err(CallFailure::Guest),
+            Err(e) => Err(CallFailure::from_error(&e, &budget)),
+        }
+    }
+
+    /// A leaf spec whose instances are made from this plugin.
+    pub fn spec(
+        self: &Rc<Self>,
+        name: &str,
+        tock: f64,
+        options: Vec<(String, Value)>,
+        cfg: InstanceConfig,
+    ) -> Spec {
+        let plugin = Rc::clone(self);
+        Spec::with_factory(name, tock, move |birth| {
+            let doer = plugin
+                .instantiate(birth.path, birth.attempt, options.clone(), &cfg)
+                .map_err(|e| e.to_string())?;
+            Ok(Box::new(doer) as Box<dyn hio_scheduler::Doer>)
+        })
+    }
+}

@@ -1,0 +1,107 @@
+//! The data of one doer's `Store`: its WASI context, and what the host
+//! shares with it for the length of one hook call (tyme, tock, log lines).
+
+use std::collections::BTreeSet;
+
+use wasmtime::StoreLimits;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::failure::{Limit, OverLimit};
+use crate::wasi::{GuestOutput, TymeCell};
+use hio_scheduler::DeckAccess;
+use hio_scheduler::Level;
+
+/// Store data of a doer instance.
+pub struct StoreData {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) limits: Limiter,
+    pub(crate) tyme: TymeCell,
+    /// The doer's tock, as the host last told it; `tock_set` when the guest
+    /// changed it during the call.
+    pub(crate) tock: f64,
+    pub(crate) tock_set: bool,
+    pub(crate) logs: Vec<(Level, String)>,
+    /// Refused deck calls already logged, by direction, deck and reason.
+    pub(crate) refusals: BTreeSet<(&'static str, String, &'static str)>,
+    pub(crate) decks: DeckAccess,
+    /// Largest deck item this doer may push or pull.
+    pub(crate) message: u64,
+    /// A limit the doer went over during this call: the call's failure.
+    pub(crate) violation: Option<Limit>,
+    pub(crate) stdout: GuestOutput,
+    pub(crate) stderr: GuestOutput,
+}
+
+/// The store's resource limiter: wasmtime's for tables and instances, our
+/// own memory cap (so going over it is a typed error), and the peak memory
+/// seen.
+pub struct Limiter {
+    pub(crate) inner: StoreLimits,
+    /// The doer's linear memory cap in bytes.
+    pub(crate) memory: u64,
+    pub(crate) peak: usize,
+}
+
+impl wasmtime::ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired as u64 > self.memory {
+            return Err(wasmtime::Error::new(OverLimit(Limit::Memory(self.memory))));
+        }
+        // wasmtime's limiter refuses only past the module's own maximum:
+        // that is this doer's memory limit too.
+        let over = || wasmtime::Error::new(OverLimit(Limit::Memory(self.memory)));
+        let allowed = self
+            .inner
+            .memory_growing(current, desired, maximum)
+            .map_err(|_| over())?;
+        if allowed {
+            self.peak = self.peak.max(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.memory_grow_failed(error)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
+impl WasiView for StoreData {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
