@@ -125,9 +125,10 @@ impl Doist {
     }
 
     /// Replays a run's tick starts, as its services saw them in
-    /// [`Services::before`], instead of reading the wall clock: each tick
-    /// runs at the recorded tyme, as early as recorded, and nothing waits.
-    /// With [`Wake::Io`] this reproduces a real-mode run's ticks exactly.
+    /// [`Services::before`], followed by the end it saw in [`Services::end`],
+    /// instead of reading the wall clock: each tick runs at the recorded
+    /// tyme, as early as recorded, and nothing waits. With [`Wake::Io`] this
+    /// reproduces a real-mode run's ticks exactly.
     pub fn replay(mut self, ticks: impl IntoIterator<Item = Tick>) -> Doist {
         self.replay = Some(ticks.into_iter().collect());
         self
@@ -293,6 +294,13 @@ impl Doist {
         }
         if let Some(root) = self.sched.node_mut(root) {
             root.doom = None;
+        }
+        let last = Tick {
+            tyme: self.sched.tymist.tyme(),
+            early: self.early,
+        };
+        if let Some(services) = self.services.as_mut() {
+            services.end(last);
         }
         if let Some(sink) = self.sched.trace.as_mut() {
             sink.record(&Record {

@@ -16,8 +16,9 @@
 //! With [`Wake::Io`] a wait that a service ends early ([`WaitEnd::Ready`])
 //! starts the next tick at once; with [`Wake::Grid`] the Doist keeps waiting
 //! for the tock. Either way the tick's start goes to `before`, which is how
-//! a recorder keeps the run's tick times, and [`Doist::replay`](crate::Doist::replay)
-//! feeds them back.
+//! a recorder keeps the run's tick times; [`Services::end`] gives the tyme
+//! the run ends at, and [`Doist::replay`](crate::Doist::replay) feeds them
+//! all back.
 //!
 //! ```
 //! use std::time::Duration;
@@ -100,6 +101,14 @@ pub trait Services: Any {
     /// After the doers' turn, at the same tyme.
     fn after(&mut self, tyme: f64) {
         let _ = tyme;
+    }
+
+    /// When the run ends, after the remaining doers are closed: `last` is the
+    /// tyme the run ends at (the end of the last wait) and whether that wait
+    /// ended early. A recorder keeps it after the ticks: a replay needs it to
+    /// end at the same tyme.
+    fn end(&mut self, last: Tick) {
+        let _ = last;
     }
 
     /// The wait between ticks: block at most `timeout`, measured on `clock`
