@@ -276,3 +276,31 @@ fn a_forged_or_stale_resource_handle_traps_that_doer_only() {
         siblings_untouched(&o);
     }
 }
+
+#[test]
+fn why_a_call_failed_is_a_typed_value() {
+    use hio::plugin::{CallFailure, EngineLimits, InstanceConfig, Limit, PluginHost};
+    let host = PluginHost::new(EngineLimits::default(), None).unwrap();
+    let bad = host.load(&plugin("hostile")).unwrap();
+    let cfg = InstanceConfig::default();
+    let cases = [
+        ("loop", CallFailure::Limit(Limit::Fuel(10_000_000))),
+        ("grow", CallFailure::Limit(Limit::Memory(16 << 20))),
+        ("recurse", CallFailure::Limit(Limit::Stack)),
+        ("exit", CallFailure::Exit(1)),
+        ("random", CallFailure::Limit(Limit::Random(64 << 10))),
+        ("leak-handles", CallFailure::Limit(Limit::Handles(1024))),
+        ("fail-always", CallFailure::Guest("fails on purpose".into())),
+    ];
+    for (mode, want) in cases {
+        let options = vec![text("mode", mode), text("hook", "enter")];
+        let mut doer = bad.instantiate("h", 0, options, &cfg).unwrap();
+        assert_eq!(doer.bare_enter(), Err(want), "{mode}");
+    }
+    let options = vec![text("mode", "trap"), text("hook", "enter")];
+    let mut doer = bad.instantiate("h", 0, options, &cfg).unwrap();
+    assert!(
+        matches!(doer.bare_enter(), Err(CallFailure::Trap(_))),
+        "an abort is a trap"
+    );
+}

@@ -167,7 +167,6 @@ impl PluginDoer {
     }
 
     /// Calls the component's `enter` export directly (see `bare_recur`).
-    #[doc(hidden)]
     pub fn bare_enter(&mut self) -> Result<(), CallFailure> {
         let options = self.options.clone();
         match self.world.call_enter(&mut self.store, &options) {
@@ -179,7 +178,6 @@ impl PluginDoer {
     /// Calls the component's `recur` export directly: no scheduler, no
     /// fuel refill, no log delivery. The floor a scheduled call is measured
     /// against in the benchmarks.
-    #[doc(hidden)]
     pub fn bare_recur(&mut self, tyme: f64) -> Result<bool, CallFailure> {
         match self.world.call_recur(&mut self.store, tyme) {
             Ok(r) => r.map_err(CallFailure::Guest),
