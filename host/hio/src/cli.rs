@@ -25,8 +25,53 @@ fn fail(status: u8, message: impl std::fmt::Display) -> u8 {
     status
 }
 
-fn cache_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
-    flag.or_else(|| std::env::var_os("HIO_CACHE_DIR").map(PathBuf::from))
+/// Where compiled code is cached.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cache {
+    /// Nowhere (`--no-cache`).
+    Off,
+    /// A folder the user named (`--cache-dir`, `HIO_CACHE_DIR`): failing to
+    /// use it is an error.
+    Named(PathBuf),
+    /// The user's cache folder: failing to use it is a warning, and the run
+    /// goes on without a cache.
+    Default(PathBuf),
+}
+
+impl Cache {
+    /// `--no-cache`, else `--cache-dir`, else `$HIO_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/hio`, else `$HOME/.cache/hio` (as wasmtime's own
+    /// command does), else none.
+    pub fn choose(flag: Option<PathBuf>, no_cache: bool) -> Cache {
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        if no_cache {
+            return Cache::Off;
+        }
+        if let Some(dir) = flag.or_else(|| var("HIO_CACHE_DIR")) {
+            return Cache::Named(dir);
+        }
+        // The XDG rule: a relative XDG_CACHE_HOME is ignored.
+        match var("XDG_CACHE_HOME").filter(|p| p.is_absolute()) {
+            Some(xdg) => Cache::Default(xdg.join("hio")),
+            None => var("HOME").map_or(Cache::Off, |home| Cache::Default(home.join(".cache/hio"))),
+        }
+    }
+
+    /// A plugin host with this cache.
+    fn host(&self, engine: EngineLimits) -> Result<PluginHost, LoadError> {
+        match self {
+            Cache::Off => PluginHost::new(engine, None),
+            Cache::Named(dir) => PluginHost::new(engine, Some(dir)),
+            Cache::Default(dir) => PluginHost::new(engine.clone(), Some(dir)).or_else(|e| {
+                eprintln!("hio: warning: running without a compile cache: {e}");
+                PluginHost::new(engine, None)
+            }),
+        }
+    }
 }
 
 /// The watchdog's budget per hook call in real mode, unless the manifest
@@ -156,7 +201,7 @@ pub fn run(args: RunArgs) -> u8 {
         core_dumps: args.core_dumps.clone(),
         ..engine_for(&manifest)
     };
-    let host = match PluginHost::new(engine, cache_dir(args.cache_dir.clone()).as_deref()) {
+    let host = match Cache::choose(args.cache_dir.clone(), args.no_cache).host(engine) {
         Ok(h) => h,
         Err(e) => return fail(LOAD, e),
     };
@@ -224,12 +269,12 @@ fn peak_resident_kib() -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-pub fn check(path: &Path, cache: Option<PathBuf>) -> u8 {
+pub fn check(path: &Path, cache: Cache) -> u8 {
     let manifest = match Manifest::load(path) {
         Ok(m) => m,
         Err(e) => return fail(USAGE, e),
     };
-    let host = match PluginHost::new(engine_for(&manifest), cache_dir(cache).as_deref()) {
+    let host = match cache.host(engine_for(&manifest)) {
         Ok(h) => h,
         Err(e) => return fail(LOAD, e),
     };

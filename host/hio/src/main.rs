@@ -40,9 +40,13 @@ enum Command {
     Check {
         /// The manifest.
         manifest: PathBuf,
-        /// Folder for compiled code (default: $HIO_CACHE_DIR, else none).
-        #[arg(long)]
+        /// Folder for compiled code (default: $HIO_CACHE_DIR, else
+        /// $XDG_CACHE_HOME/hio, else ~/.cache/hio).
+        #[arg(long, value_name = "DIR")]
         cache_dir: Option<PathBuf>,
+        /// Compile every plugin afresh and keep nothing on disk.
+        #[arg(long, conflicts_with = "cache_dir")]
+        no_cache: bool,
     },
     /// Show a component's imports and exports and whether it fits the
     /// hio:doer world.
@@ -108,9 +112,14 @@ struct RunArgs {
     /// Least severe log level shown.
     #[arg(long, value_enum, default_value = "info")]
     log_level: LogLevel,
-    /// Folder for compiled code (default: $HIO_CACHE_DIR, else none).
-    #[arg(long)]
+    /// Folder for compiled code (default: $HIO_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/hio, else ~/.cache/hio; created mode 0700). A second
+    /// run of the same plugins then starts without compiling them.
+    #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// Compile every plugin afresh and keep nothing on disk.
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
     /// Write a Wasm core dump of each trapped doer instance into DIR
     /// (`<doer path>.<attempt>.coredump`, readable by wasmtime and wasm
     /// debuggers).
@@ -125,7 +134,8 @@ fn main() -> ExitCode {
         Command::Check {
             manifest,
             cache_dir,
-        } => cli::check(&manifest, cache_dir),
+            no_cache,
+        } => cli::check(&manifest, cli::Cache::choose(cache_dir, no_cache)),
         Command::Inspect { wasm } => cli::inspect(&wasm),
         Command::Demo { limit } => cli::demo(limit),
     };

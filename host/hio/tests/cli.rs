@@ -285,6 +285,60 @@ fn compiled_code_is_cached_in_a_private_folder() {
     assert!(!walk(&other).is_empty());
 }
 
+#[test]
+fn compiled_code_is_cached_in_the_users_cache_folder_by_default() {
+    let rec = plugin("recorder");
+    let args = ["run", rec.to_str().expect("utf-8"), "--limit", "0.1"];
+    let run = |envs: &[(&str, &std::path::Path)], extra: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hio"));
+        cmd.args(args).args(extra).env_remove("HIO_CACHE_DIR");
+        cmd.env_remove("XDG_CACHE_HOME");
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run hio");
+        assert!(out.status.success(), "{}", stderr(&out));
+        out
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    // $XDG_CACHE_HOME/hio when it is set (and absolute)...
+    let xdg = dir.path().join("xdg");
+    run(&[("XDG_CACHE_HOME", &xdg), ("HOME", dir.path())], &[]);
+    assert!(!walk(&xdg.join("hio")).is_empty());
+    assert!(!dir.path().join(".cache").exists());
+    // ...else ~/.cache/hio.
+    let home = dir.path().join("home");
+    run(&[("HOME", &home)], &[]);
+    assert!(!walk(&home.join(".cache/hio")).is_empty());
+    // --no-cache keeps nothing.
+    let bare = dir.path().join("bare");
+    run(
+        &[("HOME", &bare), ("XDG_CACHE_HOME", &bare)],
+        &["--no-cache"],
+    );
+    assert!(!bare.exists());
+    // A default folder that cannot be made is a warning, not a failure.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").expect("write");
+    let out = run(&[("XDG_CACHE_HOME", &file)], &[]);
+    assert!(
+        stderr(&out).contains("running without a compile cache"),
+        "{}",
+        stderr(&out)
+    );
+    // A folder the user named that cannot be made is an error.
+    let named = file.join("cache");
+    let out = hio(&[
+        args[0],
+        args[1],
+        args[2],
+        args[3],
+        "--cache-dir",
+        named.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {

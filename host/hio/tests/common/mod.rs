@@ -21,12 +21,19 @@ pub fn plugin(name: &str) -> PathBuf {
     path.canonicalize().expect("plugin path")
 }
 
+/// The XDG cache folder the tests' runs of `hio` use.
+pub fn test_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache")
+}
+
 /// Runs `hio` with `args` in `dir`.
 pub fn hio_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hio"))
         .args(args)
         .current_dir(dir)
         .env_remove("HIO_CACHE_DIR")
+        // The default cache, kept out of the user's own.
+        .env("XDG_CACHE_HOME", test_cache())
         .output()
         .expect("run hio")
 }
