@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds every plugin for wasm32-wasip2 and copies each component to
-# dist/<name>.wasm. Usage: plugins/build.sh
+# dist/<name>.wasm, after installing the pinned toolchain and the target
+# where they are missing. Usage: plugins/build.sh
 set -euo pipefail
 cd "$(dirname "$0")"
+./toolchain.sh
 cargo build --release --target wasm32-wasip2 --locked
 mkdir -p dist
 for name in recorder producer consumer stdlib command misfit noop hostile; do

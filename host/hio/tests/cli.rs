@@ -339,6 +339,44 @@ fn compiled_code_is_cached_in_the_users_cache_folder_by_default() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
 }
 
+#[test]
+fn wake_io_ticks_at_the_wall_time_since_the_start() {
+    let rec = plugin("recorder");
+    let out = hio(&[
+        "run",
+        rec.to_str().expect("utf-8"),
+        "--real",
+        "--wake",
+        "io",
+        "--limit",
+        "0.1",
+        "--trace",
+        "-",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tymes: Vec<f64> = stdout(&out)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("json");
+            v["tyme"].as_f64().expect("tyme")
+        })
+        .collect();
+    let recurs: Vec<f64> = stdout(&out)
+        .lines()
+        .zip(&tymes)
+        .filter(|(l, _)| l.contains("\"recur\""))
+        .map(|(_, t)| *t)
+        .collect();
+    // The recorder is done at its 4th recur; its tymes are wall times,
+    // strictly increasing, each at or past its grid tock (no service ends a
+    // wait early yet).
+    assert_eq!(recurs.len(), 4, "{}", stdout(&out));
+    assert!(recurs.windows(2).all(|w| w[1] > w[0]), "{recurs:?}");
+    for (k, t) in recurs.iter().enumerate() {
+        assert!(*t >= k as f64 * 0.03125, "{recurs:?}");
+    }
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {

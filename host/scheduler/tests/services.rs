@@ -164,19 +164,27 @@ fn services_change_nothing_in_the_trace() {
     assert_eq!(run(true), run(false));
 }
 
-#[test]
-fn in_real_mode_the_wait_goes_through_the_services_for_the_rest_of_the_tock() {
+/// A real-mode run of tock 0.1 to tyme 0.3 on a fake clock, whose waits
+/// numbered in `early` end early; a tock-0 doer logs its recurs.
+fn real_run(wake: Wake, early: &[u32]) -> (Log, FakeClock, Doist) {
     let log = Log::default();
     let clock = FakeClock::default();
     let mut doist = Doist::new(0.1)
         .real(true)
+        .wake(wake)
         .limit(0.3)
         .clock(Box::new(clock.clone()))
-        .services(TestService::new(&log, &clock, &[]));
+        .services(TestService::new(&log, &clock, early));
     doist
         .add(Spec::doer("d", 0.0, Logs(Rc::clone(&log))))
         .unwrap();
     doist.run().unwrap();
+    (log, clock, doist)
+}
+
+#[test]
+fn in_real_mode_the_wait_goes_through_the_services_for_the_rest_of_the_tock() {
+    let (log, clock, _) = real_run(Wake::Grid, &[]);
     let waits: Vec<String> = lines(&log)
         .into_iter()
         .filter(|l| l.starts_with("wait"))
@@ -187,17 +195,7 @@ fn in_real_mode_the_wait_goes_through_the_services_for_the_rest_of_the_tock() {
 
 #[test]
 fn on_the_grid_an_early_end_of_the_wait_does_not_start_a_tick() {
-    let log = Log::default();
-    let clock = FakeClock::default();
-    let mut doist = Doist::new(0.1)
-        .real(true)
-        .limit(0.3)
-        .clock(Box::new(clock.clone()))
-        .services(TestService::new(&log, &clock, &[1]));
-    doist
-        .add(Spec::doer("d", 0.0, Logs(Rc::clone(&log))))
-        .unwrap();
-    doist.run().unwrap();
+    let (log, clock, doist) = real_run(Wake::Grid, &[1]);
     let s: &TestService = doist.services_ref().unwrap();
     let tymes: Vec<f64> = s.ticks.iter().map(|t| t.tyme).collect();
     assert_eq!(tymes, [0.0, 0.1, 0.2]);
