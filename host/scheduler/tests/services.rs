@@ -195,7 +195,7 @@ fn in_real_mode_the_wait_goes_through_the_services_for_the_rest_of_the_tock() {
 
 #[test]
 fn on_the_grid_an_early_end_of_the_wait_does_not_start_a_tick() {
-    let (log, clock, doist) = real_run(Wake::Grid, &[1]);
+    let (log, _, doist) = real_run(Wake::Grid, &[1]);
     let s: &TestService = doist.services_ref().unwrap();
     let tymes: Vec<f64> = s.ticks.iter().map(|t| t.tyme).collect();
     assert_eq!(tymes, [0.0, 0.1, 0.2]);
