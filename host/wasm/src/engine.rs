@@ -163,6 +163,10 @@ fn chain(e: &wasmtime::Error) -> String {
 /// Compiles and links plugins. Cheap to share by reference.
 pub struct PluginHost {
     engine: Engine,
+    /// The same settings without the pool's slot limits: what a component
+    /// the pool refuses is compiled against, to tell "too big for a slot"
+    /// from "invalid" without reading wasmtime's message.
+    unpooled: Config,
     linker: Linker<StoreData>,
     limits: EngineLimits,
     watchdog: Option<Watchdog>,
@@ -232,6 +236,7 @@ impl PluginHost {
                 .map_err(|e| LoadError::Engine(format!("core dump dir {}: {e}", dir.display())))?;
         }
         config.max_wasm_stack(limits.max_wasm_stack);
+        let unpooled = config.clone();
         // Pooling: every instance gets a pre-reserved slot sized from the
         // engine's memory cap (not the 4 GiB default), so many doers fit the
         // address space and instantiation is a few microseconds.
@@ -273,6 +278,7 @@ impl PluginHost {
             .map_err(|e| LoadError::Engine(format!("watchdog thread: {e}")))?;
         Ok(PluginHost {
             engine,
+            unpooled,
             linker,
             limits,
             watchdog,
@@ -302,8 +308,10 @@ impl PluginHost {
         }
         Component::new(&self.engine, &bytes).map_err(|e| {
             let reason = chain(&e);
-            if reason.contains("pooling allocator") {
-                // It compiled, but needs more than the engine's slots hold.
+            let compiles_unpooled = Engine::new(&self.unpooled)
+                .is_ok_and(|plain| Component::new(&plain, &bytes).is_ok());
+            if compiles_unpooled {
+                // It is valid, but needs more than the engine's slots hold.
                 LoadError::TooBig {
                     path: path.to_owned(),
                     reason,
