@@ -466,6 +466,21 @@ fn command_line_overrides_are_checked() {
 }
 
 #[test]
+fn a_malformed_component_is_invalid_not_too_big() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("bad.wasm");
+    // A component's header, then bytes that are no section at all.
+    std::fs::write(&bad, [0, b'a', b's', b'm', 0x0d, 0, 1, 0, 0xff, 0xff, 0xff]).expect("write");
+    let out = hio(&["run", bad.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("bad.wasm: invalid component: "),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn a_component_needing_more_than_the_engine_allows_is_refused_at_load() {
     let rec = quoted(&plugin("recorder"));
     let (_dir, path) = manifest(&format!(
