@@ -25,8 +25,6 @@ pub struct PluginDoer {
     pub(crate) poisoned: bool,
     pub(crate) stats: DoerStatsCell,
     pub(crate) time_calls: bool,
-    /// Why the last hook call failed, if it did.
-    pub(crate) last_failure: Option<CallFailure>,
 }
 
 impl PluginDoer {
@@ -72,10 +70,7 @@ impl PluginDoer {
                 );
                 failure
             }
-            (Ok(Ok(v)), None) => {
-                self.last_failure = None;
-                return Ok(v);
-            }
+            (Ok(Ok(v)), None) => return Ok(v),
             (Ok(Err(reason)), None) => CallFailure::Guest(reason),
             (Err(e), _) => {
                 self.poisoned = true;
@@ -102,9 +97,7 @@ impl PluginDoer {
             }
         };
         self.stats.record_failure();
-        let reason = Failure(failure.to_string());
-        self.last_failure = Some(failure);
-        Err(reason)
+        Err(Failure(failure.to_string()))
     }
 
     /// Writes the core dump wasmtime took at the trap, where one was asked for.
@@ -160,12 +153,6 @@ impl PluginDoer {
 }
 
 impl PluginDoer {
-    /// Why the last hook call failed, as a value; `None` after a call
-    /// that succeeded.
-    pub fn last_failure(&self) -> Option<&CallFailure> {
-        self.last_failure.as_ref()
-    }
-
     /// Calls the component's `enter` export directly (see `bare_recur`).
     pub fn bare_enter(&mut self) -> Result<(), CallFailure> {
         let options = self.options.clone();

@@ -166,7 +166,6 @@ impl Plugin {
             poisoned: false,
             stats,
             time_calls: cfg.time_calls,
-            last_failure: None,
         })
     }
 
