@@ -1,3 +1,5 @@
-//! End-to-end and conformance tests for hio live in `e2e/` (one test binary,
-//! a module per area, helpers in `e2e/util`). Golden traces are in `golden/`
-//! and are re-blessed with `HIO_BLESS=1 cargo test -p hio-tests`.
+//! End-to-end tests of Wasm doers through hio's public library interface
+//! live in `e2e/` (one test binary, a module per area, helpers in
+//! `e2e/util`). The scheduler's conformance tests (T1–T7, supervision,
+//! edits, property tests) live with the scheduler crate, in
+//! `host/scheduler/tests/conformance`.

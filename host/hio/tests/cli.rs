@@ -8,8 +8,9 @@ use common::{hio, manifest, plugin, quoted, stderr, stdout};
 fn demo_prints_the_nested_trace_on_stdout() {
     let out = hio(&["demo"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let golden = std::fs::read_to_string(common::root().join("tests/golden/t3.jsonl"))
-        .expect("golden T3 trace");
+    let golden =
+        std::fs::read_to_string(common::root().join("host/scheduler/tests/golden/t3.jsonl"))
+            .expect("golden T3 trace");
     assert_eq!(stdout(&out), golden);
     assert!(out.stderr.is_empty());
 }

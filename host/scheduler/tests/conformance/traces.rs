@@ -1,15 +1,15 @@
 //! The reference traces T1–T7 of `docs/reference-traces.md`, reproduced
 //! exactly (tymes compared with `==`); golden files in `tests/golden`.
 
-use hio::{DoDoer, Doist, Driver, Recorder, TraceBuffer};
+use hio_scheduler::{DoDoer, Doist, Driver, Recorder, TraceBuffer};
 
 use crate::util::{Scripted, at, completed, de, doist, events, final_done, golden, recurs};
 
-fn ex(name: &str, tock: f64) -> hio::Spec {
+fn ex(name: &str, tock: f64) -> hio_scheduler::Spec {
     Recorder::spec(name, tock, 3)
 }
 
-fn try_doer(name: &str, tock: f64, stop: u64) -> hio::Spec {
+fn try_doer(name: &str, tock: f64, stop: u64) -> hio_scheduler::Spec {
     Recorder::spec(name, tock, stop)
 }
 
@@ -261,7 +261,7 @@ fn t4_lifecycle_driven_by_hand_forced_close() {
         ]
     );
     assert!(!completed(&trace.records(), "try"));
-    assert_eq!(d.recur(), Err(hio::DriveError::Refused));
+    assert_eq!(d.recur(), Err(hio_scheduler::DriveError::Refused));
     assert_eq!(trace.records().len(), 5, "a refused recur writes nothing");
     golden("t4_close", &trace);
 }
@@ -283,7 +283,7 @@ fn t4_lifecycle_driven_by_hand_failure() {
     );
     assert_eq!(recs[3].reason.as_deref(), Some("Bad"));
     assert_eq!(recs[4].reason, None);
-    assert_eq!(d.recur(), Err(hio::DriveError::Refused));
+    assert_eq!(d.recur(), Err(hio_scheduler::DriveError::Refused));
     golden("t4_abort", &trace);
 }
 
@@ -356,7 +356,7 @@ fn t5_extend_at_run_time() {
 }
 
 /// A doer that extends its own queue with `N` during its second recur.
-fn extender(name: &str) -> hio::Spec {
+fn extender(name: &str) -> hio_scheduler::Spec {
     Scripted::new(100)
         .on(2, |cx| {
             let parent = cx.parent();
@@ -443,7 +443,11 @@ fn t5_extend_into_a_queue_not_yet_walked_runs_this_tick() {
 
 /// Runs one doer (or DoDoer) for `ticks` ticks of tock 1.0 and compares the
 /// whole trace with the golden file `tests/golden/<name>.jsonl`.
-fn t6_run(name: &str, spec: impl Into<hio::Spec>, ticks: u32) -> Vec<hio::trace::OwnedRecord> {
+fn t6_run(
+    name: &str,
+    spec: impl Into<hio_scheduler::Spec>,
+    ticks: u32,
+) -> Vec<hio_scheduler::trace::OwnedRecord> {
     let (doist, trace) = doist(1.0);
     let mut doist = doist.limit(f64::from(ticks));
     doist.add(spec).unwrap();
@@ -473,14 +477,14 @@ fn t6_tock_arithmetic() {
 
 #[test]
 fn t6_tock_raised_at_run_time_from_zero() {
-    let spec = hio::Spec::doer("d", 0.0, Recorder::new(100).retock(3, 3.0));
+    let spec = hio_scheduler::Spec::doer("d", 0.0, Recorder::new(100).retock(3, 3.0));
     let recs = t6_run("t6_retock_0_to_3", spec, 12);
     assert_eq!(recurs(&recs, "d"), [0.0, 1.0, 2.0, 5.0, 8.0, 11.0]);
 }
 
 #[test]
 fn t6_tock_raised_at_run_time_with_lagging_retyme() {
-    let spec = hio::Spec::doer("d", 0.25, Recorder::new(100).retock(3, 2.0));
+    let spec = hio_scheduler::Spec::doer("d", 0.25, Recorder::new(100).retock(3, 2.0));
     let recs = t6_run("t6_retock_0_25_to_2", spec, 12);
     assert_eq!(
         recurs(&recs, "d"),

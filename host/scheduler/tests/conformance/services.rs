@@ -2,9 +2,6 @@
 //! real-mode wait goes through them, how `Wake::Io` lets one end the wait
 //! early, and how the recorded tick starts replay the run exactly.
 
-// A test that unwraps fails loudly, which is what a test should do.
-#![allow(clippy::unwrap_used)]
-
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Property tests over random trees: runs are reproducible, and the due-time
 //! index gives the same trace as hio's plain walk of every deed.
 
-use hio::{Context, DoDoer, Doer, Doist, HookResult, Spec, Supervision, TraceBuffer};
+use hio_scheduler::{Context, DoDoer, Doer, Doist, HookResult, Spec, Supervision, TraceBuffer};
 use proptest::prelude::*;
 
 const TOCKS: [f64; 8] = [0.0, 0.03125, 0.0625, 0.09375, 0.125, 0.1875, 0.25, 0.5];

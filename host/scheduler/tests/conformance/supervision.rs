@@ -1,7 +1,7 @@
 //! Failure and supervision: isolate, restart, escalate, and the records a
 //! failed hook leaves (`docs/contract.md` section 8).
 
-use hio::{DoDoer, Doist, Escalated, Recorder, Spec, Supervision};
+use hio_scheduler::{DoDoer, Doist, Escalated, Recorder, Spec, Supervision};
 
 use crate::util::{Scripted, at, de, doist, events, final_done, golden, logged};
 

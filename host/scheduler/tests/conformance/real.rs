@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use hio::{Doist, Spec, WallClock};
+use hio_scheduler::{Doist, Spec, WallClock};
 
 use crate::util::Scripted;
 

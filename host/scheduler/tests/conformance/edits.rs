@@ -1,7 +1,7 @@
 //! Editing the running tree: remove (of others, of itself, of an ancestor),
 //! and extend errors.
 
-use hio::{DoDoer, Recorder, Spec, TreeError};
+use hio_scheduler::{DoDoer, Recorder, Spec, TreeError};
 
 use crate::util::{Scripted, at, de, doist, events};
 
