@@ -350,10 +350,14 @@ impl Doist {
         let wake_io = self.wake == Wake::Io;
         self.early = pacer.wait(clock, self.sched.tymist.tock(), services, wake_io);
         if wake_io {
-            // Tyme is the wall time since the start, strictly increasing.
+            // Tyme is the wall time since the start, at least 1 ns past the
+            // previous tick's (or the next f64 up, where 1 ns is below the
+            // precision of so large a tyme): strictly increasing.
             let prev = self.sched.tymist.tyme();
-            let now = pacer.elapsed(clock);
-            self.sched.tymist.set_tyme(now.max(prev + 1e-9));
+            let next = pacer.elapsed(clock).max(prev + 1e-9);
+            self.sched
+                .tymist
+                .set_tyme(if next > prev { next } else { prev.next_up() });
         }
     }
 

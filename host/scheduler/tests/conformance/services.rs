@@ -276,3 +276,28 @@ fn the_recorded_tick_starts_replay_the_run_exactly_without_a_clock() {
     };
     assert_eq!(recurs(&lines(&replay_log)), recurs(&log));
 }
+
+#[test]
+fn with_wake_io_tyme_strictly_increases_even_where_1_ns_is_below_its_precision() {
+    let clock = FakeClock::default();
+    let trace = TraceBuffer::new();
+    let mut doist = Doist::new(0.1)
+        .real(true)
+        .wake(Wake::Io)
+        .clock(Box::new(clock.clone()))
+        .trace(trace.clone());
+    // At 1e9 s one f64 step is about 119 ns: the wall time since the start
+    // (0.1 s, 0.2 s, ...) is below tyme, and 1 ns more rounds back to it.
+    doist.set_tyme(1e9);
+    doist.add(Recorder::spec("r", 0.0, 3)).unwrap();
+    doist.run().unwrap();
+    let tymes: Vec<f64> = trace
+        .records()
+        .iter()
+        .filter(|r| r.doer == "r" && r.event == hio_scheduler::trace::Event::Recur)
+        .map(|r| r.tyme)
+        .collect();
+    assert_eq!(tymes.len(), 4, "{tymes:?}");
+    assert!(tymes.windows(2).all(|w| w[1] > w[0]), "{tymes:?}");
+    assert_eq!(tymes[1], 1e9f64.next_up());
+}
