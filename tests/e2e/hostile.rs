@@ -304,3 +304,81 @@ fn why_a_call_failed_is_a_typed_value() {
         "an abort is a trap"
     );
 }
+
+/// The log lines about doer `h`.
+fn lines_of_h(o: &Outcome) -> Vec<&String> {
+    o.logs.iter().filter(|l| l.contains(" h ")).collect()
+}
+
+#[test]
+fn refused_deck_names_are_neither_kept_nor_printed_whole() {
+    // 3,000 pushes to decks named with 1 MiB each, every recur.
+    let o = run(Some(("deck-names", "recur")));
+    assert_eq!(abort_reason(&o), None);
+    siblings_untouched(&o);
+    let lines = lines_of_h(&o);
+    assert_eq!(lines.len(), 1, "logged once: {lines:?}");
+    assert!(lines[0].contains("breaks the rule"), "{}", lines[0]);
+    assert!(lines[0].contains("(1048576 bytes)"), "{}", lines[0]);
+    assert!(lines[0].len() < 200, "the name is not printed");
+}
+
+#[test]
+fn refusals_logged_once_each_are_capped() {
+    // 100 distinct undeclared decks, every recur: 32 logged, then one line.
+    let o = run(Some(("many-decks", "recur")));
+    assert_eq!(abort_reason(&o), None);
+    siblings_untouched(&o);
+    let lines = lines_of_h(&o);
+    assert_eq!(lines.len(), 33, "{lines:#?}");
+    assert!(
+        lines[32].contains("no more are logged (limit 32)"),
+        "{}",
+        lines[32]
+    );
+}
+
+#[test]
+fn a_long_failure_reason_is_cut_everywhere_it_appears() {
+    let o = run(Some(("long-reason", "recur")));
+    siblings_untouched(&o);
+    let (reason, ran) = abort_reason(&o).expect("aborted");
+    assert!(ran);
+    assert!(reason.starts_with("zzzz"), "{}", &reason[..8]);
+    assert!(
+        reason.ends_with(&format!(" [… {} bytes cut]", (8 << 20) - 1024)),
+        "{reason}"
+    );
+    assert!(reason.len() < 1100);
+    let longest = o.trace.iter().map(|r| r.to_json().len()).max().unwrap_or(0);
+    assert!(longest < 1200, "every trace line stays short: {longest}");
+    assert!(lines_of_h(&o).iter().all(|l| l.len() < 1200));
+}
+
+#[test]
+fn guest_text_cannot_forge_a_log_line_or_drive_a_terminal() {
+    let o = run(Some(("escapes", "recur")));
+    siblings_untouched(&o);
+    for line in &o.logs {
+        assert!(
+            !line.contains('\u{1b}') && !line.contains('\u{7}'),
+            "{line:?}"
+        );
+        for (i, part) in line.split('\n').enumerate() {
+            // Every line printed starts with a tyme, or is a continuation.
+            assert!(i == 0 || part.starts_with("    "), "{line:?}");
+        }
+    }
+    assert!(
+        o.logs
+            .iter()
+            .any(|l| l.contains("looks innocent\n    0.5 before info forged line\\u{1b}[2J"))
+    );
+    // In the trace the reason is one JSON string on one line.
+    let (reason, _) = abort_reason(&o).expect("aborted");
+    assert!(reason.starts_with("reason\n0.5 before info forged"));
+    for r in &o.trace {
+        let json = r.to_json();
+        assert!(!json.contains('\n') && !json.contains('\u{1b}'), "{json}");
+    }
+}

@@ -11,6 +11,7 @@ use hio::manifest::{BuildError, Manifest, ManifestError, Wake, build};
 use hio::plugin::{EngineLimits, LoadError, PluginHost};
 use hio::{DoDoer, Doist, JsonLines, Level, LogLine, Recorder};
 
+use crate::output::Closed;
 use crate::{LogLevel, RunArgs};
 
 /// Exit statuses.
@@ -19,9 +20,14 @@ const ESCALATED: u8 = 1;
 const USAGE: u8 = 2;
 const LOAD: u8 = 3;
 const INTERRUPTED: u8 = 130;
+/// stdout or stderr was closed under the run (as a shell reports a process
+/// that SIGPIPE ended).
+const OUTPUT_CLOSED: u8 = 141;
 
 fn fail(status: u8, message: impl std::fmt::Display) -> u8 {
-    eprintln!("hio: {message}");
+    // The message may quote a guest or a manifest: escaped, like the log.
+    let message = message.to_string();
+    Closed::default().eprintln(format_args!("hio: {}", hio::Escaped(&message)));
     status
 }
 
@@ -67,7 +73,9 @@ impl Cache {
             Cache::Off => PluginHost::new(engine, None),
             Cache::Named(dir) => PluginHost::new(engine, Some(dir)),
             Cache::Default(dir) => PluginHost::new(engine.clone(), Some(dir)).or_else(|e| {
-                eprintln!("hio: warning: running without a compile cache: {e}");
+                Closed::default().eprintln(format_args!(
+                    "hio: warning: running without a compile cache: {e}"
+                ));
                 PluginHost::new(engine, None)
             }),
         }
@@ -210,14 +218,16 @@ pub fn run(args: RunArgs) -> u8 {
         Err(e) => return build_error(e),
     };
     let max = level_of(args.log_level);
+    let closed = Closed::default();
+    let log_out = closed.clone();
     let mut doist = built.doist.logger(Box::new(move |l: &LogLine<'_>| {
         if l.level <= max {
-            eprintln!("{l}");
+            log_out.eprintln(l);
         }
     }));
     match args.trace.as_deref() {
         None => {}
-        Some("-") => doist = doist.trace(JsonLines::new(io::stdout())),
+        Some("-") => doist = doist.trace(JsonLines::new(closed.watch(io::stdout()))),
         Some(file) => match std::fs::File::create(file) {
             Ok(f) => doist = doist.trace(JsonLines::new(f)),
             Err(e) => return fail(USAGE, format!("--trace {file}: {e}")),
@@ -242,20 +252,30 @@ pub fn run(args: RunArgs) -> u8 {
             doist.close();
             break INTERRUPTED;
         }
+        if closed.is_set() {
+            doist.close();
+            break OUTPUT_CLOSED;
+        }
         match doist.step() {
             Ok(false) => {}
             Ok(true) => break OK,
             Err(e) => break fail(ESCALATED, e),
         }
     };
-    if let Err(e) = doist.flush_trace() {
-        eprintln!("hio: writing the trace: {e}");
+    if let Err(e) = doist.flush_trace()
+        && !closed.is_set()
+    {
+        closed.eprintln(format_args!("hio: writing the trace: {e}"));
     }
     if args.stats {
-        eprint!("{}", built.stats.table());
+        closed.eprintln(built.stats.table().trim_end());
         if let Some(kib) = peak_resident_kib() {
-            eprintln!("host peak resident memory: {kib} KiB");
+            closed.eprintln(format_args!("host peak resident memory: {kib} KiB"));
         }
+    }
+    // Closed while the tree was closing, or the trace flushing.
+    if status == OK && closed.is_set() {
+        return OUTPUT_CLOSED;
     }
     status
 }
@@ -311,7 +331,7 @@ pub fn inspect(path: &Path) -> u8 {
     };
     match host.inspect(path) {
         Ok(report) => {
-            print!("{report}");
+            Closed::default().print(report);
             OK
         }
         Err(e @ LoadError::Invalid { .. }) | Err(e @ LoadError::Missing(_)) => fail(LOAD, e),
@@ -328,7 +348,7 @@ pub fn demo(limit: f64) -> u8 {
     }
     let mut doist = Doist::new(0.03125)
         .limit(limit)
-        .trace(JsonLines::new(io::stdout()));
+        .trace(JsonLines::new(Closed::default().watch(io::stdout())));
     let trees = [
         DoDoer::new("A")
             .doer(Recorder::spec("e0", 0.0, 3))

@@ -52,10 +52,10 @@ pub use hio_wasm as plugin;
 pub use hio_scheduler::trace;
 pub use hio_scheduler::{
     Birth, Context, DEFAULT_TOCK, DeckAccess, DeckError, DeckSpec, Decks, DoDoer, Doer, DoerId,
-    Doist, DriveError, Driver, Escalated, Factory, Failure, Grants, HookResult, JsonLines, Level,
-    LogLine, Logger, Policy, Recorder, Services, Spec, Supervision, SystemClock, Tick, TraceBuffer,
-    TraceSink, TreeError, Tymer, Tymist, Tymth, WaitEnd, Wake, WallClock, fmt_tyme, stderr_logger,
-    valid_name,
+    Doist, DriveError, Driver, Escalated, Escaped, Factory, Failure, Grants, HookResult, JsonLines,
+    Level, LogLine, Logger, Policy, Recorder, Services, Spec, Supervision, SystemClock, Tick,
+    TraceBuffer, TraceSink, TreeError, Tymer, Tymist, Tymth, WaitEnd, Wake, WallClock, cut,
+    fmt_tyme, stderr_logger, valid_name, write_text,
 };
 
 /// The README's tour, compiled and run as a doctest.

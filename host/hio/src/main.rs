@@ -1,6 +1,7 @@
 //! The `hio` command: run, check and inspect trees of Wasm doers.
 
 mod cli;
+mod output;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// guest output and --stats go to stderr. Exit status: 0 normal end, 1 a
 /// failure escalated to the root, 2 usage or manifest error, 3 plugin load
 /// error, 130 interrupted (SIGINT/SIGTERM: the tree is closed and the trace
-/// flushed).
+/// flushed), 141 stdout or stderr closed under the run (likewise).
 #[derive(Parser)]
 #[command(name = "hio", version, about, long_about)]
 struct Cli {

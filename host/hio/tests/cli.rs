@@ -227,6 +227,81 @@ fn interrupt(child: &std::process::Child) {
     assert!(kill.success());
 }
 
+/// Runs hio with `args`, reads the first line of its stdout or stderr, then
+/// closes that pipe as `| head -1` does; returns the exit status and what
+/// it wrote to the other output.
+fn close_after_one_line(args: &[&str], close_stderr: bool) -> (Option<i32>, String) {
+    use std::io::{BufRead, Read};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hio"))
+        .args(args)
+        .env("XDG_CACHE_HOME", common::test_cache())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hio");
+    let (mut closing, mut other): (Box<dyn Read + Send>, Box<dyn Read + Send>) = if close_stderr {
+        (
+            Box::new(child.stderr.take().expect("stderr")),
+            Box::new(child.stdout.take().expect("stdout")),
+        )
+    } else {
+        (
+            Box::new(child.stdout.take().expect("stdout")),
+            Box::new(child.stderr.take().expect("stderr")),
+        )
+    };
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = other.read_to_string(&mut text);
+        text
+    });
+    let mut first = String::new();
+    std::io::BufReader::new(&mut closing)
+        .read_line(&mut first)
+        .expect("first line");
+    assert!(!first.is_empty());
+    drop(closing);
+    let status = child.wait().expect("wait");
+    (status.code(), reader.join().expect("reader"))
+}
+
+#[test]
+fn a_closed_stdout_ends_the_run_with_141_not_a_panic() {
+    let rec = quoted(&plugin("recorder"));
+    let (_dir, path) = manifest(&format!(
+        "[[doers]]\nname = \"a\"\nplugin = {rec}\noptions = {{ stop = 100000000 }}\n"
+    ));
+    let (code, err) = close_after_one_line(
+        &["run", path.to_str().expect("utf-8"), "--trace", "-"],
+        false,
+    );
+    assert_eq!(code, Some(141), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_closed_stderr_ends_the_run_with_141_not_a_panic() {
+    let bad = quoted(&plugin("hostile"));
+    let (dir, path) = manifest(&format!(
+        "[[doers]]\nname = \"h\"\nplugin = {bad}\noptions = {{ mode = \"log-spam\", hook = \"recur\" }}\n"
+    ));
+    let trace = dir.path().join("t.jsonl");
+    let args = [
+        "run",
+        path.to_str().expect("utf-8"),
+        "--trace",
+        trace.to_str().expect("utf-8"),
+    ];
+    let (code, out) = close_after_one_line(&args, true);
+    assert_eq!(code, Some(141), "{out}");
+    // The tree was closed and the trace flushed, as at the end of a run.
+    let text = std::fs::read_to_string(&trace).expect("trace");
+    let last = text.lines().last().expect("a trace");
+    assert!(last.contains("\"event\":\"done\""), "{last}");
+    assert!(text.contains("\"doer\":\"h\",\"event\":\"exit\""), "{text}");
+}
+
 #[test]
 fn sigint_closes_the_tree_flushes_the_trace_and_exits_130() {
     let rec = quoted(&plugin("recorder"));

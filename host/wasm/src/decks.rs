@@ -3,8 +3,7 @@
 use crate::bindings::hio::doer::decks::{DeckError as WitDeckError, Host};
 use crate::failure::Limit;
 use crate::store::StoreData;
-use hio_scheduler::DeckError;
-use hio_scheduler::Level;
+use hio_scheduler::{DeckError, Level, valid_name};
 
 fn wit(e: DeckError) -> WitDeckError {
     match e {
@@ -15,21 +14,50 @@ fn wit(e: DeckError) -> WitDeckError {
     }
 }
 
+/// Distinct refusals (direction, deck, reason) logged per doer instance;
+/// past this many, one more line says the rest go unlogged.
+pub const MAX_REFUSALS: usize = 32;
+
 impl StoreData {
     /// Logs a refused call outside the grants once per direction, deck and
-    /// reason; full decks are back pressure, not news.
+    /// reason, for at most [`MAX_REFUSALS`] of them; full decks are back
+    /// pressure, not news. A deck name that breaks the manifest's name rule
+    /// is never kept or printed: no such deck can exist.
     fn refused(&mut self, dir: &'static str, deck: &str, e: DeckError) -> WitDeckError {
         let kind = match e {
             DeckError::NotGranted => "not granted",
             DeckError::UnknownDeck => "no such deck",
             DeckError::Full | DeckError::TooLarge => return wit(e),
         };
-        if self.refusals.insert((dir, deck.to_owned(), kind)) {
-            self.logs.push((
-                Level::Warn,
-                format!("{dir} on deck {deck:?} refused: {kind} (logged once)"),
-            ));
+        let named = valid_name(deck);
+        let key = (
+            dir,
+            if named {
+                deck.to_owned()
+            } else {
+                String::new()
+            },
+            kind,
+        );
+        if self.refusals.contains(&key) || self.refusals_capped {
+            return wit(e);
         }
+        let line = if self.refusals.len() >= MAX_REFUSALS {
+            self.refusals_capped = true;
+            format!("more refused deck calls; no more are logged (limit {MAX_REFUSALS})")
+        } else if named {
+            format!("{dir} on deck {deck:?} refused: {kind} (logged once)")
+        } else {
+            format!(
+                "{dir} on a deck whose name breaks the rule [A-Za-z0-9_.-]{{1,64}} \
+                 ({} bytes) refused: {kind} (logged once)",
+                deck.len()
+            )
+        };
+        if !self.refusals_capped {
+            self.refusals.insert(key);
+        }
+        self.log_line(Level::Warn, line);
         wit(e)
     }
 }
@@ -51,6 +79,9 @@ impl StoreData {
 
 impl Host for StoreData {
     fn push(&mut self, deck: String, item: Vec<u8>) -> Result<(), WitDeckError> {
+        if !valid_name(&deck) {
+            return Err(self.refused("push", &deck, DeckError::UnknownDeck));
+        }
         if self.decks.may_push(&deck) && item.len() as u64 > self.message {
             return Err(self.over_limit("push", &deck, item.len()));
         }
@@ -60,6 +91,9 @@ impl Host for StoreData {
     }
 
     fn pull(&mut self, deck: String) -> Result<Option<Vec<u8>>, WitDeckError> {
+        if !valid_name(&deck) {
+            return Err(self.refused("pull", &deck, DeckError::UnknownDeck));
+        }
         match self.decks.pull_at_most(&deck, self.message) {
             Err(DeckError::TooLarge) => {
                 let size = self.decks.decks.front_len(&deck).unwrap_or(0);

@@ -110,7 +110,20 @@ impl fmt::Display for Limit {
 #[error("{0}")]
 pub(crate) struct OverLimit(pub Limit);
 
+/// Longest failure reason kept from a guest, in bytes; the rest is cut and
+/// counted (`[… N bytes cut]`), so a reason stays one short trace field and
+/// log line however long the guest made it.
+pub const MAX_REASON: usize = 1024;
+
 impl CallFailure {
+    /// A failure in the guest's own words, cut to [`MAX_REASON`] bytes.
+    pub fn guest(reason: String) -> CallFailure {
+        match hio_scheduler::cut(&reason, MAX_REASON) {
+            std::borrow::Cow::Borrowed(_) => CallFailure::Guest(reason),
+            std::borrow::Cow::Owned(cut) => CallFailure::Guest(cut),
+        }
+    }
+
     /// Sorts an error out of a call into the component.
     pub(crate) fn from_error(e: &wasmtime::Error, budget: &Budget) -> CallFailure {
         if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
@@ -132,7 +145,7 @@ impl CallFailure {
                 other => CallFailure::Trap(*other),
             };
         }
-        CallFailure::Host(format!("{e:#}"))
+        CallFailure::Host(hio_scheduler::cut(&format!("{e:#}"), MAX_REASON).into_owned())
     }
 }
 

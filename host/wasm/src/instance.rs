@@ -14,6 +14,10 @@ use crate::failure::{CallFailure, Limit};
 use crate::stats::DoerStatsCell;
 use crate::store::StoreData;
 
+/// Longest trap report logged (its backtrace names the guest's own
+/// functions, and a stack overflow's runs to thousands of frames).
+const MAX_REPORT: usize = 16 * 1024;
+
 /// A loaded component instance, driven by the scheduler.
 pub struct PluginDoer {
     pub(crate) store: Store<StoreData>,
@@ -71,7 +75,7 @@ impl PluginDoer {
                 failure
             }
             (Ok(Ok(v)), None) => return Ok(v),
-            (Ok(Err(reason)), None) => CallFailure::Guest(reason),
+            (Ok(Err(reason)), None) => CallFailure::guest(reason),
             (Err(e), _) => {
                 self.poisoned = true;
                 let reason = CallFailure::from_error(&e, &self.budget);
@@ -91,7 +95,10 @@ impl PluginDoer {
                 if let Some(bt) = e.downcast_ref::<wasmtime::WasmBacktrace>() {
                     report.push_str(&format!("\n{bt}"));
                 }
-                cx.log(Level::Error, report.trim_end());
+                cx.log(
+                    Level::Error,
+                    &hio_scheduler::cut(report.trim_end(), MAX_REPORT),
+                );
                 self.write_core_dump(cx, name, &e);
                 reason
             }
@@ -157,7 +164,7 @@ impl PluginDoer {
     pub fn bare_enter(&mut self) -> Result<(), CallFailure> {
         let options = self.options.clone();
         match self.world.call_enter(&mut self.store, &options) {
-            Ok(r) => r.map_err(CallFailure::Guest),
+            Ok(r) => r.map_err(CallFailure::guest),
             Err(e) => Err(CallFailure::from_error(&e, &self.budget)),
         }
     }
@@ -167,7 +174,7 @@ impl PluginDoer {
     /// against in the benchmarks.
     pub fn bare_recur(&mut self, tyme: f64) -> Result<bool, CallFailure> {
         match self.world.call_recur(&mut self.store, tyme) {
-            Ok(r) => r.map_err(CallFailure::Guest),
+            Ok(r) => r.map_err(CallFailure::guest),
             Err(e) => Err(CallFailure::from_error(&e, &self.budget)),
         }
     }

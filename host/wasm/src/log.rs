@@ -10,6 +10,16 @@ const MAX_MESSAGE: usize = 4096;
 /// Lines kept per hook call.
 const MAX_LINES: usize = 256;
 
+impl StoreData {
+    /// Keeps a line for the log, within the per-call bound on lines (guest
+    /// lines and the host's lines about the guest count alike).
+    pub(crate) fn log_line(&mut self, level: Level, message: String) {
+        if self.logs.len() < MAX_LINES {
+            self.logs.push((level, message));
+        }
+    }
+}
+
 impl Host for StoreData {
     fn log(&mut self, level: WitLevel, message: String) {
         if self.logs.len() >= MAX_LINES {
@@ -22,16 +32,11 @@ impl Host for StoreData {
             WitLevel::Debug => Level::Debug,
             WitLevel::Trace => Level::Trace,
         };
-        let mut message = message;
-        if message.len() > MAX_MESSAGE {
-            let mut cut = MAX_MESSAGE;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-            message.push_str(" […]");
-        }
-        self.logs.push((level, message));
+        let message = match hio_scheduler::cut(&message, MAX_MESSAGE) {
+            std::borrow::Cow::Borrowed(_) => message,
+            std::borrow::Cow::Owned(cut) => cut,
+        };
+        self.log_line(level, message);
     }
 }
 

@@ -127,6 +127,7 @@ impl Plugin {
                 tock_set: false,
                 logs: Vec::new(),
                 refusals: Default::default(),
+                refusals_capped: false,
                 decks: cfg.decks.clone(),
                 stdout,
                 stderr,
@@ -186,7 +187,7 @@ impl Plugin {
             .refill(&mut doer.store)
             .map_err(|e| CallFailure::from_error(&e, &budget))?;
         match doer.world.call_validate(&mut doer.store, &options.to_vec()) {
-            Ok(r) => r.map_err(CallFailure::Guest),
+            Ok(r) => r.map_err(CallFailure::guest),
             Err(e) => Err(CallFailure::from_error(&e, &budget)),
         }
     }

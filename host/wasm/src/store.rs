@@ -25,6 +25,8 @@ pub struct StoreData {
     pub(crate) logs: Vec<(Level, String)>,
     /// Refused deck calls already logged, by direction, deck and reason.
     pub(crate) refusals: BTreeSet<(&'static str, String, &'static str)>,
+    /// Past [`MAX_REFUSALS`](crate::decks::MAX_REFUSALS): no more are logged.
+    pub(crate) refusals_capped: bool,
     pub(crate) decks: DeckAccess,
     /// Largest deck item this doer may push or pull.
     pub(crate) message: u64,

@@ -12,7 +12,12 @@
 //! `leak-handles` (make WASI pollables and never drop them),
 //! `forged-handle` (use a resource handle the host never gave out),
 //! `stale-handle` (use a pollable's handle after dropping it), `big-message`
-//! (push 100 KiB to deck `jobs`).
+//! (push 100 KiB to deck `jobs`), `deck-names` (push to 3,000 undeclared
+//! decks whose names are 1 MiB each), `many-decks` (push to 100 undeclared
+//! decks with valid names), `log-huge` (log an 8 MiB message
+//! 2,000 times), `long-reason` (fail with an 8 MiB reason), `escapes` (log
+//! and fail with a line break and terminal escapes that imitate another
+//! doer's log line).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -111,6 +116,32 @@ impl Hostile {
                     Err(e) => log::warn(&format!("big message refused: {}", e.name())),
                 }
             }
+            "deck-names" => {
+                let mut name = "d".repeat(1 << 20);
+                for i in 0..3_000u32 {
+                    // A different name each time, so no set of refusals
+                    // can stay small by deduplicating.
+                    name.replace_range(0..4, &format!("{:04}", i % 10_000));
+                    let _ = decks::push(&name, &[]);
+                }
+            }
+            "many-decks" => {
+                for i in 0..100 {
+                    let _ = decks::push(&format!("nope{i}"), &[]);
+                }
+            }
+            "log-huge" => {
+                let huge = "y".repeat(8 << 20);
+                for _ in 0..2_000 {
+                    log::info(&huge);
+                }
+            }
+            "long-reason" => return Err("z".repeat(8 << 20)),
+            "escapes" => {
+                let forged = "\n0.5 before info forged line\u{1b}[2J\u{1b}]0;title\u{7}";
+                log::info(&format!("looks innocent{forged}"));
+                return Err(format!("reason{forged}"));
+            }
             other => return Err(format!("unknown mode {other:?}")),
         }
         Ok(())
@@ -137,6 +168,11 @@ const MODES: &[&str] = &[
     "forged-handle",
     "stale-handle",
     "big-message",
+    "deck-names",
+    "many-decks",
+    "log-huge",
+    "long-reason",
+    "escapes",
 ];
 const HOOKS: &[&str] = &["enter", "recur", "clean", "cease", "abort", "exit"];
 
