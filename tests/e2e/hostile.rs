@@ -310,17 +310,36 @@ fn lines_of_h(o: &Outcome) -> Vec<&String> {
     o.logs.iter().filter(|l| l.contains(" h ")).collect()
 }
 
+/// The reason the host gives for a call over `limits.host_bytes` (default).
+const OVER_HOST_BYTES: &str =
+    "host calls over the doer's limit of bytes per hook call (limits.host_bytes = 4194304 bytes)";
+
 #[test]
 fn refused_deck_names_are_neither_kept_nor_printed_whole() {
-    // 3,000 pushes to decks named with 1 MiB each, every recur.
+    // Pushes to 3,000 decks named with 1 MiB each: the fourth name takes
+    // the call past the 4 MiB the host takes per hook call.
     let o = run(Some(("deck-names", "recur")));
-    assert_eq!(abort_reason(&o), None);
+    assert_eq!(abort_reason(&o), Some((OVER_HOST_BYTES.to_owned(), false)));
     siblings_untouched(&o);
     let lines = lines_of_h(&o);
-    assert_eq!(lines.len(), 1, "logged once: {lines:?}");
-    assert!(lines[0].contains("breaks the rule"), "{}", lines[0]);
-    assert!(lines[0].contains("(1048576 bytes)"), "{}", lines[0]);
-    assert!(lines[0].len() < 200, "the name is not printed");
+    let refused: Vec<_> = lines.iter().filter(|l| l.contains("refused")).collect();
+    assert_eq!(refused.len(), 1, "logged once: {refused:?}");
+    assert!(refused[0].contains("breaks the rule"), "{}", refused[0]);
+    assert!(refused[0].contains("(1048576 bytes)"), "{}", refused[0]);
+    assert!(refused[0].len() < 200, "the name is not printed");
+    assert!(
+        lines.iter().all(|l| l.len() < 20_000),
+        "no line holds a name"
+    );
+}
+
+#[test]
+fn logging_more_than_the_host_takes_per_call_fails_the_call() {
+    // An 8 MiB message, 2,000 times: the first is over the 4 MiB per call.
+    let o = run(Some(("log-huge", "recur")));
+    assert_eq!(abort_reason(&o), Some((OVER_HOST_BYTES.to_owned(), false)));
+    siblings_untouched(&o);
+    assert!(lines_of_h(&o).iter().all(|l| !l.contains("yyyy")));
 }
 
 #[test]

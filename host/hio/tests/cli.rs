@@ -542,6 +542,48 @@ fn command_line_overrides_are_checked() {
 }
 
 #[test]
+fn host_work_is_paid_in_fuel_and_bounded_by_host_bytes() {
+    // log-huge makes an 8 MiB message once (about 8.4 M units of the
+    // guest's own fuel) and logs it 2,000 times: each log costs the host's
+    // work, 8 Mi units, and 12 M units cover the guest's part but not one log.
+    let bad = quoted(&plugin("hostile"));
+    let run = |limits: &str| {
+        let (dir, path) = manifest(&format!(
+            "limit = 0.1\n[[doers]]\nname = \"h\"\nplugin = {bad}\n\
+             options = {{ mode = \"log-huge\" }}\nlimits = {limits}\n"
+        ));
+        let trace = dir.path().join("t.jsonl");
+        let out = hio(&[
+            "run",
+            path.to_str().expect("utf-8"),
+            "--trace",
+            trace.to_str().expect("utf-8"),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = std::fs::read_to_string(&trace).expect("trace");
+        let abort = text
+            .lines()
+            .find(|l| l.contains("\"event\":\"abort\""))
+            .map(str::to_owned);
+        (abort.unwrap_or_default(), stderr(&out))
+    };
+    let (abort, err) = run("{ fuel = 5000000, host_bytes = \"64MiB\" }");
+    assert!(
+        abort.contains("\"reason\":\"out of fuel (limit 5000000 per hook call)\""),
+        "{abort}\n{err}"
+    );
+    let (abort, err) = run("{ fuel = 1000000000, host_bytes = \"20MiB\" }");
+    assert!(
+        abort.contains("(limits.host_bytes = 20971520 bytes)"),
+        "the third 8 MiB message is over 20 MiB: {abort}\n{err}"
+    );
+    assert!(
+        err.lines().all(|l| l.len() < 20_000),
+        "no 8 MiB line in the log"
+    );
+}
+
+#[test]
 fn a_malformed_component_is_invalid_not_too_big() {
     let dir = tempfile::tempdir().expect("temp dir");
     let bad = dir.path().join("bad.wasm");

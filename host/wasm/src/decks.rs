@@ -1,6 +1,10 @@
 //! Host side of the `decks` interface, through the doer's grants.
 
+use wasmtime::StoreContextMut;
+use wasmtime::component::Linker;
+
 use crate::bindings::hio::doer::decks::{DeckError as WitDeckError, Host};
+use crate::charge::charge;
 use crate::failure::Limit;
 use crate::store::StoreData;
 use hio_scheduler::{DeckError, Level, valid_name};
@@ -102,4 +106,33 @@ impl Host for StoreData {
             r => r.map_err(|e| self.refused("pull", &deck, e)),
         }
     }
+}
+
+/// Puts `push` and `pull` in the linker in place of the generated ones: the
+/// same calls, charged first for the bytes they lift or hand back (the
+/// deck's name, the item), so a call over the doer's fuel or
+/// `limits.host_bytes` fails before anything moves.
+pub(crate) fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+    type Out<T> = wasmtime::Result<(Result<T, WitDeckError>,)>;
+    let mut decks = linker.instance("hio:doer/decks@0.1.0")?;
+    decks.func_wrap(
+        "push",
+        |mut store: StoreContextMut<'_, StoreData>, (deck, item): (String, Vec<u8>)| -> Out<()> {
+            charge(&mut store, deck.len().saturating_add(item.len()))?;
+            Ok((Host::push(store.data_mut(), deck, item),))
+        },
+    )?;
+    decks.func_wrap(
+        "pull",
+        |mut store: StoreContextMut<'_, StoreData>, (deck,): (String,)| -> Out<Option<Vec<u8>>> {
+            let data = store.data();
+            let item = if valid_name(&deck) && data.decks.may_pull(&deck) {
+                data.decks.decks.front_len(&deck).unwrap_or(0)
+            } else {
+                0
+            };
+            charge(&mut store, deck.len().saturating_add(item))?;
+            Ok((Host::pull(store.data_mut(), deck),))
+        },
+    )
 }

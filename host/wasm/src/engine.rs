@@ -272,6 +272,12 @@ impl PluginHost {
             |s| s,
         )
         .map_err(|e| LoadError::Engine(chain(&e)))?;
+        // The calls that carry bytes, charged for them.
+        linker.allow_shadowing(true);
+        crate::log::add_to_linker(&mut linker)
+            .and_then(|()| crate::decks::add_to_linker(&mut linker))
+            .map_err(|e| LoadError::Engine(chain(&e)))?;
+        linker.allow_shadowing(false);
         let watchdog = watchdog
             .map(|budget| Watchdog::start(&engine, budget))
             .transpose()

@@ -49,6 +49,8 @@ pub enum Limit {
     WallTime(Option<Duration>),
     /// One random request, in bytes.
     Random(u64),
+    /// Bytes one hook call may hand the host (`limits.host_bytes`).
+    HostBytes(u64),
     /// One deck message, in bytes: the host refused it and the guest got
     /// `too-large`.
     Message {
@@ -89,6 +91,10 @@ impl fmt::Display for Limit {
             ),
             Limit::WallTime(None) => f.write_str("interrupted"),
             Limit::Random(n) => write!(f, "random request over {} KiB", n / 1024),
+            Limit::HostBytes(n) => write!(
+                f,
+                "host calls over the doer's limit of bytes per hook call (limits.host_bytes = {n} bytes)"
+            ),
             Limit::Message {
                 dir,
                 deck,

@@ -42,6 +42,7 @@ impl PluginDoer {
         data.tyme.set(cx.tyme());
         data.tock = cx.tock();
         data.tock_set = false;
+        data.crossing.reset();
         let result = match self.budget.refill(&mut self.store) {
             Ok(()) => {
                 // The clock is read only when figures were asked for.

@@ -26,6 +26,7 @@
 
 mod bindings;
 mod budget;
+mod charge;
 mod decks;
 mod engine;
 mod failure;
@@ -38,6 +39,7 @@ mod tyme;
 mod wasi;
 
 pub use self::bindings::hio::doer::types::{Scalar, Value};
+pub use self::charge::{DEFAULT_HOST_BYTES, FUEL_PER_BYTE};
 pub use self::engine::{
     EngineLimits, LoadError, MAPS_PER_DOER, PluginHost, check_map_count, map_count_fits,
     max_map_count,

@@ -1,7 +1,11 @@
 //! Host side of the `log` interface: lines are kept for the call and
 //! written, tagged with the tyme and the doer's path, when it returns.
 
+use wasmtime::StoreContextMut;
+use wasmtime::component::Linker;
+
 use crate::bindings::hio::doer::log::{Host, Level as WitLevel};
+use crate::charge::charge;
 use crate::store::StoreData;
 use hio_scheduler::Level;
 
@@ -41,3 +45,16 @@ impl Host for StoreData {
 }
 
 impl crate::bindings::hio::doer::types::Host for StoreData {}
+
+/// Puts `log` in the linker in place of the generated one: the same call,
+/// charged for the message's bytes first (see `charge.rs`).
+pub(crate) fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+    linker.instance("hio:doer/log@0.1.0")?.func_wrap(
+        "log",
+        |mut store: StoreContextMut<'_, StoreData>, (level, message): (WitLevel, String)| {
+            charge(&mut store, message.len())?;
+            Host::log(store.data_mut(), level, message);
+            Ok(())
+        },
+    )
+}

@@ -10,6 +10,7 @@ use wasmtime::{Engine, Store, StoreLimitsBuilder};
 use crate::bindings::DoerWorldPre;
 use crate::bindings::hio::doer::types::Value;
 use crate::budget::{Budget, Watch};
+use crate::charge::{Crossing, DEFAULT_HOST_BYTES};
 use crate::failure::CallFailure;
 use crate::instance::PluginDoer;
 use crate::stats::StatsHandle;
@@ -31,6 +32,9 @@ pub struct InstanceConfig {
     pub message: u64,
     /// Host-side handles (WASI resources) it may hold at once.
     pub handles: u32,
+    /// Bytes one hook call may hand the host (log messages, deck names and
+    /// items, guest output).
+    pub host_bytes: u64,
     /// The decks it may touch.
     pub decks: DeckAccess,
     /// Where its call figures go.
@@ -48,6 +52,7 @@ impl Default for InstanceConfig {
             table_elements: 20_000,
             message: 64 << 10,
             handles: 1024,
+            host_bytes: DEFAULT_HOST_BYTES,
             decks: DeckAccess::default(),
             stats: StatsHandle::default(),
             time_calls: false,
@@ -98,8 +103,9 @@ impl Plugin {
 
     fn store(&self, path: &str, attempt: u32, cfg: &InstanceConfig) -> Store<StoreData> {
         let tyme = wasi::TymeCell::default();
-        let stdout = wasi::GuestOutput::default();
-        let stderr = wasi::GuestOutput::default();
+        let crossing = Crossing::new(cfg.host_bytes);
+        let stdout = wasi::GuestOutput::new(&crossing);
+        let stderr = wasi::GuestOutput::new(&crossing);
         let seed = wasi::seed(cfg.seed, path, attempt);
         let wasi = wasi::context(&tyme, seed, &stdout, &stderr);
         let limits = StoreLimitsBuilder::new()
@@ -128,6 +134,7 @@ impl Plugin {
                 logs: Vec::new(),
                 refusals: Default::default(),
                 refusals_capped: false,
+                crossing,
                 decks: cfg.decks.clone(),
                 stdout,
                 stderr,

@@ -7,6 +7,7 @@ use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::charge::Crossing;
 use crate::failure::{Limit, OverLimit};
 use crate::wasi::{GuestOutput, TymeCell};
 use hio_scheduler::DeckAccess;
@@ -32,6 +33,8 @@ pub struct StoreData {
     pub(crate) message: u64,
     /// A limit the doer went over during this call: the call's failure.
     pub(crate) violation: Option<Limit>,
+    /// Bytes this hook call has handed the host, against its limit.
+    pub(crate) crossing: Crossing,
     pub(crate) stdout: GuestOutput,
     pub(crate) stderr: GuestOutput,
 }

@@ -14,10 +14,13 @@ use wasmtime::component::{HasData, Linker, Resource};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::clocks::{HostMonotonicClock, HostWallClock};
 use wasmtime_wasi::p2::bindings::random::{insecure, random};
-use wasmtime_wasi::p2::{DynPollable, OutputStream, Pollable, StreamResult, subscribe};
+use wasmtime_wasi::p2::{
+    DynPollable, OutputStream, Pollable, StreamError, StreamResult, subscribe,
+};
 use wasmtime_wasi::random::WasiRandomCtx;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiView};
 
+use crate::charge::Crossing;
 use crate::failure::{Limit, OverLimit};
 
 /// Largest single random request a doer may make.
@@ -73,18 +76,30 @@ pub struct Captured {
     pub dropped: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct OutputInner {
     captured: Mutex<Captured>,
     /// Set on write, so a call that printed nothing costs no lock.
     written: AtomicBool,
+    /// What the hook call has handed the host, against its limit.
+    crossing: Crossing,
 }
 
-/// Guest stdout or stderr: bounded, never refuses, never blocks.
-#[derive(Debug, Clone, Default)]
+/// Guest stdout or stderr: bounded, never blocks; accepts every write
+/// within the call's `limits.host_bytes`.
+#[derive(Debug, Clone)]
 pub struct GuestOutput(Arc<OutputInner>);
 
 impl GuestOutput {
+    /// An empty capture whose writes count against `crossing`.
+    pub fn new(crossing: &Crossing) -> GuestOutput {
+        GuestOutput(Arc::new(OutputInner {
+            captured: Mutex::default(),
+            written: AtomicBool::new(false),
+            crossing: crossing.clone(),
+        }))
+    }
+
     /// Takes what was captured since the last call.
     pub fn take(&self) -> Captured {
         if !self.0.written.swap(false, Ordering::Relaxed) {
@@ -119,6 +134,9 @@ impl StdoutStream for GuestOutput {
 
 impl OutputStream for GuestOutput {
     fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        if let Err(over) = self.0.crossing.add(bytes.len()) {
+            return Err(StreamError::Trap(wasmtime::Error::new(over)));
+        }
         self.0.written.store(true, Ordering::Relaxed);
         let mut c = self
             .0

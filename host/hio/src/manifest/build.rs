@@ -63,6 +63,7 @@ impl Builder<'_> {
                     memory: leaf.limits.memory,
                     message: leaf.limits.message,
                     handles: leaf.limits.handles,
+                    host_bytes: leaf.limits.host_bytes,
                     table_elements: self.host.limits().max_table_elements,
                     decks: DeckAccess {
                         decks: self.decks.clone(),

@@ -71,6 +71,9 @@ pub struct Limits {
     pub message: u64,
     /// Host-side handles (WASI resources) the doer may hold at once.
     pub handles: u32,
+    /// Bytes one hook call may hand the host (log messages, deck names and
+    /// items, guest output).
+    pub host_bytes: u64,
 }
 
 /// Default fuel per hook call.

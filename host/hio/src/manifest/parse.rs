@@ -284,6 +284,7 @@ pub(super) fn parse(text: &str, file: PathBuf) -> Res<Manifest> {
         fuel: DEFAULT_FUEL,
         message: DEFAULT_MESSAGE,
         handles: DEFAULT_HANDLES,
+        host_bytes: hio_wasm::DEFAULT_HOST_BYTES,
     };
     let limits = limits(&cx, &root, &top, defaults, &engine)?;
     let decks = decks(&cx, &root, &top)?;
@@ -396,7 +397,11 @@ fn limits(
     };
     let p = path.key("limits");
     let s = cx.table(v, &p)?;
-    cx.known(s, &["memory", "fuel", "message", "handles"], &p)?;
+    cx.known(
+        s,
+        &["memory", "fuel", "message", "handles", "host_bytes"],
+        &p,
+    )?;
     let mut l = base;
     if let Some(m) = cx.size(s, "memory", &p)? {
         if m > engine.max_memory {
@@ -415,6 +420,9 @@ fn limits(
     }
     if let Some(m) = cx.size(s, "message", &p)? {
         l.message = m;
+    }
+    if let Some(b) = cx.size(s, "host_bytes", &p)? {
+        l.host_bytes = b;
     }
     if let Some(h) = cx.integer(s, "handles", &p, 1)? {
         l.handles = u32::try_from(h).map_err(|_| {

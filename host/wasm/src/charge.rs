@@ -1,0 +1,75 @@
+//! What a doer pays for the host's work on its behalf.
+//!
+//! Every host call that lifts, copies or keeps bytes for a doer (a log
+//! message, a deck's name and item, guest output) charges the calling hook
+//! call twice over:
+//!
+//! - in fuel, [`FUEL_PER_BYTE`] per byte, taken from the fuel the call has
+//!   left (run out and the call fails `out of fuel`), so in simulated time a
+//!   call's fuel bounds the host's work for it as it bounds the guest's;
+//! - against the doer's `limits.host_bytes`, the bytes one hook call may hand
+//!   the host in all (default [`DEFAULT_HOST_BYTES`]); past it the call
+//!   fails, naming the limit.
+//!
+//! Guest output is counted against `host_bytes` only: WASI's streams give
+//! the host no handle on the store's fuel.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use wasmtime::{StoreContextMut, Trap};
+
+use crate::failure::{Limit, OverLimit};
+use crate::store::StoreData;
+
+/// Fuel a host call costs per byte it lifts, copies or keeps.
+pub const FUEL_PER_BYTE: u64 = 1;
+
+/// Default bytes one hook call may hand the host (`limits.host_bytes`).
+pub const DEFAULT_HOST_BYTES: u64 = 4 << 20;
+
+/// The bytes one hook call has handed the host so far, against its limit;
+/// shared by the store's data and the guest's output streams.
+#[derive(Debug, Clone)]
+pub struct Crossing(Arc<(AtomicU64, u64)>);
+
+impl Crossing {
+    /// A count of zero against `limit` bytes per hook call.
+    pub fn new(limit: u64) -> Crossing {
+        Crossing(Arc::new((AtomicU64::new(0), limit)))
+    }
+
+    /// Starts a hook call's count afresh.
+    pub fn reset(&self) {
+        self.0.0.store(0, Ordering::Relaxed);
+    }
+
+    /// Adds `bytes`; over the limit, the error that fails the call.
+    pub fn add(&self, bytes: usize) -> Result<(), OverLimit> {
+        let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+        let before = self.0.0.fetch_add(bytes, Ordering::Relaxed);
+        if before.saturating_add(bytes) > self.0.1 {
+            return Err(OverLimit(Limit::HostBytes(self.0.1)));
+        }
+        Ok(())
+    }
+}
+
+/// Charges the calling hook call for `bytes` of host work: counted against
+/// `limits.host_bytes`, and paid in fuel.
+pub(crate) fn charge(
+    store: &mut StoreContextMut<'_, StoreData>,
+    bytes: usize,
+) -> wasmtime::Result<()> {
+    store.data().crossing.add(bytes)?;
+    let cost = u64::try_from(bytes)
+        .unwrap_or(u64::MAX)
+        .saturating_mul(FUEL_PER_BYTE);
+    let fuel = store.get_fuel()?;
+    if cost > fuel {
+        store.set_fuel(0)?;
+        return Err(wasmtime::Error::new(Trap::OutOfFuel));
+    }
+    store.set_fuel(fuel - cost)?;
+    Ok(())
+}
