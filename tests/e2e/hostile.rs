@@ -401,3 +401,19 @@ fn guest_text_cannot_forge_a_log_line_or_drive_a_terminal() {
         assert!(!json.contains('\n') && !json.contains('\u{1b}'), "{json}");
     }
 }
+
+#[test]
+fn validate_runs_with_no_deck_access() {
+    let mut h = Harness::new(0.25);
+    h.deck("jobs", 4, 64);
+    let bad = h.load(plugin("hostile")).unwrap();
+    let grants = Grants {
+        push: ["jobs".to_owned()].into(),
+        pull: ["jobs".to_owned()].into(),
+    };
+    let spec = h
+        .spec("h", &bad, 0.0, vec![text("mode", "validate-push")], grants)
+        .unwrap();
+    assert_eq!(h.pull("jobs").unwrap(), None, "validate pushed nothing");
+    h.add_spec(spec).unwrap();
+}

@@ -164,10 +164,7 @@ impl Harness {
     ) -> Result<Spec, HarnessError> {
         let cfg = InstanceConfig {
             seed: self.seed,
-            decks: DeckAccess {
-                decks: self.decks.clone(),
-                grants,
-            },
+            decks: DeckAccess::granted(&self.decks, grants, InstanceConfig::default().message),
             stats: self.stats.clone(),
             time_calls: true,
             ..InstanceConfig::default()

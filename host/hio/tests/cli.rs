@@ -584,6 +584,34 @@ fn host_work_is_paid_in_fuel_and_bounded_by_host_bytes() {
 }
 
 #[test]
+fn an_item_too_large_for_its_consumer_is_refused_at_push() {
+    // The deck takes 1 MiB, the producer may send 1 MiB, but the consumer
+    // may take 64 KiB: the 100 KiB item is refused at push, and the
+    // consumer, never handed it, does not fail.
+    let bad = quoted(&plugin("hostile"));
+    let consumer = quoted(&plugin("consumer"));
+    let (_dir, path) = manifest(&format!(
+        "limit = 0.5\n[[decks]]\nname = \"jobs\"\nmax_item = \"1MiB\"\n\
+         [[doers]]\nname = \"p\"\nplugin = {bad}\noptions = {{ mode = \"big-message\" }}\n\
+         limits = {{ message = \"1MiB\" }}\ngrants = {{ push = [\"jobs\"] }}\n\
+         [[doers]]\nname = \"c\"\nplugin = {consumer}\noptions = {{ count = 1000 }}\n\
+         grants = {{ pull = [\"jobs\"] }}\n"
+    ));
+    let out = hio(&["run", path.to_str().expect("utf-8"), "--trace", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("p warn big message refused: too-large"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !stdout(&out).contains("\"event\":\"abort\""),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
 fn a_malformed_component_is_invalid_not_too_big() {
     let dir = tempfile::tempdir().expect("temp dir");
     let bad = dir.path().join("bad.wasm");

@@ -38,6 +38,9 @@ pub struct DeckSpec {
 struct Deck {
     spec: DeckSpec,
     items: VecDeque<Vec<u8>>,
+    /// The largest item it takes: its `max_item`, lowered to what every
+    /// doer granted to pull from it may take.
+    bound: usize,
 }
 
 /// Every deck of a run, shared by the doers that use them.
@@ -60,6 +63,7 @@ impl Decks {
             .into_iter()
             .map(|spec| {
                 let deck = Deck {
+                    bound: spec.max_item,
                     spec: spec.clone(),
                     items: VecDeque::new(),
                 };
@@ -79,6 +83,7 @@ impl Decks {
     pub fn declare(&self, spec: DeckSpec) {
         self.with(|map| {
             map.entry(spec.name.clone()).or_insert(Deck {
+                bound: spec.max_item,
                 spec,
                 items: VecDeque::new(),
             });
@@ -89,7 +94,7 @@ impl Decks {
     pub fn push(&self, deck: &str, item: Vec<u8>) -> Result<(), DeckError> {
         self.with(|map| {
             let d = map.get_mut(deck).ok_or(DeckError::UnknownDeck)?;
-            if item.len() > d.spec.max_item {
+            if item.len() > d.bound {
                 return Err(DeckError::TooLarge);
             }
             if d.items.len() >= d.spec.capacity {
@@ -115,6 +120,17 @@ impl Decks {
             }
             Ok(d.items.pop_front())
         })
+    }
+
+    /// Lowers the largest item `deck` takes to `max` bytes (never raises
+    /// it): a doer that may pull no larger is never handed one, because a
+    /// push over it is refused (`TooLarge`) instead.
+    pub fn bound_items(&self, deck: &str, max: u64) {
+        self.with(|map| {
+            if let Some(d) = map.get_mut(deck) {
+                d.bound = d.bound.min(usize::try_from(max).unwrap_or(usize::MAX));
+            }
+        });
     }
 
     /// Size of the oldest item, if any.
@@ -152,6 +168,19 @@ pub struct DeckAccess {
 }
 
 impl DeckAccess {
+    /// A doer's access to `decks` through `grants`, for a doer that may
+    /// take items of at most `max_message` bytes: each deck it may pull
+    /// from takes no larger item from anyone (see [`Decks::bound_items`]).
+    pub fn granted(decks: &Decks, grants: Grants, max_message: u64) -> DeckAccess {
+        for deck in &grants.pull {
+            decks.bound_items(deck, max_message);
+        }
+        DeckAccess {
+            decks: decks.clone(),
+            grants,
+        }
+    }
+
     /// Whether `deck` exists and this doer may push to it.
     pub fn may_push(&self, deck: &str) -> bool {
         self.decks.contains(deck) && self.grants.push.contains(deck)

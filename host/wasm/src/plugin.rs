@@ -183,9 +183,11 @@ impl Plugin {
         options: &[(String, Value)],
         cfg: &InstanceConfig,
     ) -> Result<(), CallFailure> {
-        // Its figures go nowhere: `validate` is not a doer of the run.
+        // Its figures go nowhere: `validate` is not a doer of the run; and
+        // it touches no deck: the tree does not exist yet.
         let cfg = InstanceConfig {
             stats: StatsHandle::default(),
+            decks: DeckAccess::default(),
             ..cfg.clone()
         };
         let mut doer = self.instantiate("validate", 0, Vec::new(), &cfg)?;

@@ -14,7 +14,8 @@
 //! `stale-handle` (use a pollable's handle after dropping it), `big-message`
 //! (push 100 KiB to deck `jobs`), `deck-names` (push to 3,000 undeclared
 //! decks whose names are 1 MiB each), `many-decks` (push to 100 undeclared
-//! decks with valid names), `log-huge` (log an 8 MiB message
+//! decks with valid names), `validate-push` (push to `jobs` from
+//! `validate`), `log-huge` (log an 8 MiB message
 //! 2,000 times), `long-reason` (fail with an 8 MiB reason), `escapes` (log
 //! and fail with a line break and terminal escapes that imitate another
 //! doer's log line).
@@ -125,6 +126,7 @@ impl Hostile {
                     let _ = decks::push(&name, &[]);
                 }
             }
+            "validate-push" => {}
             "many-decks" => {
                 for i in 0..100 {
                     let _ = decks::push(&format!("nope{i}"), &[]);
@@ -170,6 +172,7 @@ const MODES: &[&str] = &[
     "big-message",
     "deck-names",
     "many-decks",
+    "validate-push",
     "log-huge",
     "long-reason",
     "escapes",
@@ -182,6 +185,12 @@ impl Doer for Hostile {
     fn validate(options: &Options) -> Result<(), String> {
         options.only(Self::OPTIONS)?;
         let mode = options.text("mode")?.ok_or("option `mode` is required")?;
+        if mode == "validate-push" {
+            // Before the run: no deck may take this.
+            if decks::push("jobs", b"from validate").is_ok() {
+                log::warn("validate pushed to jobs");
+            }
+        }
         if !MODES.contains(&mode) {
             return Err(format!(
                 "option `mode`: unknown {mode:?}; one of {}",

@@ -65,10 +65,11 @@ impl Builder<'_> {
                     handles: leaf.limits.handles,
                     host_bytes: leaf.limits.host_bytes,
                     table_elements: self.host.limits().max_table_elements,
-                    decks: DeckAccess {
-                        decks: self.decks.clone(),
-                        grants: leaf.grants.clone(),
-                    },
+                    decks: DeckAccess::granted(
+                        &self.decks,
+                        leaf.grants.clone(),
+                        leaf.limits.message,
+                    ),
                     stats: self.stats.clone(),
                     time_calls: self.time_calls,
                 };
