@@ -890,6 +890,96 @@ fn spam_and_flooding_keep_host_memory_bounded() {
 }
 
 #[test]
+fn a_folder_others_can_write_is_not_trusted_with_code_or_dumps() {
+    use std::os::unix::fs::PermissionsExt;
+    let rec = plugin("recorder");
+    let rec = rec.to_str().expect("utf-8");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).expect("mkdir");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let open_s = open.to_str().expect("utf-8");
+    for flag in ["--cache-dir", "--core-dumps"] {
+        let out = hio(&["run", rec, "--limit", "0.1", flag, open_s]);
+        assert_eq!(out.status.code(), Some(3), "{flag}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("can be written by others (mode 777)"), "{err}");
+        assert!(err.contains(&format!("chmod go-w {open_s}")), "{err}");
+    }
+    // The default cache folder: a warning, and the run goes on uncached.
+    let xdg = dir.path().join("xdg");
+    std::fs::create_dir_all(xdg.join("hio")).expect("mkdir");
+    std::fs::set_permissions(xdg.join("hio"), std::fs::Permissions::from_mode(0o777))
+        .expect("chmod");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hio"))
+        .args(["run", rec, "--limit", "0.1"])
+        .env_remove("HIO_CACHE_DIR")
+        .env("XDG_CACHE_HOME", &xdg)
+        .output()
+        .expect("run hio");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("running without a compile cache"),
+        "{}",
+        stderr(&out)
+    );
+    // Another user's folder, where this test may make one (as root).
+    let theirs = dir.path().join("theirs");
+    std::fs::create_dir(&theirs).expect("mkdir");
+    let chown = std::process::Command::new("chown")
+        .args(["12345", theirs.to_str().expect("utf-8")])
+        .status();
+    if chown.is_ok_and(|s| s.success()) {
+        let out = hio(&[
+            "run",
+            rec,
+            "--limit",
+            "0.1",
+            "--cache-dir",
+            theirs.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is owned by uid 12345"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn core_dumps_never_follow_a_link_nor_share_a_name() {
+    let bad = quoted(&plugin("hostile"));
+    // Doer `a.b` and doer `b` inside DoDoer `a`: paths `a.b` and `a/b`.
+    let (dir, path) = manifest(&format!(
+        "[[doers]]\nname = \"a.b\"\nplugin = {bad}\noptions = {{ mode = \"trap\" }}\n\
+         [[doers]]\nname = \"a\"\ndoers = [ {{ name = \"b\", plugin = {bad}, options = {{ mode = \"trap\" }} }} ]\n\
+         [[doers]]\nname = \"c\"\nplugin = {bad}\noptions = {{ mode = \"trap\" }}\n"
+    ));
+    let dumps = dir.path().join("dumps");
+    std::fs::create_dir(&dumps).expect("mkdir");
+    // A link planted where c's dump goes must not be followed.
+    let target = dir.path().join("precious");
+    std::fs::write(&target, "keep me").expect("write");
+    std::os::unix::fs::symlink(&target, dumps.join("c.0.coredump")).expect("symlink");
+    let out = hio(&[
+        "run",
+        path.to_str().expect("utf-8"),
+        "--core-dumps",
+        dumps.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(dumps.join("a.b.0.coredump").is_file());
+    assert!(dumps.join("a+b.0.coredump").is_file());
+    assert_eq!(std::fs::read_to_string(&target).expect("target"), "keep me");
+    assert!(
+        stderr(&out).contains("core dump not written to"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn core_dumps_of_trapped_instances_are_written_where_asked() {
     let bad = quoted(&plugin("hostile"));
     let (dir, path) = manifest(&format!(

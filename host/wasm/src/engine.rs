@@ -232,8 +232,7 @@ impl PluginHost {
         config.epoch_interruption(watchdog.is_some());
         config.coredump_on_trap(limits.core_dumps.is_some());
         if let Some(dir) = &limits.core_dumps {
-            create_private_dir(dir)
-                .map_err(|e| LoadError::Engine(format!("core dump dir {}: {e}", dir.display())))?;
+            trusted_dir(dir, "core dump folder").map_err(LoadError::Engine)?;
         }
         config.max_wasm_stack(limits.max_wasm_stack);
         let unpooled = config.clone();
@@ -257,8 +256,7 @@ impl PluginHost {
         config.memory_reservation_for_growth(0);
         config.memory_guard_size(64 << 10);
         if let Some(dir) = cache_dir {
-            create_private_dir(dir)
-                .map_err(|e| LoadError::Engine(format!("cache dir {}: {e}", dir.display())))?;
+            trusted_dir(dir, "cache folder").map_err(LoadError::Engine)?;
             let mut cache = CacheConfig::new();
             cache.with_directory(dir);
             let cache = Cache::new(cache).map_err(|e| LoadError::Engine(chain(&e)))?;
@@ -429,4 +427,40 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
         builder.mode(0o700);
     }
     builder.create(dir)
+}
+
+/// Makes `dir` (mode 0700) where it is missing, and refuses one that anyone
+/// but this user could write to: wasmtime loads native code from its cache
+/// without checking it, and a core dump holds a doer's memory. `what` names
+/// the folder's use in the reason.
+pub(crate) fn trusted_dir(dir: &Path, what: &str) -> Result<(), String> {
+    create_private_dir(dir).map_err(|e| format!("{what} {}: {e}", dir.display()))?;
+    let meta = std::fs::metadata(dir).map_err(|e| format!("{what} {}: {e}", dir.display()))?;
+    if !meta.is_dir() {
+        return Err(format!("{what} {}: not a folder", dir.display()));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let me = rustix::process::geteuid().as_raw();
+        if meta.uid() != me {
+            return Err(format!(
+                "{what} {} is owned by uid {}, not by this user (uid {me}): \
+                 whoever owns it could change what the host loads or writes there; \
+                 use a folder of your own",
+                dir.display(),
+                meta.uid()
+            ));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(format!(
+                "{what} {} can be written by others (mode {:o}): \
+                 run `chmod go-w {}`, or use a folder of your own",
+                dir.display(),
+                meta.mode() & 0o7777,
+                dir.display()
+            ));
+        }
+    }
+    Ok(())
 }

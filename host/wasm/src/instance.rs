@@ -114,7 +114,7 @@ impl PluginDoer {
             return;
         };
         let bytes = dump.serialize(&mut self.store, &format!("{} {hook}", cx.path()));
-        match std::fs::write(file, bytes) {
+        match write_private(file, &bytes) {
             Ok(()) => cx.log(
                 Level::Error,
                 &format!("core dump written to {}", file.display()),
@@ -212,4 +212,20 @@ impl Doer for PluginDoer {
     fn poisoned(&self) -> bool {
         self.poisoned
     }
+}
+
+/// Writes `bytes` to `file`, mode 0600, never through a symbolic link (one
+/// planted where the dump goes is an error, not a redirection).
+fn write_private(file: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NOFOLLOW is a small positive flag: the cast keeps its value.
+        let nofollow = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
+        options.mode(0o600).custom_flags(nofollow);
+    }
+    options.open(file)?.write_all(bytes)
 }

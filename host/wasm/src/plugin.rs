@@ -167,8 +167,10 @@ impl Plugin {
             options,
             budget,
             core_dump: self.core_dumps.as_ref().map(|dir| {
-                // One file per doer path and attempt, in the folder given.
-                let name = format!("{}.{attempt}.coredump", path.replace('/', "."));
+                // One file per doer path and attempt, in the folder given:
+                // `/` becomes `+`, which no name holds, so no two doers
+                // share a file.
+                let name = format!("{}.{attempt}.coredump", path.replace('/', "+"));
                 dir.join(name)
             }),
             poisoned: false,
