@@ -44,7 +44,7 @@ pub use self::engine::{
     EngineLimits, LoadError, MAPS_PER_DOER, PluginHost, check_map_count, map_count_fits,
     max_map_count,
 };
-pub use self::failure::{CallFailure, Limit};
+pub use self::failure::{CallFailure, Limit, MAX_REASON};
 pub use self::instance::PluginDoer;
 pub use self::plugin::{InstanceConfig, Plugin};
 pub use self::stats::{DoerStats, StatsHandle};
