@@ -7,13 +7,11 @@
 
 use std::path::Path;
 
-use hio::harness::Harness;
+use hio::Grants;
 use hio::manifest::Manifest;
-use hio::trace::OwnedRecord;
-use hio::{Grants, Spec};
 use proptest::prelude::*;
 
-use crate::util::{int, plugin, text};
+use crate::util::{Outcome, between_recorders, of, text};
 
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
@@ -68,46 +66,19 @@ fn parse_checked(text: &str) {
     }
 }
 
-/// The outcome of running the script doer `h` between two recorders.
-struct Outcome {
-    trace: Vec<OwnedRecord>,
-    logs: Vec<String>,
-}
-
+/// Runs the script doer `h` (if any) between two recorders, granted `jobs`.
 fn run(script: Option<&[u8]>) -> Outcome {
-    let mut h = Harness::new(0.25);
-    h.deck("jobs", 4, 64 << 10);
-    h.doist().set_limit(Some(1.0));
-    let recorder = h.load(plugin("recorder")).unwrap();
-    h.add("before", &recorder, 0.0, vec![int("stop", 100)])
-        .unwrap();
-    if let Some(script) = script {
-        let player = h.load(plugin("script")).unwrap();
-        let hex: String = script.iter().map(|b| format!("{b:02x}")).collect();
-        let grants = Grants {
-            push: ["jobs".to_owned()].into(),
-            pull: ["jobs".to_owned()].into(),
-        };
-        let spec: Spec = h
-            .spec("h", &player, 0.0, vec![text("script", &hex)], grants)
-            .unwrap();
-        h.add_spec(spec).unwrap();
-    }
-    h.add("after", &recorder, 0.0, vec![int("stop", 2)])
-        .unwrap();
-    h.run().unwrap();
-    Outcome {
-        trace: h.trace(),
-        logs: h.logs(),
-    }
-}
-
-fn of(trace: &[OwnedRecord], doer: &str) -> Vec<String> {
-    trace
-        .iter()
-        .filter(|r| r.doer == doer)
-        .map(OwnedRecord::to_json)
-        .collect()
+    let grants = Grants {
+        push: ["jobs".to_owned()].into(),
+        pull: ["jobs".to_owned()].into(),
+    };
+    between_recorders(
+        64 << 10,
+        script.map(|script| {
+            let hex: String = script.iter().map(|b| format!("{b:02x}")).collect();
+            ("script", vec![text("script", &hex)], grants)
+        }),
+    )
 }
 
 /// The siblings' records in a run without the script doer.

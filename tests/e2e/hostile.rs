@@ -2,62 +2,26 @@
 //! fails alone, with the reason the contract gives, or is contained without
 //! failing; its siblings' traces are those of a run without it.
 
-use std::rc::Rc;
-
 use hio::harness::Harness;
-
-use crate::util::{int, plugin, text};
-use hio::plugin::Plugin;
 use hio::trace::OwnedRecord;
 use hio::{DoDoer, Grants, Supervision};
 
-struct Outcome {
-    trace: Vec<OwnedRecord>,
-    logs: Vec<String>,
-    harness: Harness,
-}
+use crate::util::{Outcome, between_recorders, int, of, plugin, text};
 
-/// Runs recorders `before` and `after` around an optional hostile doer `h`.
+/// Runs recorders `before` and `after` around an optional hostile doer `h`
+/// in `mode`, misbehaving in `hook`, granted to push to `jobs`.
 fn run(hostile: Option<(&str, &str)>) -> Outcome {
-    let mut h = Harness::new(0.25);
-    h.deck("jobs", 4, 64);
-    h.doist().set_limit(Some(1.0));
-    let recorder = h.load(plugin("recorder")).unwrap();
-    let bad: Rc<Plugin> = h.load(plugin("hostile")).unwrap();
-    h.add("before", &recorder, 0.0, vec![int("stop", 100)])
-        .unwrap();
-    if let Some((mode, hook)) = hostile {
-        let grants = Grants {
-            push: ["jobs".to_owned()].into(),
-            pull: Default::default(),
-        };
-        let spec = h
-            .spec(
-                "h",
-                &bad,
-                0.0,
-                vec![text("mode", mode), text("hook", hook)],
-                grants,
-            )
-            .unwrap();
-        h.add_spec(spec).unwrap();
-    }
-    h.add("after", &recorder, 0.0, vec![int("stop", 2)])
-        .unwrap();
-    h.run().unwrap();
-    Outcome {
-        trace: h.trace(),
-        logs: h.logs(),
-        harness: h,
-    }
-}
-
-fn of(trace: &[OwnedRecord], doer: &str) -> Vec<String> {
-    trace
-        .iter()
-        .filter(|r| r.doer == doer)
-        .map(OwnedRecord::to_json)
-        .collect()
+    let grants = Grants {
+        push: ["jobs".to_owned()].into(),
+        pull: Default::default(),
+    };
+    between_recorders(
+        64,
+        hostile.map(|(mode, hook)| {
+            let options = vec![text("mode", mode), text("hook", hook)];
+            ("hostile", options, grants)
+        }),
+    )
 }
 
 fn siblings_untouched(o: &Outcome) {

@@ -2,6 +2,10 @@
 
 use std::path::PathBuf;
 
+use hio::Grants;
+use hio::harness::Harness;
+use hio::plugin::Value;
+use hio::trace::OwnedRecord;
 /// A built plugin (the test command runs plugins/build.sh first).
 pub fn plugin(name: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -25,4 +29,48 @@ pub fn int(name: &str, v: i64) -> (String, hio::plugin::Value) {
 pub fn text(name: &str, v: &str) -> (String, hio::plugin::Value) {
     use hio::plugin::{Scalar, Value};
     (name.to_owned(), Value::Scalar(Scalar::Text(v.to_owned())))
+}
+
+/// What a run of [`between_recorders`] left.
+pub struct Outcome {
+    pub trace: Vec<OwnedRecord>,
+    pub logs: Vec<String>,
+    pub harness: Harness,
+}
+
+/// Doer `h`: its plugin's name, options and grants.
+pub type Guest<'a> = (&'a str, Vec<(String, Value)>, Grants);
+
+/// Runs recorders `before` (stop 100) and `after` (stop 2) around an
+/// optional doer `h`, tock 0.25 to tyme 1.0, with deck `jobs` (4 items of
+/// at most `max_item` bytes).
+pub fn between_recorders(max_item: usize, guest: Option<Guest<'_>>) -> Outcome {
+    let mut h = Harness::new(0.25);
+    h.deck("jobs", 4, max_item);
+    h.doist().set_limit(Some(1.0));
+    let recorder = h.load(plugin("recorder")).unwrap();
+    h.add("before", &recorder, 0.0, vec![int("stop", 100)])
+        .unwrap();
+    if let Some((name, options, grants)) = guest {
+        let guest = h.load(plugin(name)).unwrap();
+        let spec = h.spec("h", &guest, 0.0, options, grants).unwrap();
+        h.add_spec(spec).unwrap();
+    }
+    h.add("after", &recorder, 0.0, vec![int("stop", 2)])
+        .unwrap();
+    h.run().unwrap();
+    Outcome {
+        trace: h.trace(),
+        logs: h.logs(),
+        harness: h,
+    }
+}
+
+/// The records of `doer`, as JSON lines.
+pub fn of(trace: &[OwnedRecord], doer: &str) -> Vec<String> {
+    trace
+        .iter()
+        .filter(|r| r.doer == doer)
+        .map(OwnedRecord::to_json)
+        .collect()
 }
