@@ -60,7 +60,9 @@ mod tyme;
 pub use crate::decks::{DeckAccess, DeckError, DeckSpec, Decks, Grants};
 pub use crate::doist::Doist;
 pub use crate::driver::{DriveError, Driver};
-pub use crate::log::{Escaped, Level, LogLine, Logger, cut, fmt_tyme, stderr_logger, write_text};
+pub use crate::log::{
+    Escaped, Level, LogLine, Logger, cut, cut_owned, fmt_tyme, stderr_logger, write_text,
+};
 pub use crate::pacing::{SystemClock, WallClock};
 pub use crate::recorder::Recorder;
 pub use crate::services::{Services, Tick, WaitEnd, Wake};

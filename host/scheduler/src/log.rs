@@ -144,6 +144,14 @@ pub fn stderr_logger() -> Logger {
     })
 }
 
+/// [`cut`] for text the caller owns: returned as it is when it fits.
+pub fn cut_owned(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    cut(&text, max).into_owned()
+}
+
 /// Prints a tyme as the trace does.
 pub fn fmt_tyme(tyme: f64) -> String {
     serde_json::to_string(&tyme).unwrap_or_else(|_| tyme.to_string())

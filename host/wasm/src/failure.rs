@@ -124,10 +124,7 @@ pub const MAX_REASON: usize = 1024;
 impl CallFailure {
     /// A failure in the guest's own words, cut to [`MAX_REASON`] bytes.
     pub fn guest(reason: String) -> CallFailure {
-        match hio_scheduler::cut(&reason, MAX_REASON) {
-            std::borrow::Cow::Borrowed(_) => CallFailure::Guest(reason),
-            std::borrow::Cow::Owned(cut) => CallFailure::Guest(cut),
-        }
+        CallFailure::Guest(hio_scheduler::cut_owned(reason, MAX_REASON))
     }
 
     /// Sorts an error out of a call into the component.
@@ -151,7 +148,7 @@ impl CallFailure {
                 other => CallFailure::Trap(*other),
             };
         }
-        CallFailure::Host(hio_scheduler::cut(&format!("{e:#}"), MAX_REASON).into_owned())
+        CallFailure::Host(hio_scheduler::cut_owned(format!("{e:#}"), MAX_REASON))
     }
 }
 

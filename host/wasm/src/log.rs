@@ -36,11 +36,7 @@ impl Host for StoreData {
             WitLevel::Debug => Level::Debug,
             WitLevel::Trace => Level::Trace,
         };
-        let message = match hio_scheduler::cut(&message, MAX_MESSAGE) {
-            std::borrow::Cow::Borrowed(_) => message,
-            std::borrow::Cow::Owned(cut) => cut,
-        };
-        self.log_line(level, message);
+        self.log_line(level, hio_scheduler::cut_owned(message, MAX_MESSAGE));
     }
 }
 
