@@ -186,11 +186,6 @@ impl DeckAccess {
         self.decks.contains(deck) && self.grants.push.contains(deck)
     }
 
-    /// Whether `deck` exists and this doer may pull from it.
-    pub fn may_pull(&self, deck: &str) -> bool {
-        self.decks.contains(deck) && self.grants.pull.contains(deck)
-    }
-
     /// Pushes if granted (an unknown deck is reported as such first).
     pub fn push(&self, deck: &str, item: Vec<u8>) -> Result<(), DeckError> {
         if !self.decks.contains(deck) {
