@@ -1,0 +1,472 @@
+//! One connection: its socket, bounded buffers, TLS session and state, and
+//! how the host services it at the fixed points of a tick.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+
+use mio::net::TcpStream;
+
+use crate::ConnLimits;
+
+/// A connection's state, as a doer sees it (mirrors the WIT `state`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnState {
+    /// A connect or a TLS handshake is under way.
+    Connecting,
+    /// Bytes flow both ways.
+    Open,
+    /// The peer half-closed; what arrived stays readable, writing works.
+    PeerClosed,
+    /// The peer reset it.
+    Reset,
+    /// The connect or idle timeout passed.
+    TimedOut,
+    /// Both directions finished, or the host closed it.
+    Closed,
+    /// The connect, the TLS handshake or the socket failed.
+    Failed(String),
+}
+
+/// Why a connection ended (its socket is gone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum End {
+    Reset,
+    TimedOut,
+    Failed(String),
+    Closed,
+}
+
+/// How long a dropped connection may take to flush when there is no idle
+/// timeout, in tyme.
+const LINGER: f64 = 30.0;
+
+/// Bytes moved through the socket per read call.
+pub(crate) const CHUNK: usize = 64 << 10;
+
+pub(crate) struct Conn {
+    pub owner: u64,
+    pub sock: Option<TcpStream>,
+    /// Where a client connects (tried in order); empty for accepted ones.
+    pub targets: Vec<SocketAddr>,
+    pub connecting: bool,
+    pub tls: Option<rustls::Connection>,
+    pub recv: VecDeque<u8>,
+    pub send: VecDeque<u8>,
+    pub readable: bool,
+    pub writable: bool,
+    /// The peer finished sending (end of stream, or TLS close_notify).
+    pub peer_eof: bool,
+    /// The TCP stream ended (TLS may still hold plaintext).
+    pub tcp_eof: bool,
+    /// This side wants to finish sending once the buffer is flushed.
+    pub shut: bool,
+    pub fin_sent: bool,
+    /// A TLS close_notify is queued.
+    pub notified: bool,
+    pub end: Option<End>,
+    /// The doer let go of it: flush, then close.
+    pub dropped: bool,
+    pub limits: ConnLimits,
+    pub connect_deadline: Option<f64>,
+    pub idle_deadline: Option<f64>,
+    pub reconnect: bool,
+    pub backoff: f64,
+    pub retry_at: Option<f64>,
+    pub last_error: String,
+    pub local: Option<SocketAddr>,
+    pub peer: Option<SocketAddr>,
+    pub alpn: Option<Vec<u8>>,
+}
+
+fn ended_by(e: &io::Error) -> End {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => End::Reset,
+        _ => End::Failed(e.to_string()),
+    }
+}
+
+fn would_block(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock
+}
+
+impl Conn {
+    pub fn new(owner: u64, limits: ConnLimits, tls: Option<rustls::Connection>) -> Conn {
+        Conn {
+            owner,
+            sock: None,
+            targets: Vec::new(),
+            connecting: false,
+            tls,
+            recv: VecDeque::new(),
+            send: VecDeque::new(),
+            readable: false,
+            writable: false,
+            peer_eof: false,
+            tcp_eof: false,
+            shut: false,
+            fin_sent: false,
+            notified: false,
+            end: None,
+            dropped: false,
+            limits,
+            connect_deadline: None,
+            idle_deadline: None,
+            reconnect: false,
+            backoff: limits.backoff,
+            retry_at: None,
+            last_error: String::new(),
+            local: None,
+            peer: None,
+            alpn: None,
+        }
+    }
+
+    pub fn state(&self) -> ConnState {
+        match &self.end {
+            Some(End::Reset) => ConnState::Reset,
+            Some(End::TimedOut) => ConnState::TimedOut,
+            Some(End::Failed(why)) => ConnState::Failed(why.clone()),
+            Some(End::Closed) => ConnState::Closed,
+            None if self.connecting || self.handshaking() => ConnState::Connecting,
+            None if self.peer_eof && self.fin_sent => ConnState::Closed,
+            None if self.peer_eof => ConnState::PeerClosed,
+            None => ConnState::Open,
+        }
+    }
+
+    fn handshaking(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| t.is_handshaking())
+    }
+
+    /// Whether a doer's bytes may go into the send buffer.
+    pub fn can_send(&self) -> bool {
+        self.end.is_none() && !self.shut
+    }
+
+    pub fn room(&self) -> usize {
+        if self.can_send() {
+            self.limits.send_buffer.saturating_sub(self.send.len())
+        } else {
+            0
+        }
+    }
+
+    /// Ends it: the socket goes (the caller deregisters it first).
+    pub fn finish(&mut self, end: End) {
+        if self.end.is_none() {
+            self.end = Some(end);
+        }
+        self.connecting = false;
+        self.retry_at = None;
+        self.sock = None;
+    }
+
+    pub fn touch(&mut self, tyme: f64) {
+        let idle = if self.dropped && self.limits.idle_timeout <= 0.0 {
+            LINGER
+        } else {
+            self.limits.idle_timeout
+        };
+        self.idle_deadline = (idle > 0.0).then_some(tyme + idle);
+    }
+
+    /// Done with: let go by its doer and nothing left to send, or ended.
+    pub fn finished(&self) -> bool {
+        self.dropped
+            && (self.end.is_some()
+                || (self.fin_sent && !self.tls.as_ref().is_some_and(|t| t.wants_write())))
+    }
+
+    /// Timeouts, at the tick's tyme. Returns whether the socket must go.
+    pub fn check_timeouts(&mut self, tyme: f64) -> bool {
+        let connecting = self.connecting || self.retry_at.is_some() || self.handshaking();
+        if connecting && self.connect_deadline.is_some_and(|d| tyme >= d) {
+            self.finish(End::TimedOut);
+            return true;
+        }
+        if !connecting && self.end.is_none() && self.idle_deadline.is_some_and(|d| tyme >= d) {
+            self.finish(End::TimedOut);
+            return true;
+        }
+        false
+    }
+
+    /// A connect attempt failed: retry after the back-off, or fail.
+    pub fn connect_failed(&mut self, tyme: f64, why: String) {
+        self.sock = None;
+        self.connecting = false;
+        self.last_error = why;
+        let next = tyme + self.backoff;
+        if self.reconnect && self.connect_deadline.is_none_or(|d| next < d) {
+            self.retry_at = Some(next);
+            self.backoff = (self.backoff * 2.0).min(self.limits.max_backoff);
+        } else {
+            let why = std::mem::take(&mut self.last_error);
+            self.finish(End::Failed(format!("connect failed: {why}")));
+        }
+    }
+
+    /// Whether the pending connect completed; on a writable event.
+    pub fn check_connected(&mut self, tyme: f64) {
+        let Some(sock) = &self.sock else { return };
+        if !self.writable {
+            return;
+        }
+        let error = match sock.take_error() {
+            Ok(Some(e)) | Err(e) => Some(e),
+            Ok(None) => None,
+        };
+        if let Some(e) = error {
+            self.connect_failed(tyme, e.to_string());
+            return;
+        }
+        match sock.peer_addr() {
+            Ok(peer) => {
+                self.peer = Some(peer);
+                self.local = sock.local_addr().ok();
+                self.connecting = false;
+                self.touch(tyme);
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => self.writable = false,
+            Err(e) => self.connect_failed(tyme, e.to_string()),
+        }
+    }
+
+    /// Reads from the socket into the receive buffer while it has room.
+    /// Returns whether bytes moved.
+    pub fn receive(&mut self, tyme: f64, scratch: &mut [u8]) -> bool {
+        if self.end.is_some() || self.connecting {
+            return false;
+        }
+        let moved = if self.tls.is_some() {
+            self.receive_tls(scratch)
+        } else {
+            self.receive_plain(scratch)
+        };
+        if moved {
+            self.touch(tyme);
+        }
+        moved
+    }
+
+    fn receive_plain(&mut self, scratch: &mut [u8]) -> bool {
+        let mut moved = false;
+        while self.readable && !self.peer_eof {
+            let room = self.limits.recv_buffer.saturating_sub(self.recv.len());
+            if room == 0 {
+                break;
+            }
+            let Some(sock) = self.sock.as_mut() else {
+                break;
+            };
+            let n = room.min(scratch.len());
+            match sock.read(&mut scratch[..n]) {
+                Ok(0) => {
+                    self.peer_eof = true;
+                    self.tcp_eof = true;
+                }
+                Ok(k) => {
+                    self.recv.extend(&scratch[..k]);
+                    moved = true;
+                }
+                Err(e) if would_block(&e) => self.readable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.finish(ended_by(&e));
+                    break;
+                }
+            }
+        }
+        moved
+    }
+
+    /// Moves plaintext rustls holds into the receive buffer, while it has
+    /// room. Returns whether bytes moved.
+    fn drain_plaintext(&mut self, scratch: &mut [u8]) -> bool {
+        let mut moved = false;
+        let Some(tls) = self.tls.as_mut() else {
+            return false;
+        };
+        loop {
+            let room = self.limits.recv_buffer.saturating_sub(self.recv.len());
+            if room == 0 || self.peer_eof {
+                break;
+            }
+            let n = room.min(scratch.len());
+            match tls.reader().read(&mut scratch[..n]) {
+                Ok(0) => self.peer_eof = true,
+                Ok(k) => {
+                    self.recv.extend(&scratch[..k]);
+                    moved = true;
+                }
+                Err(e) if would_block(&e) => break,
+                // The peer closed the stream without a close_notify.
+                Err(_) => self.peer_eof = true,
+            }
+        }
+        moved
+    }
+
+    fn receive_tls(&mut self, scratch: &mut [u8]) -> bool {
+        let mut moved = self.drain_plaintext(scratch);
+        loop {
+            let full = self.recv.len() >= self.limits.recv_buffer;
+            let Some(tls) = self.tls.as_mut() else { break };
+            let Some(sock) = self.sock.as_mut() else {
+                break;
+            };
+            if full || !self.readable || self.tcp_eof || self.peer_eof || !tls.wants_read() {
+                break;
+            }
+            match tls.read_tls(sock) {
+                Ok(0) => self.tcp_eof = true,
+                Ok(_) => {}
+                Err(e) if would_block(&e) => {
+                    self.readable = false;
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.finish(ended_by(&e));
+                    return moved;
+                }
+            }
+            if let Err(e) = tls.process_new_packets() {
+                // Tell the peer why (the alert rustls queued), then fail.
+                let _ = tls.write_tls(sock);
+                self.finish(End::Failed(format!("TLS: {e}")));
+                return moved;
+            }
+            if !tls.is_handshaking() && self.alpn.is_none() {
+                self.alpn = tls.alpn_protocol().map(<[u8]>::to_vec);
+            }
+            moved |= self.drain_plaintext(scratch);
+        }
+        if self.tcp_eof && !self.peer_eof {
+            // Nothing more will come: what rustls held has been drained.
+            let held = self.tls.as_mut().is_some_and(|t| {
+                t.process_new_packets()
+                    .is_ok_and(|s| s.plaintext_bytes_to_read() > 0)
+            });
+            if !held {
+                if self.handshaking() {
+                    self.finish(End::Failed("TLS: peer closed during the handshake".into()));
+                } else {
+                    self.peer_eof = true;
+                }
+            }
+        }
+        moved
+    }
+
+    /// Writes what the send buffer holds (and TLS records) to the socket,
+    /// then the end of stream once asked for and flushed. Returns whether
+    /// bytes moved.
+    pub fn flush(&mut self, tyme: f64) -> bool {
+        if self.end.is_some() || self.connecting || self.sock.is_none() {
+            return false;
+        }
+        let moved = if self.tls.is_some() {
+            self.flush_tls()
+        } else {
+            self.flush_plain()
+        };
+        if self.end.is_none() && self.shut && self.send.is_empty() && !self.fin_sent {
+            self.send_fin();
+        }
+        if moved {
+            self.touch(tyme);
+        }
+        moved
+    }
+
+    fn flush_plain(&mut self) -> bool {
+        let mut moved = false;
+        while self.writable && !self.send.is_empty() {
+            let Some(sock) = self.sock.as_mut() else {
+                break;
+            };
+            let (front, _) = self.send.as_slices();
+            match sock.write(front) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.send.drain(..n);
+                    moved = true;
+                }
+                Err(e) if would_block(&e) => self.writable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.finish(ended_by(&e));
+                    break;
+                }
+            }
+        }
+        moved
+    }
+
+    fn flush_tls(&mut self) -> bool {
+        let mut moved = false;
+        if let Some(tls) = self.tls.as_mut()
+            && !tls.is_handshaking()
+        {
+            while !self.send.is_empty() {
+                let (front, _) = self.send.as_slices();
+                match tls.writer().write(front) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        self.send.drain(..n);
+                        moved = true;
+                    }
+                }
+            }
+        }
+        moved | self.push_tls()
+    }
+
+    /// Writes the TLS records rustls has queued (handshake, data, alerts).
+    pub fn push_tls(&mut self) -> bool {
+        let mut moved = false;
+        while self.writable {
+            let (Some(tls), Some(sock)) = (self.tls.as_mut(), self.sock.as_mut()) else {
+                break;
+            };
+            if !tls.wants_write() {
+                break;
+            }
+            match tls.write_tls(sock) {
+                Ok(0) => break,
+                Ok(_) => moved = true,
+                Err(e) if would_block(&e) => self.writable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.finish(ended_by(&e));
+                    break;
+                }
+            }
+        }
+        moved
+    }
+
+    fn send_fin(&mut self) {
+        if let Some(tls) = self.tls.as_mut() {
+            if !self.notified && !tls.is_handshaking() {
+                tls.send_close_notify();
+                self.notified = true;
+            }
+            self.push_tls();
+            if self.tls.as_ref().is_some_and(|t| t.wants_write()) {
+                return;
+            }
+        }
+        if let Some(sock) = &self.sock {
+            match sock.shutdown(Shutdown::Write) {
+                Ok(()) => self.fin_sent = true,
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => self.fin_sent = true,
+                Err(e) => self.finish(ended_by(&e)),
+            }
+        }
+    }
+}

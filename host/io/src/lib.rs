@@ -1,0 +1,108 @@
+//! hio's host-owned I/O: every socket and every TLS session belongs to the
+//! host, and doers reach them only through handles.
+//!
+//! A [`Net`] holds the run's listeners and connections. Each connection has
+//! bounded receive and send buffers: a doer reads what arrived and writes
+//! what fits ([`Net::write`] says how many bytes it took), and a full buffer
+//! is back pressure: a full receive buffer stops reading from the socket,
+//! a full send buffer takes no more. The sockets are serviced only at fixed
+//! points of each tick, through [`NetService`] (the scheduler's
+//! [`Services`](hio_scheduler::Services) seam): before the doers' turn it
+//! accepts, connects, receives and moves TLS handshakes on; after the turn
+//! it flushes the send buffers; between ticks it waits in the poll. So what
+//! a doer sees in tick N is exactly what arrived before tick N.
+//!
+//! Timeouts (connect, idle) and reconnect back-offs are measured in tyme.
+//! Every listener and connection belongs to an [`Owner`] (one doer
+//! instance); dropping the owner closes them all, so nothing outlives its
+//! doer. TLS is rustls, sans-IO over the same buffers ([`tls`]).
+//!
+//! ```
+//! use hio_io::{ConnLimits, ConnState, HostPort, Net};
+//! use hio_scheduler::{Services, Tick};
+//!
+//! let net = Net::new().unwrap();
+//! let owner = net.owner(ConnLimits::default());
+//! let addr = HostPort::parse("127.0.0.1:0").unwrap();
+//! let listener = net.listen(&owner, &addr, None).unwrap();
+//! let bound = net.listener_address(listener).unwrap();
+//! let mut peer = std::net::TcpStream::connect(bound).unwrap();
+//! let mut service = net.service();
+//! // The host accepts before a tick; the doer takes the connection.
+//! let conn = loop {
+//!     service.before(Tick { tyme: 0.0, early: false });
+//!     if let Some(c) = net.accept(listener) { break c; }
+//! };
+//! assert_eq!(net.state(conn), ConnState::Open);
+//! assert_eq!(net.write(conn, b"hi"), 2);
+//! service.after(0.0); // flushed to the peer
+//! let mut got = [0u8; 2];
+//! std::io::Read::read_exact(&mut peer, &mut got).unwrap();
+//! assert_eq!(&got, b"hi");
+//! ```
+
+mod addr;
+mod conn;
+mod net;
+pub mod tls;
+
+pub use addr::{AddrGrant, HostPort, granted};
+pub use conn::ConnState;
+pub use net::{ConnId, ListenerId, Net, NetService, Owner};
+
+/// Why a network call was refused (mirrors the WIT `net-error`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NetError {
+    /// The manifest does not grant it.
+    #[error("not granted: {0}")]
+    NotGranted(String),
+    /// The address does not parse or resolve.
+    #[error("bad address: {0}")]
+    BadAddress(String),
+    /// A limit was reached.
+    #[error("limit reached: {0}")]
+    Limit(String),
+    /// The operating system refused.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// Per-doer network limits and timeouts (the manifest's `limits`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConnLimits {
+    /// Listeners and connections a doer holds at once (accepted ones not yet
+    /// taken count for the listener's owner).
+    pub connections: u32,
+    /// Accepted connections a listener holds until the doer takes them;
+    /// beyond it the rest wait in the kernel's backlog.
+    pub backlog: u32,
+    /// Receive buffer per connection, in bytes.
+    pub recv_buffer: usize,
+    /// Send buffer per connection, in bytes.
+    pub send_buffer: usize,
+    /// Tyme a connect (all its attempts, and a TLS handshake) may take; 0
+    /// for none.
+    pub connect_timeout: f64,
+    /// Tyme a connection may go without a byte in either direction; 0 for
+    /// none.
+    pub idle_timeout: f64,
+    /// First reconnect back-off, in tyme; it doubles on each failure.
+    pub backoff: f64,
+    /// Largest reconnect back-off.
+    pub max_backoff: f64,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        ConnLimits {
+            connections: 256,
+            backlog: 64,
+            recv_buffer: 64 << 10,
+            send_buffer: 64 << 10,
+            connect_timeout: 10.0,
+            idle_timeout: 60.0,
+            backoff: 0.125,
+            max_backoff: 4.0,
+        }
+    }
+}
