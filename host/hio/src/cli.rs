@@ -182,7 +182,39 @@ fn apply_overrides(m: &mut Manifest, args: &RunArgs) -> Result<(), String> {
     if let Some(s) = args.seed {
         m.seed = s;
     }
+    for flag in &args.option {
+        set_option(m, flag).map_err(|e| format!("--option {flag}: {e}"))?;
+    }
     Ok(())
+}
+
+/// One `--option PATH.KEY=VALUE`: PATH is split from KEY at the last `.`
+/// before the `=` (doer names may hold dots; an option whose name holds
+/// one cannot be set this way).
+fn set_option(m: &mut Manifest, flag: &str) -> Result<(), String> {
+    let Some((target, value)) = flag.split_once('=') else {
+        return Err("missing `=`: write PATH.KEY=VALUE (e.g. group/worker.stop=5)".into());
+    };
+    let Some((path, key)) = target.rsplit_once('.') else {
+        return Err(
+            "missing `.` between the doer's path and the option: write PATH.KEY=VALUE".into(),
+        );
+    };
+    if path.is_empty() {
+        return Err("the doer's path is empty".into());
+    }
+    m.set_option(path, key, value)
+}
+
+/// Warns that a network run in simulated time does not keep wall time.
+fn warn_network_in_simulated_time(m: &Manifest) {
+    if m.uses_network() && !m.real {
+        Closed::default().eprintln(format_args!(
+            "hio: warning: this run uses real sockets in simulated time: its tyme races \
+             ahead of wall time, so timeouts and tocks will not match wall time; set \
+             real = true in the manifest (or pass --real)"
+        ));
+    }
 }
 
 pub fn run(args: RunArgs) -> u8 {
@@ -205,6 +237,7 @@ pub fn run(args: RunArgs) -> u8 {
     if let Err(e) = apply_overrides(&mut manifest, &args) {
         return fail(USAGE, e);
     }
+    warn_network_in_simulated_time(&manifest);
     let engine = EngineLimits {
         core_dumps: args.core_dumps.clone(),
         ..engine_for(&manifest)
@@ -245,6 +278,21 @@ pub fn run(args: RunArgs) -> u8 {
         if let Err(e) = second.and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
         {
             return fail(USAGE, format!("cannot handle signals: {e}"));
+        }
+    }
+    if manifest.real {
+        // The doers' wall clock reads the run's start plus tyme; the start
+        // goes to the log so a run's timestamps can be placed.
+        let start = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        built.wall_start.set(start);
+        if max >= Level::Info {
+            closed.eprintln(format_args!(
+                "hio: run start {}.{:09} (Unix time; tyme 0)",
+                start.as_secs(),
+                start.subsec_nanos()
+            ));
         }
     }
     let status = loop {

@@ -45,6 +45,9 @@
 pub mod harness;
 pub mod manifest;
 
+/// The host-owned network (`hio-io`): TCP and TLS connections with bounded
+/// buffers, serviced between ticks.
+pub use hio_io as io;
 /// The Wasm host (the `hio-wasm` crate): plugins, their engine and limits.
 pub use hio_wasm as plugin;
 

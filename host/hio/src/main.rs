@@ -33,6 +33,7 @@ enum Command {
     /// Examples:
     ///   hio run examples/pipeline.toml --trace -
     ///   hio run plugins/dist/recorder.wasm --limit 1 --trace out.jsonl
+    ///   hio run plugins/dist/recorder.wasm --option recorder.stop=10 --trace -
     Run(RunArgs),
     /// Check a manifest without running it: parse it, load every plugin and
     /// pass each doer's options through the plugin's validate.
@@ -104,6 +105,17 @@ struct RunArgs {
     /// Override the run's seed.
     #[arg(long)]
     seed: Option<u64>,
+    /// Set option KEY of the plugin doer at PATH for this run (repeatable).
+    ///
+    /// PATH is the doer's path in the tree, names joined by "/" (echo,
+    /// group/worker); it is split from KEY at the last "." before the "=",
+    /// since names may hold dots. VALUE is read as a TOML value (3, true,
+    /// "x", [1, 2]), else taken as a string (127.0.0.1:9000). The option
+    /// replaces the manifest's, or is added after its options; the plugin's
+    /// validate checks it as it checks the manifest's. A path that names no
+    /// plugin doer, or a bad value, is a usage error (exit status 2).
+    #[arg(long = "option", value_name = "PATH.KEY=VALUE")]
+    option: Vec<String>,
     /// Write the lifecycle trace as JSON lines to FILE, or stdout with "-".
     #[arg(long, value_name = "FILE|-")]
     trace: Option<String>,

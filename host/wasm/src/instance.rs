@@ -2,15 +2,18 @@
 //! instance; each hook call gets the fuel budget afresh, sees the current
 //! tyme and tock, and hands its log lines and output back to the host.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
-use hio_scheduler::{Context, Doer, Failure, HookResult, Level};
+use hio_scheduler::{Context, Doer, DoerId, Failure, HookResult, Level};
 use wasmtime::{Store, WasmCoreDump};
 
 use crate::bindings::DoerWorld;
 use crate::bindings::hio::doer::types::Value;
 use crate::budget::Budget;
 use crate::failure::{CallFailure, Limit};
+use crate::net::Spawns;
+use crate::plugin::InstanceConfig;
 use crate::stats::DoerStatsCell;
 use crate::store::StoreData;
 
@@ -29,6 +32,12 @@ pub struct PluginDoer {
     pub(crate) poisoned: bool,
     pub(crate) stats: DoerStatsCell,
     pub(crate) time_calls: bool,
+    /// The children it spawned, by the name it gave them.
+    pub(crate) children: BTreeMap<String, DoerId>,
+    /// Plugins it may spawn, and how their instances are set up (its own
+    /// settings: a child inherits its limits and grants).
+    pub(crate) spawns: Spawns,
+    pub(crate) child_config: InstanceConfig,
 }
 
 impl PluginDoer {
@@ -38,6 +47,7 @@ impl PluginDoer {
         name: &str,
         hook: impl FnOnce(&DoerWorld, &mut Store<StoreData>) -> wasmtime::Result<Result<T, String>>,
     ) -> HookResult<T> {
+        self.prune_children(cx);
         let data = self.store.data_mut();
         data.tyme.set(cx.tyme());
         data.tock = cx.tock();
@@ -141,6 +151,7 @@ impl PluginDoer {
         for (level, message) in logs {
             cx.log(level, &message);
         }
+        self.deliver_children(cx);
         for (name, captured) in out {
             if captured.bytes.is_empty() && captured.dropped == 0 {
                 continue;
@@ -161,6 +172,87 @@ impl PluginDoer {
 }
 
 impl PluginDoer {
+    /// Makes the spawns and removals the call asked for. A child goes beside
+    /// this doer, in its parent, named `<this doer's name>.<name>`.
+    fn deliver_children(&mut self, cx: &mut Context<'_>) {
+        let data = self.store.data_mut();
+        if data.spawned.is_empty() && data.removed.is_empty() {
+            return;
+        }
+        let spawned = std::mem::take(&mut data.spawned);
+        let removed = std::mem::take(&mut data.removed);
+        let me = data.name.clone();
+        for name in removed {
+            if let Some(id) = self.children.remove(&name) {
+                cx.remove(&[id]);
+            }
+        }
+        let parent = cx.parent();
+        for req in spawned {
+            let full = format!("{me}.{}", req.name);
+            let plugin = self.spawns.0.get(&req.plugin).cloned();
+            let checked = match &plugin {
+                Some(p) => p
+                    .validate(&req.options, &self.child_config)
+                    .map_err(|e| format!("{} refused the options: {e}", req.plugin)),
+                None => Err(format!("plugin {:?} is not granted", req.plugin)),
+            };
+            let spawned = checked.and_then(|()| {
+                let plugin = plugin.expect("checked above");
+                let spec = plugin.spec_handed(
+                    &full,
+                    0.0,
+                    req.options,
+                    self.child_config.clone(),
+                    req.conn,
+                );
+                cx.extend(parent, vec![spec]).map_err(|e| e.to_string())
+            });
+            match spawned {
+                Ok(ids) => {
+                    if let Some(&id) = ids.first() {
+                        self.children.insert(req.name, id);
+                    }
+                }
+                Err(e) => {
+                    self.store.data_mut().children.remove(&req.name);
+                    if let (Some(cid), Some(net)) = (req.conn, &self.store.data().net) {
+                        net.access.net.close(cid);
+                    }
+                    cx.log(Level::Warn, &format!("spawn of {full:?} failed: {e}"));
+                }
+            }
+        }
+    }
+
+    /// Forgets children that are no longer in the tree (done, failed and
+    /// isolated, or removed by someone else), so their names are free again.
+    fn prune_children(&mut self, cx: &Context<'_>) {
+        if self.children.is_empty() {
+            return;
+        }
+        let parent = cx.path().rsplit_once('/').map_or("", |(p, _)| p).to_owned();
+        let me = self.store.data().name.clone();
+        let gone: Vec<String> = self
+            .children
+            .iter()
+            .filter(|(name, id)| {
+                let path = if parent.is_empty() {
+                    format!("{me}.{name}")
+                } else {
+                    format!("{parent}/{me}.{name}")
+                };
+                cx.find(&path) != Some(**id)
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        let data = self.store.data_mut();
+        for name in gone {
+            self.children.remove(&name);
+            data.children.remove(&name);
+        }
+    }
+
     /// Calls the component's `enter` export directly (see `bare_recur`).
     pub fn bare_enter(&mut self) -> Result<(), CallFailure> {
         let options = self.options.clone();
@@ -206,7 +298,15 @@ impl Doer for PluginDoer {
     }
 
     fn exit(&mut self, cx: &mut Context<'_>) -> HookResult {
-        self.call(cx, "exit", |w, s| w.call_exit(s))
+        let r = self.call(cx, "exit", |w, s| w.call_exit(s));
+        // Nothing outlives its doer: its children close with it, and its
+        // connections (with its store) once flushed.
+        self.prune_children(cx);
+        let ids: Vec<DoerId> = std::mem::take(&mut self.children).into_values().collect();
+        if !ids.is_empty() {
+            cx.remove(&ids);
+        }
+        r
     }
 
     fn poisoned(&self) -> bool {

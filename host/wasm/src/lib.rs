@@ -32,6 +32,7 @@ mod engine;
 mod failure;
 mod instance;
 mod log;
+mod net;
 mod plugin;
 mod stats;
 mod store;
@@ -46,6 +47,7 @@ pub use self::engine::{
 };
 pub use self::failure::{CallFailure, Limit, MAX_REASON};
 pub use self::instance::PluginDoer;
+pub use self::net::{ConnRes, ListenerRes, NetAccess, Spawns};
 pub use self::plugin::{InstanceConfig, Plugin};
 pub use self::stats::{DoerStats, StatsHandle};
-pub use self::wasi::seed;
+pub use self::wasi::{WallStart, seed};

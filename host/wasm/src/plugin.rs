@@ -1,8 +1,11 @@
 //! [`Plugin`]: a compiled component ready to make doer instances, and the
 //! [`InstanceConfig`] each instance is made with (its limits and grants).
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+
+use hio_io::ConnId;
 
 use hio_scheduler::{DeckAccess, Spec};
 use wasmtime::{Engine, Store, StoreLimitsBuilder};
@@ -13,9 +16,10 @@ use crate::budget::{Budget, Watch};
 use crate::charge::{Crossing, DEFAULT_HOST_BYTES};
 use crate::failure::CallFailure;
 use crate::instance::PluginDoer;
+use crate::net::{NetAccess, NetDoer, Spawns};
 use crate::stats::StatsHandle;
 use crate::store::{self, StoreData};
-use crate::wasi;
+use crate::wasi::{self, WallStart};
 
 /// How one doer instance is set up.
 #[derive(Debug, Clone)]
@@ -41,6 +45,15 @@ pub struct InstanceConfig {
     pub stats: StatsHandle,
     /// Measure wall time spent in the guest (two clock reads per call).
     pub time_calls: bool,
+    /// Its network grants, if it has any.
+    pub net: Option<NetAccess>,
+    /// Plugins it may spawn as children.
+    pub spawns: Spawns,
+    /// Children it may have alive at once.
+    pub children: u32,
+    /// What the WASI wall clock adds tyme to: the Unix epoch in simulated
+    /// time, the run's start in real mode.
+    pub wall_start: WallStart,
 }
 
 impl Default for InstanceConfig {
@@ -56,6 +69,10 @@ impl Default for InstanceConfig {
             decks: DeckAccess::default(),
             stats: StatsHandle::default(),
             time_calls: false,
+            net: None,
+            spawns: Spawns::default(),
+            children: 64,
+            wall_start: WallStart::default(),
         }
     }
 }
@@ -107,7 +124,7 @@ impl Plugin {
         let stdout = wasi::GuestOutput::new(&crossing);
         let stderr = wasi::GuestOutput::new(&crossing);
         let seed = wasi::seed(cfg.seed, path, attempt);
-        let wasi = wasi::context(&tyme, seed, &stdout, &stderr);
+        let wasi = wasi::context(&tyme, &cfg.wall_start, seed, &stdout, &stderr);
         let limits = StoreLimitsBuilder::new()
             .memory_size(usize::try_from(cfg.memory).unwrap_or(usize::MAX))
             .table_elements(cfg.table_elements)
@@ -138,6 +155,17 @@ impl Plugin {
                 decks: cfg.decks.clone(),
                 stdout,
                 stderr,
+                name: path.rsplit('/').next().unwrap_or(path).to_owned(),
+                net: cfg.net.as_ref().map(|access| NetDoer {
+                    owner: access.net.owner(access.limits),
+                    access: access.clone(),
+                }),
+                handed: None,
+                spawnable: cfg.spawns.0.keys().cloned().collect(),
+                max_children: cfg.children,
+                children: Default::default(),
+                spawned: Vec::new(),
+                removed: Vec::new(),
             },
         );
         store.limiter(|s| &mut s.limits);
@@ -176,6 +204,9 @@ impl Plugin {
             poisoned: false,
             stats,
             time_calls: cfg.time_calls,
+            children: Default::default(),
+            spawns: cfg.spawns.clone(),
+            child_config: cfg.clone(),
         })
     }
 
@@ -190,6 +221,8 @@ impl Plugin {
         let cfg = InstanceConfig {
             stats: StatsHandle::default(),
             decks: DeckAccess::default(),
+            net: None,
+            spawns: Spawns::default(),
             ..cfg.clone()
         };
         let mut doer = self.instantiate("validate", 0, Vec::new(), &cfg)?;
@@ -211,11 +244,32 @@ impl Plugin {
         options: Vec<(String, Value)>,
         cfg: InstanceConfig,
     ) -> Spec {
+        self.spec_handed(name, tock, options, cfg, None)
+    }
+
+    /// As [`Plugin::spec`], with a connection handed to the first instance
+    /// (a restarted one starts without it: it closed with the first).
+    pub(crate) fn spec_handed(
+        self: &Rc<Self>,
+        name: &str,
+        tock: f64,
+        options: Vec<(String, Value)>,
+        cfg: InstanceConfig,
+        handed: Option<ConnId>,
+    ) -> Spec {
         let plugin = Rc::clone(self);
+        let handed = Cell::new(handed);
         Spec::with_factory(name, tock, move |birth| {
-            let doer = plugin
+            let mut doer = plugin
                 .instantiate(birth.path, birth.attempt, options.clone(), &cfg)
                 .map_err(|e| e.to_string())?;
+            if let Some(cid) = handed.take() {
+                let data = doer.store.data_mut();
+                if let Some(net) = &data.net {
+                    net.access.net.give(cid, &net.owner);
+                    data.handed = Some(cid);
+                }
+            }
             Ok(Box::new(doer) as Box<dyn hio_scheduler::Doer>)
         })
     }

@@ -3,12 +3,15 @@
 
 use std::collections::BTreeSet;
 
+use hio_io::ConnId;
+
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::charge::Crossing;
 use crate::failure::{Limit, OverLimit};
+use crate::net::{NetDoer, SpawnRequest};
 use crate::wasi::{GuestOutput, TymeCell};
 use hio_scheduler::DeckAccess;
 use hio_scheduler::Level;
@@ -37,6 +40,21 @@ pub struct StoreData {
     pub(crate) crossing: Crossing,
     pub(crate) stdout: GuestOutput,
     pub(crate) stderr: GuestOutput,
+    /// The doer's own name (the last segment of its path).
+    pub(crate) name: String,
+    /// Its network grants and its claim on the run's network.
+    pub(crate) net: Option<NetDoer>,
+    /// The connection its parent handed it, until it takes it.
+    pub(crate) handed: Option<ConnId>,
+    /// Plugins it may spawn, as its grant names them.
+    pub(crate) spawnable: BTreeSet<String>,
+    /// Children it may have alive at once.
+    pub(crate) max_children: u32,
+    /// Names of its live children (as it named them).
+    pub(crate) children: BTreeSet<String>,
+    /// Spawns and removals asked for during this call.
+    pub(crate) spawned: Vec<SpawnRequest>,
+    pub(crate) removed: Vec<String>,
 }
 
 /// The store's resource limiter: wasmtime's for tables and instances, our

@@ -42,8 +42,27 @@ impl TymeCell {
     }
 }
 
-/// Wall clock: the Unix epoch plus tyme.
-struct WallTyme(TymeCell);
+/// What a run's tyme 0 stands for on the wall clock, shared by its doers'
+/// WASI wall clocks: the Unix epoch (zero, the default) in simulated time,
+/// the run's start in real mode (set when the run starts).
+#[derive(Debug, Clone, Default)]
+pub struct WallStart(Arc<AtomicU64>);
+
+impl WallStart {
+    /// Sets the start, as time since the Unix epoch.
+    pub fn set(&self, since_epoch: Duration) {
+        let nanos = u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX);
+        self.0.store(nanos, Ordering::Relaxed);
+    }
+
+    /// The start, as time since the Unix epoch.
+    pub fn get(&self) -> Duration {
+        Duration::from_nanos(self.0.load(Ordering::Relaxed))
+    }
+}
+
+/// Wall clock: the run's wall start plus tyme.
+struct WallTyme(TymeCell, WallStart);
 
 impl HostWallClock for WallTyme {
     fn resolution(&self) -> Duration {
@@ -51,7 +70,9 @@ impl HostWallClock for WallTyme {
     }
 
     fn now(&self) -> Duration {
-        Duration::try_from_secs_f64(self.0.get()).unwrap_or(Duration::ZERO)
+        self.1
+            .get()
+            .saturating_add(Duration::try_from_secs_f64(self.0.get()).unwrap_or(Duration::ZERO))
     }
 }
 
@@ -195,10 +216,17 @@ pub fn seed(run_seed: u64, path: &str, attempt: u32) -> u64 {
     ])
 }
 
-/// A WASI context that grants nothing and reads only what the host gives.
-pub fn context(tyme: &TymeCell, seed: u64, stdout: &GuestOutput, stderr: &GuestOutput) -> WasiCtx {
+/// A WASI context that grants nothing and reads only what the host gives;
+/// its wall clock reads `start` plus tyme.
+pub fn context(
+    tyme: &TymeCell,
+    start: &WallStart,
+    seed: u64,
+    stdout: &GuestOutput,
+    stderr: &GuestOutput,
+) -> WasiCtx {
     WasiCtxBuilder::new()
-        .wall_clock(WallTyme(tyme.clone()))
+        .wall_clock(WallTyme(tyme.clone(), start.clone()))
         .monotonic_clock(MonotonicTyme(tyme.clone()))
         .secure_random(StdRng::seed_from_u64(seed))
         .insecure_random(StdRng::seed_from_u64(seed ^ 0x5eed))

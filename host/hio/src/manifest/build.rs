@@ -6,12 +6,15 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use super::{Manifest, ManifestError, Node};
+use super::{Leaf, Manifest, ManifestError, Node};
+use hio_io::{ConnLimits, Net};
 use hio_scheduler::DoDoer;
 use hio_scheduler::Doist;
 use hio_scheduler::Spec;
 use hio_scheduler::{DeckAccess, Decks};
-use hio_wasm::{InstanceConfig, LoadError, Plugin, PluginHost, StatsHandle};
+use hio_wasm::{
+    InstanceConfig, LoadError, NetAccess, Plugin, PluginHost, Spawns, StatsHandle, WallStart,
+};
 
 /// Why a manifest could not be turned into a run.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +35,12 @@ pub struct Built {
     pub decks: Decks,
     /// Per-doer call figures.
     pub stats: StatsHandle,
+    /// The run's network, when a doer is granted one (its service is
+    /// already plugged into the Doist).
+    pub net: Option<Net>,
+    /// What the doers' WASI wall clocks add tyme to: set it when a real-mode
+    /// run starts.
+    pub wall_start: WallStart,
 }
 
 struct Builder<'a> {
@@ -41,9 +50,73 @@ struct Builder<'a> {
     decks: Decks,
     stats: StatsHandle,
     time_calls: bool,
+    net: Option<Net>,
+    wall_start: WallStart,
 }
 
 impl Builder<'_> {
+    /// A leaf's network access: its grants, with its TLS files read.
+    fn net_access(&mut self, leaf: &Leaf) -> Result<Option<NetAccess>, BuildError> {
+        let grants = &leaf.net;
+        if !grants.uses_network() {
+            return Ok(None);
+        }
+        let file = &self.manifest.path;
+        let err = |key: &str, message: String| {
+            BuildError::Manifest(ManifestError {
+                file: file.clone(),
+                line: leaf.line,
+                key: format!("{}.grants.tls.{key}", leaf.key),
+                message,
+            })
+        };
+        let net = match &self.net {
+            Some(n) => n.clone(),
+            None => {
+                let n = Net::new().map_err(|e| {
+                    BuildError::Load(LoadError::Engine(format!("cannot open a poll: {e}")))
+                })?;
+                self.net = Some(n.clone());
+                n
+            }
+        };
+        let tls = &grants.tls;
+        let server = match (&tls.cert, &tls.key) {
+            (Some(cert), Some(key)) => {
+                Some(hio_io::tls::server_config(cert, key).map_err(|m| err("cert", m))?)
+            }
+            _ => None,
+        };
+        let client = if tls.roots.is_empty() && !tls.webpki_roots {
+            None
+        } else {
+            Some(
+                hio_io::tls::client_config(&tls.roots, tls.webpki_roots)
+                    .map_err(|m| err("roots", m))?,
+            )
+        };
+        let l = &leaf.limits;
+        let size = |b: u64| usize::try_from(b).unwrap_or(usize::MAX);
+        Ok(Some(NetAccess {
+            net,
+            limits: ConnLimits {
+                connections: l.connections,
+                backlog: l.backlog,
+                recv_buffer: size(l.recv_buffer),
+                send_buffer: size(l.send_buffer),
+                connect_timeout: l.connect_timeout,
+                idle_timeout: l.idle_timeout,
+                backoff: l.reconnect_backoff,
+                max_backoff: l.max_backoff,
+            },
+            listen: grants.listen.clone(),
+            connect: grants.connect.clone(),
+            server,
+            client,
+            server_names: tls.server_names.clone(),
+        }))
+    }
+
     fn plugin(&mut self, path: &PathBuf) -> Result<Rc<Plugin>, BuildError> {
         if let Some(p) = self.plugins.get(path) {
             return Ok(Rc::clone(p));
@@ -57,6 +130,11 @@ impl Builder<'_> {
         match node {
             Node::Leaf(leaf) => {
                 let plugin = self.plugin(&leaf.plugin)?;
+                let net = self.net_access(leaf)?;
+                let mut spawns = BTreeMap::new();
+                for (name, path) in &leaf.net.spawn {
+                    spawns.insert(name.clone(), self.plugin(path)?);
+                }
                 let cfg = InstanceConfig {
                     seed: self.manifest.seed,
                     fuel: leaf.limits.fuel,
@@ -72,6 +150,10 @@ impl Builder<'_> {
                     ),
                     stats: self.stats.clone(),
                     time_calls: self.time_calls,
+                    net,
+                    spawns: Spawns(Rc::new(spawns)),
+                    children: leaf.limits.children,
+                    wall_start: self.wall_start.clone(),
                 };
                 plugin.validate(&leaf.options, &cfg).map_err(|msg| {
                     BuildError::Manifest(ManifestError {
@@ -115,6 +197,8 @@ pub fn build(
         decks: Decks::new(manifest.decks.clone()),
         stats: StatsHandle::default(),
         time_calls,
+        net: None,
+        wall_start: WallStart::default(),
     };
     let specs = manifest
         .doers
@@ -125,6 +209,9 @@ pub fn build(
         .real(manifest.real)
         .wake(manifest.wake)
         .supervision(manifest.supervision.clone());
+    if let Some(net) = &b.net {
+        doist = doist.services(net.service());
+    }
     doist.set_limit(manifest.limit);
     for spec in specs {
         // Names were checked by the manifest parser.
@@ -141,5 +228,7 @@ pub fn build(
         doist,
         decks: b.decks,
         stats: b.stats,
+        net: b.net,
+        wall_start: b.wall_start,
     })
 }

@@ -19,7 +19,10 @@
 //! ```
 
 mod build;
+mod grants;
 mod parse;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -30,6 +33,9 @@ use hio_scheduler::Supervision;
 pub use hio_scheduler::Wake;
 use hio_scheduler::{DeckSpec, Grants};
 use hio_wasm::{EngineLimits, Value};
+
+/// An address grant (`host:port`, `host:*` or `*:*`; the `hio-io` crate's).
+pub use hio_io::AddrGrant;
 
 /// A manifest error: file, line and key at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +67,7 @@ impl std::error::Error for ManifestError {}
 
 /// Per-doer limits (effective values: nearest ancestor wins, then the root's,
 /// then the defaults).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
     /// Linear memory cap in bytes.
     pub memory: u64,
@@ -74,6 +80,27 @@ pub struct Limits {
     /// Bytes one hook call may hand the host (log messages, deck names and
     /// items, guest output).
     pub host_bytes: u64,
+    /// Connections and listeners the doer may hold at once, counting
+    /// connections accepted for it but not yet taken.
+    pub connections: u32,
+    /// Accepted connections waiting per listener.
+    pub backlog: u32,
+    /// Receive buffer per connection, in bytes.
+    pub recv_buffer: u64,
+    /// Send buffer per connection, in bytes.
+    pub send_buffer: u64,
+    /// Seconds of tyme a connect (with its TLS handshake) may take; 0 = no
+    /// timeout.
+    pub connect_timeout: f64,
+    /// Seconds of tyme a connection may stay idle; 0 = no timeout.
+    pub idle_timeout: f64,
+    /// First back-off before a reconnect, in seconds of tyme (doubles on
+    /// each retry).
+    pub reconnect_backoff: f64,
+    /// Longest back-off between reconnects, in seconds of tyme.
+    pub max_backoff: f64,
+    /// Child doers the doer may have spawned and alive at once.
+    pub children: u32,
 }
 
 /// Default fuel per hook call.
@@ -82,6 +109,63 @@ pub const DEFAULT_FUEL: u64 = 10_000_000;
 pub const DEFAULT_MESSAGE: u64 = 64 << 10;
 /// Default host-side handles per doer.
 pub const DEFAULT_HANDLES: u32 = 1024;
+/// Default connections (and listeners) per doer.
+pub const DEFAULT_CONNECTIONS: u32 = 256;
+/// Default accepted connections waiting per listener.
+pub const DEFAULT_BACKLOG: u32 = 64;
+/// Default receive buffer per connection, in bytes.
+pub const DEFAULT_RECV_BUFFER: u64 = 64 << 10;
+/// Default send buffer per connection, in bytes.
+pub const DEFAULT_SEND_BUFFER: u64 = 64 << 10;
+/// Default connect timeout, in seconds of tyme.
+pub const DEFAULT_CONNECT_TIMEOUT: f64 = 10.0;
+/// Default idle timeout, in seconds of tyme.
+pub const DEFAULT_IDLE_TIMEOUT: f64 = 60.0;
+/// Default first back-off before a reconnect, in seconds of tyme.
+pub const DEFAULT_RECONNECT_BACKOFF: f64 = 0.125;
+/// Default longest back-off between reconnects, in seconds of tyme.
+pub const DEFAULT_MAX_BACKOFF: f64 = 4.0;
+/// Default child doers alive at once per doer.
+pub const DEFAULT_CHILDREN: u32 = 64;
+
+/// A leaf's network and child grants (`grants.listen`, `connect`, `spawn`,
+/// `tls`); never inherited. Empty grants grant nothing.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NetGrants {
+    /// Addresses the doer may listen on.
+    pub listen: Vec<AddrGrant>,
+    /// Addresses the doer may connect to.
+    pub connect: Vec<AddrGrant>,
+    /// Plugins the doer may spawn as children: the name as the manifest
+    /// writes it (the guest names the plugin by it) and the file it
+    /// resolves to (against the manifest's folder).
+    pub spawn: Vec<(String, PathBuf)>,
+    /// TLS files and settings.
+    pub tls: TlsGrant,
+}
+
+/// A leaf's TLS grant (`grants.tls`); file paths are resolved against the
+/// manifest's folder and exist.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TlsGrant {
+    /// The certificate chain (PEM) a TLS listener presents; set with `key`.
+    pub cert: Option<PathBuf>,
+    /// The private key (PEM) of `cert`; set with `cert`.
+    pub key: Option<PathBuf>,
+    /// Extra root certificates (PEM) a TLS connect trusts.
+    pub roots: Vec<PathBuf>,
+    /// Trust the bundled Mozilla roots (webpki-roots) on connect.
+    pub webpki_roots: bool,
+    /// The names a TLS connect may verify a server as.
+    pub server_names: Vec<String>,
+}
+
+impl NetGrants {
+    /// Whether it grants any listen or connect address.
+    pub fn uses_network(&self) -> bool {
+        !self.listen.is_empty() || !self.connect.is_empty()
+    }
+}
 
 /// A leaf doer: a plugin instance.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +182,8 @@ pub struct Leaf {
     pub limits: Limits,
     /// Deck grants.
     pub grants: Grants,
+    /// Network and child grants.
+    pub net: NetGrants,
     /// Line of its `name` key.
     pub line: usize,
     /// Its key path, e.g. `doers[0].doers[2]`.
@@ -123,6 +209,9 @@ pub struct Group {
 
 /// A node of the tree.
 #[derive(Debug, Clone, PartialEq)]
+// A manifest is parsed once and holds few nodes; boxing leaves would only
+// make every match on a node noisier.
+#[allow(clippy::large_enum_variant)]
 pub enum Node {
     /// A plugin doer.
     Leaf(Leaf),
@@ -197,5 +286,65 @@ impl Manifest {
     /// Every leaf of the tree, depth-first in order.
     pub fn leaves(&self) -> Vec<&Leaf> {
         self.doers.iter().flat_map(Node::leaves).collect()
+    }
+
+    /// Whether any doer is granted an address to listen on or connect to
+    /// (the run then uses real sockets).
+    pub fn uses_network(&self) -> bool {
+        self.leaves().iter().any(|l| l.net.uses_network())
+    }
+
+    /// The plugin doer at `path`: names from a top-level doer down, joined
+    /// by `/` (`echo`, `group/worker`). The error says what the path names
+    /// instead.
+    pub fn leaf_mut(&mut self, path: &str) -> Result<&mut Leaf, String> {
+        let mut nodes = &mut self.doers;
+        let mut walked = String::new();
+        let mut names = path.split('/').peekable();
+        while let Some(name) = names.next() {
+            let here = if walked.is_empty() {
+                "at the top level".to_owned()
+            } else {
+                format!("in {walked}")
+            };
+            let Some(node) = nodes.iter_mut().find(|n| n.name() == name) else {
+                return Err(format!("no doer named {name:?} {here}"));
+            };
+            if !walked.is_empty() {
+                walked.push('/');
+            }
+            walked.push_str(name);
+            match node {
+                Node::Leaf(leaf) if names.peek().is_none() => return Ok(leaf),
+                Node::Leaf(_) => {
+                    return Err(format!("{walked} is a plugin doer, not a DoDoer"));
+                }
+                Node::Group(_) if names.peek().is_none() => {
+                    return Err(format!("{walked} is a DoDoer, not a plugin doer"));
+                }
+                Node::Group(g) => nodes = &mut g.doers,
+            }
+        }
+        Err("the path is empty".to_owned())
+    }
+
+    /// Sets option `key` of the plugin doer at `path` (as
+    /// [`Manifest::leaf_mut`] reads it) to `value`, written as a TOML value
+    /// (`3`, `true`, `"x"`, `[1, 2]`); text that is no TOML value is taken
+    /// as a string (`127.0.0.1:9000`). The option is replaced where the
+    /// doer has it, else appended. The value goes through the same checks
+    /// as the manifest's options (a scalar or a list of scalars); the
+    /// plugin's `validate` sees it when the manifest is built.
+    pub fn set_option(&mut self, path: &str, key: &str, value: &str) -> Result<(), String> {
+        if key.is_empty() {
+            return Err("the option name is empty".to_owned());
+        }
+        let value = parse::option_text(value)?;
+        let leaf = self.leaf_mut(path)?;
+        match leaf.options.iter_mut().find(|(k, _)| k == key) {
+            Some((_, v)) => *v = value,
+            None => leaf.options.push((key.to_owned(), value)),
+        }
+        Ok(())
     }
 }

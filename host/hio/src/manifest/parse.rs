@@ -11,13 +11,16 @@ use toml::{Spanned, Table, Value as Toml};
 
 use std::time::Duration;
 
+use super::grants::grants;
 use super::{
-    DEFAULT_FUEL, DEFAULT_HANDLES, DEFAULT_MESSAGE, Group, Leaf, Limits, Manifest, ManifestError,
-    Node, Wake,
+    DEFAULT_BACKLOG, DEFAULT_CHILDREN, DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS, DEFAULT_FUEL,
+    DEFAULT_HANDLES, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BACKOFF, DEFAULT_MESSAGE,
+    DEFAULT_RECONNECT_BACKOFF, DEFAULT_RECV_BUFFER, DEFAULT_SEND_BUFFER, Group, Leaf, Limits,
+    Manifest, ManifestError, Node, Wake,
 };
 use hio_scheduler::DEFAULT_TOCK;
+use hio_scheduler::DeckSpec;
 use hio_scheduler::valid_name;
-use hio_scheduler::{DeckSpec, Grants};
 use hio_scheduler::{Policy, Supervision};
 use hio_wasm::{EngineLimits, Scalar, Value};
 
@@ -53,22 +56,22 @@ enum Seg {
 
 /// A key path into the document, e.g. `doers[1].tock`.
 #[derive(Debug, Clone, Default)]
-struct KeyPath(Vec<Seg>);
+pub(super) struct KeyPath(Vec<Seg>);
 
 impl KeyPath {
-    fn key(&self, k: &str) -> KeyPath {
+    pub(super) fn key(&self, k: &str) -> KeyPath {
         let mut p = self.clone();
         p.0.push(Seg::Key(k.to_owned()));
         p
     }
 
-    fn idx(&self, i: usize) -> KeyPath {
+    pub(super) fn idx(&self, i: usize) -> KeyPath {
         let mut p = self.clone();
         p.0.push(Seg::Idx(i));
         p
     }
 
-    fn text(&self) -> String {
+    pub(super) fn text(&self) -> String {
         let mut s = String::new();
         for seg in &self.0 {
             match seg {
@@ -84,18 +87,18 @@ impl KeyPath {
     }
 }
 
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     file: PathBuf,
     dir: PathBuf,
     text: &'a str,
     spans: Option<Spanned<DeTable<'a>>>,
 }
 
-type Res<T> = Result<T, ManifestError>;
+pub(super) type Res<T> = Result<T, ManifestError>;
 
 impl Ctx<'_> {
     /// The line of the deepest part of `path` found in the document.
-    fn line(&self, path: &KeyPath) -> usize {
+    pub(super) fn line(&self, path: &KeyPath) -> usize {
         let Some(root) = &self.spans else {
             return 0;
         };
@@ -123,7 +126,7 @@ impl Ctx<'_> {
             + 1
     }
 
-    fn err(&self, path: &KeyPath, message: impl Into<String>) -> ManifestError {
+    pub(super) fn err(&self, path: &KeyPath, message: impl Into<String>) -> ManifestError {
         ManifestError {
             file: self.file.clone(),
             line: self.line(path),
@@ -132,12 +135,22 @@ impl Ctx<'_> {
         }
     }
 
-    fn table<'v>(&self, v: &'v Toml, path: &KeyPath) -> Res<&'v Table> {
+    pub(super) fn table<'v>(&self, v: &'v Toml, path: &KeyPath) -> Res<&'v Table> {
         v.as_table()
             .ok_or_else(|| self.err(path, format!("expected a table, got {}", v.type_str())))
     }
 
-    fn known(&self, t: &Table, allowed: &[&str], path: &KeyPath) -> Res<()> {
+    /// A file named in the manifest, resolved against its folder; it must
+    /// exist.
+    pub(super) fn file(&self, rel: &str, path: &KeyPath) -> Res<PathBuf> {
+        let file = self.dir.join(rel);
+        if !file.is_file() {
+            return Err(self.err(path, format!("no such file: {}", file.display())));
+        }
+        Ok(file)
+    }
+
+    pub(super) fn known(&self, t: &Table, allowed: &[&str], path: &KeyPath) -> Res<()> {
         match t.keys().find(|k| !allowed.contains(&k.as_str())) {
             Some(k) => Err(self.err(
                 &path.key(k),
@@ -180,7 +193,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn boolean(&self, t: &Table, key: &str, path: &KeyPath) -> Res<Option<bool>> {
+    pub(super) fn boolean(&self, t: &Table, key: &str, path: &KeyPath) -> Res<Option<bool>> {
         match t.get(key) {
             None => Ok(None),
             Some(Toml::Boolean(b)) => Ok(Some(*b)),
@@ -191,7 +204,12 @@ impl Ctx<'_> {
         }
     }
 
-    fn string<'v>(&self, t: &'v Table, key: &str, path: &KeyPath) -> Res<Option<&'v str>> {
+    pub(super) fn string<'v>(
+        &self,
+        t: &'v Table,
+        key: &str,
+        path: &KeyPath,
+    ) -> Res<Option<&'v str>> {
         match t.get(key) {
             None => Ok(None),
             Some(Toml::String(s)) => Ok(Some(s)),
@@ -279,14 +297,7 @@ pub(super) fn parse(text: &str, file: PathBuf) -> Res<Manifest> {
         .unsigned_abs();
     let supervision = supervision(&cx, &root, &top)?;
     let engine = engine(&cx, &root, &top)?;
-    let defaults = Limits {
-        memory: engine.max_memory,
-        fuel: DEFAULT_FUEL,
-        message: DEFAULT_MESSAGE,
-        handles: DEFAULT_HANDLES,
-        host_bytes: hio_wasm::DEFAULT_HOST_BYTES,
-    };
-    let limits = limits(&cx, &root, &top, defaults, &engine)?;
+    let limits = limits(&cx, &root, &top, default_limits(&engine), &engine)?;
     let decks = decks(&cx, &root, &top)?;
     let deck_names: BTreeSet<&str> = decks.iter().map(|d| d.name.as_str()).collect();
     let doers = match root.get("doers") {
@@ -385,6 +396,43 @@ fn engine(cx: &Ctx<'_>, t: &Table, path: &KeyPath) -> Res<EngineLimits> {
     Ok(e)
 }
 
+const LIMIT_KEYS: &[&str] = &[
+    "memory",
+    "fuel",
+    "message",
+    "handles",
+    "host_bytes",
+    "connections",
+    "backlog",
+    "recv_buffer",
+    "send_buffer",
+    "connect_timeout",
+    "idle_timeout",
+    "reconnect_backoff",
+    "max_backoff",
+    "children",
+];
+
+/// The limits every doer starts from, before the root's `limits`.
+fn default_limits(engine: &EngineLimits) -> Limits {
+    Limits {
+        memory: engine.max_memory,
+        fuel: DEFAULT_FUEL,
+        message: DEFAULT_MESSAGE,
+        handles: DEFAULT_HANDLES,
+        host_bytes: hio_wasm::DEFAULT_HOST_BYTES,
+        connections: DEFAULT_CONNECTIONS,
+        backlog: DEFAULT_BACKLOG,
+        recv_buffer: DEFAULT_RECV_BUFFER,
+        send_buffer: DEFAULT_SEND_BUFFER,
+        connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+        idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        reconnect_backoff: DEFAULT_RECONNECT_BACKOFF,
+        max_backoff: DEFAULT_MAX_BACKOFF,
+        children: DEFAULT_CHILDREN,
+    }
+}
+
 fn limits(
     cx: &Ctx<'_>,
     t: &Table,
@@ -397,11 +445,7 @@ fn limits(
     };
     let p = path.key("limits");
     let s = cx.table(v, &p)?;
-    cx.known(
-        s,
-        &["memory", "fuel", "message", "handles", "host_bytes"],
-        &p,
-    )?;
+    cx.known(s, LIMIT_KEYS, &p)?;
     let mut l = base;
     if let Some(m) = cx.size(s, "memory", &p)? {
         if m > engine.max_memory {
@@ -424,13 +468,62 @@ fn limits(
     if let Some(b) = cx.size(s, "host_bytes", &p)? {
         l.host_bytes = b;
     }
-    if let Some(h) = cx.integer(s, "handles", &p, 1)? {
-        l.handles = u32::try_from(h).map_err(|_| {
-            cx.err(
-                &p.key("handles"),
-                format!("must be at most {}, got {h}", u32::MAX),
-            )
-        })?;
+    let count = |key: &str, min: i64| -> Res<Option<u32>> {
+        cx.integer(s, key, &p, min)?
+            .map(|n| {
+                u32::try_from(n).map_err(|_| {
+                    cx.err(
+                        &p.key(key),
+                        format!("must be at most {}, got {n}", u32::MAX),
+                    )
+                })
+            })
+            .transpose()
+    };
+    for (key, field, min) in [
+        ("handles", &mut l.handles, 1),
+        ("connections", &mut l.connections, 1),
+        ("backlog", &mut l.backlog, 1),
+        ("children", &mut l.children, 0),
+    ] {
+        if let Some(n) = count(key, min)? {
+            *field = n;
+        }
+    }
+    for (key, field) in [
+        ("recv_buffer", &mut l.recv_buffer),
+        ("send_buffer", &mut l.send_buffer),
+    ] {
+        match cx.size(s, key, &p)? {
+            Some(0) => return Err(cx.err(&p.key(key), "must be at least 1 byte")),
+            Some(n) => *field = n,
+            None => {}
+        }
+    }
+    for (key, field, positive) in [
+        ("connect_timeout", &mut l.connect_timeout, false),
+        ("idle_timeout", &mut l.idle_timeout, false),
+        ("reconnect_backoff", &mut l.reconnect_backoff, true),
+        ("max_backoff", &mut l.max_backoff, false),
+    ] {
+        if let Some(x) = cx.tock(s, key, &p, positive)? {
+            *field = x;
+        }
+    }
+    if l.max_backoff < l.reconnect_backoff {
+        // Blame the key this table sets (max_backoff, else reconnect_backoff).
+        let key = if s.contains_key("max_backoff") {
+            "max_backoff"
+        } else {
+            "reconnect_backoff"
+        };
+        return Err(cx.err(
+            &p.key(key),
+            format!(
+                "max_backoff ({}) must be >= reconnect_backoff ({})",
+                l.max_backoff, l.reconnect_backoff
+            ),
+        ));
     }
     Ok(l)
 }
@@ -472,39 +565,6 @@ fn decks(cx: &Ctx<'_>, t: &Table, path: &KeyPath) -> Res<Vec<DeckSpec>> {
         });
     }
     Ok(out)
-}
-
-fn grants(cx: &Ctx<'_>, t: &Table, path: &KeyPath, decks: &BTreeSet<&str>) -> Res<Grants> {
-    let mut g = Grants::default();
-    let Some(v) = t.get("grants") else {
-        return Ok(g);
-    };
-    let p = path.key("grants");
-    let s = cx.table(v, &p)?;
-    cx.known(s, &["push", "pull"], &p)?;
-    for (dir, set) in [("push", &mut g.push), ("pull", &mut g.pull)] {
-        let Some(list) = s.get(dir) else { continue };
-        let dp = p.key(dir);
-        let list = list.as_array().ok_or_else(|| {
-            cx.err(
-                &dp,
-                format!("expected a list of deck names, got {}", list.type_str()),
-            )
-        })?;
-        for (i, item) in list.iter().enumerate() {
-            let name = item
-                .as_str()
-                .ok_or_else(|| cx.err(&dp.idx(i), "expected a deck name"))?;
-            if !decks.contains(name) {
-                return Err(cx.err(
-                    &dp.idx(i),
-                    format!("unknown deck {name:?}: declare it under [[decks]]"),
-                ));
-            }
-            set.insert(name.to_owned());
-        }
-    }
-    Ok(g)
 }
 
 fn nodes(
@@ -557,7 +617,8 @@ fn node(
     }
     let tock = cx.tock(t, "tock", path, false)?.unwrap_or(0.0);
     let limits = limits(cx, t, path, inherited, engine)?;
-    let grants = grants(cx, t, path, decks)?;
+    let leaf = t.contains_key("plugin") && !t.contains_key("doers");
+    let (grants, net) = grants(cx, t, path, decks, leaf)?;
     match (t.get("plugin"), t.get("doers")) {
         (Some(_), Some(_)) => Err(cx.err(
             path,
@@ -569,13 +630,7 @@ fn node(
             let rel = cx
                 .string(t, "plugin", path)?
                 .ok_or_else(|| cx.err(&path.key("plugin"), "expected a path"))?;
-            let plugin = cx.dir.join(rel);
-            if !plugin.is_file() {
-                return Err(cx.err(
-                    &path.key("plugin"),
-                    format!("no such file: {}", plugin.display()),
-                ));
-            }
+            let plugin = cx.file(rel, &path.key("plugin"))?;
             Ok(Node::Leaf(Leaf {
                 name: name.to_owned(),
                 plugin,
@@ -583,6 +638,7 @@ fn node(
                 options: options(cx, t, path)?,
                 limits,
                 grants,
+                net,
                 line: cx.line(&path.key("name")),
                 key: path.text(),
             }))
@@ -601,21 +657,47 @@ fn node(
     }
 }
 
-fn scalar(cx: &Ctx<'_>, v: &Toml, path: &KeyPath) -> Res<Scalar> {
+/// Why an option's value was refused: the list index at fault, if any.
+type OptionError = (Option<usize>, String);
+
+fn scalar(v: &Toml) -> Result<Scalar, String> {
     match v {
         Toml::Boolean(b) => Ok(Scalar::Boolean(*b)),
         Toml::Integer(i) => Ok(Scalar::Integer(*i)),
         Toml::Float(f) if f.is_finite() => Ok(Scalar::Float(*f)),
-        Toml::Float(_) => Err(cx.err(path, "must be a finite number (not NaN or inf)")),
+        Toml::Float(_) => Err("must be a finite number (not NaN or inf)".to_owned()),
         Toml::String(s) => Ok(Scalar::Text(s.clone())),
-        other => Err(cx.err(
-            path,
-            format!(
-                "an option is a boolean, integer, float, string or a list of those, not {}",
-                other.type_str()
-            ),
+        other => Err(format!(
+            "an option is a boolean, integer, float, string or a list of those, not {}",
+            other.type_str()
         )),
     }
+}
+
+/// An option's TOML value as the plugin sees it: a scalar or a list of
+/// scalars.
+fn option_value(v: &Toml) -> Result<Value, OptionError> {
+    match v {
+        Toml::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| scalar(item).map_err(|e| (Some(i), e)))
+            .collect::<Result<_, _>>()
+            .map(Value::List),
+        other => scalar(other).map(Value::Scalar).map_err(|e| (None, e)),
+    }
+}
+
+/// An option's value written on the command line: a TOML value (`3`,
+/// `true`, `"x"`, `[1, 2]`), else the text itself as a string.
+pub(super) fn option_text(text: &str) -> Result<Value, String> {
+    let toml = text
+        .parse::<Toml>()
+        .unwrap_or_else(|_| Toml::String(text.to_owned()));
+    option_value(&toml).map_err(|(at, e)| match at {
+        Some(i) => format!("item {i}: {e}"),
+        None => e,
+    })
 }
 
 fn options(cx: &Ctx<'_>, t: &Table, path: &KeyPath) -> Res<Vec<(String, Value)>> {
@@ -627,16 +709,10 @@ fn options(cx: &Ctx<'_>, t: &Table, path: &KeyPath) -> Res<Vec<(String, Value)>>
     let mut out = Vec::with_capacity(table.len());
     for (k, v) in table {
         let kp = p.key(k);
-        let value = match v {
-            Toml::Array(items) => Value::List(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| scalar(cx, item, &kp.idx(i)))
-                    .collect::<Res<_>>()?,
-            ),
-            other => Value::Scalar(scalar(cx, other, &kp)?),
-        };
+        let value = option_value(v).map_err(|(at, e)| match at {
+            Some(i) => cx.err(&kp.idx(i), e),
+            None => cx.err(&kp, e),
+        })?;
         out.push((k.clone(), value));
     }
     Ok(out)

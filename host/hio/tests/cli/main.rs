@@ -6,4 +6,5 @@ mod common;
 mod commands;
 mod ending;
 mod folders;
+mod overrides;
 mod sandbox;

@@ -1,0 +1,136 @@
+//! A node's `grants`: decks (`push`, `pull`) on any node, and on plugin
+//! doers the network and children (`listen`, `connect`, `spawn`, `tls`).
+//! Grants are never inherited.
+
+use std::collections::BTreeSet;
+
+use toml::{Table, Value as Toml};
+
+use super::parse::{Ctx, KeyPath, Res};
+use super::{AddrGrant, NetGrants, TlsGrant};
+use hio_scheduler::Grants;
+
+const DECK_KEYS: &[&str] = &["push", "pull"];
+const NET_KEYS: &[&str] = &["listen", "connect", "spawn", "tls"];
+const TLS_KEYS: &[&str] = &["cert", "key", "roots", "webpki_roots", "server_names"];
+
+/// The `grants` of the node table `t`; `leaf` says whether it is a plugin
+/// doer (only those may hold network grants).
+pub(super) fn grants(
+    cx: &Ctx<'_>,
+    t: &Table,
+    path: &KeyPath,
+    decks: &BTreeSet<&str>,
+    leaf: bool,
+) -> Res<(Grants, NetGrants)> {
+    let mut g = Grants::default();
+    let mut net = NetGrants::default();
+    let Some(v) = t.get("grants") else {
+        return Ok((g, net));
+    };
+    let p = path.key("grants");
+    let s = cx.table(v, &p)?;
+    let all: Vec<&str> = DECK_KEYS.iter().chain(NET_KEYS).copied().collect();
+    cx.known(s, &all, &p)?;
+    if !leaf && let Some(k) = NET_KEYS.iter().find(|k| s.contains_key(**k)) {
+        return Err(cx.err(
+            &p.key(k),
+            "applies to plugin doers only, not to a DoDoer (grants are not inherited)",
+        ));
+    }
+    for (dir, set) in [("push", &mut g.push), ("pull", &mut g.pull)] {
+        for (i, name) in strings(cx, s, dir, &p, "deck names")? {
+            if !decks.contains(name) {
+                return Err(cx.err(
+                    &p.key(dir).idx(i),
+                    format!("unknown deck {name:?}: declare it under [[decks]]"),
+                ));
+            }
+            set.insert(name.to_owned());
+        }
+    }
+    for (dir, list) in [("listen", &mut net.listen), ("connect", &mut net.connect)] {
+        for (i, text) in strings(cx, s, dir, &p, "addresses")? {
+            let grant = AddrGrant::parse(text).map_err(|e| cx.err(&p.key(dir).idx(i), e))?;
+            list.push(grant);
+        }
+    }
+    for (i, rel) in strings(cx, s, "spawn", &p, "plugin files")? {
+        let file = cx.file(rel, &p.key("spawn").idx(i))?;
+        net.spawn.push((rel.to_owned(), file));
+    }
+    if let Some(v) = s.get("tls") {
+        net.tls = tls(cx, v, &p.key("tls"))?;
+    }
+    Ok((g, net))
+}
+
+/// The list of strings at `key` of `t`, with their indexes; `what` names
+/// the items in errors.
+fn strings<'v>(
+    cx: &Ctx<'_>,
+    t: &'v Table,
+    key: &str,
+    path: &KeyPath,
+    what: &str,
+) -> Res<Vec<(usize, &'v str)>> {
+    let Some(list) = t.get(key) else {
+        return Ok(Vec::new());
+    };
+    let p = path.key(key);
+    let list = list.as_array().ok_or_else(|| {
+        cx.err(
+            &p,
+            format!("expected a list of {what}, got {}", list.type_str()),
+        )
+    })?;
+    list.iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            Toml::String(s) => Ok((i, s.as_str())),
+            other => Err(cx.err(
+                &p.idx(i),
+                format!("expected a string, got {}", other.type_str()),
+            )),
+        })
+        .collect()
+}
+
+fn tls(cx: &Ctx<'_>, v: &Toml, p: &KeyPath) -> Res<TlsGrant> {
+    let s = cx.table(v, p)?;
+    cx.known(s, TLS_KEYS, p)?;
+    let file = |key: &str| -> Res<_> {
+        cx.string(s, key, p)?
+            .map(|rel| cx.file(rel, &p.key(key)))
+            .transpose()
+    };
+    let cert = file("cert")?;
+    let key = file("key")?;
+    match (&cert, &key) {
+        (Some(_), None) => {
+            return Err(cx.err(p, "missing key `key`: `cert` needs its private key file"));
+        }
+        (None, Some(_)) => {
+            return Err(cx.err(p, "missing key `cert`: `key` needs its certificate file"));
+        }
+        _ => {}
+    }
+    let roots = strings(cx, s, "roots", p, "certificate files")?
+        .into_iter()
+        .map(|(i, rel)| cx.file(rel, &p.key("roots").idx(i)))
+        .collect::<Res<_>>()?;
+    let server_names = strings(cx, s, "server_names", p, "server names")?
+        .into_iter()
+        .map(|(i, name)| match name {
+            "" => Err(cx.err(&p.key("server_names").idx(i), "a server name is not empty")),
+            n => Ok(n.to_owned()),
+        })
+        .collect::<Res<_>>()?;
+    Ok(TlsGrant {
+        cert,
+        key,
+        roots,
+        webpki_roots: cx.boolean(s, "webpki_roots", p)?.unwrap_or(false),
+        server_names,
+    })
+}
