@@ -7,7 +7,9 @@ cd "$(dirname "$0")"
 ./toolchain.sh
 cargo build --release --target wasm32-wasip2 --locked
 mkdir -p dist
-for name in recorder producer consumer stdlib command misfit noop hostile script; do
-  cp "target/wasm32-wasip2/release/$name.wasm" "dist/$name.wasm"
+for name in recorder producer consumer stdlib command misfit noop hostile script \
+  echo echo-conn echo-spawn client; do
+  # Cargo names a library after its crate with `-` made `_`.
+  cp "target/wasm32-wasip2/release/${name//-/_}.wasm" "dist/$name.wasm"
 done
 echo "plugins built into $(pwd)/dist"

@@ -46,11 +46,61 @@
 //! hook, the WASI clocks read tyme, and randomness is seeded per doer, so a
 //! doer's run is reproducible. Doers talk through [`decks`], bounded queues
 //! the manifest declares and grants.
+//!
+//! A doer may also use TCP and TLS owned by the host ([`net`]) and spawn
+//! child doers ([`children`]), within what its manifest grants
+//! (`grants = { listen = […], connect = […], spawn = […] }`). Nothing
+//! blocks: a doer reads what arrived before its tick and writes what fits
+//! in the send buffer. An echo server in one doer:
+//!
+//! ```no_run
+//! use hio_guest::net::{Connection, Listener};
+//! use hio_guest::{Doer, Options, export_doer, log};
+//!
+//! struct Echo { listener: Listener, conns: Vec<Connection> }
+//!
+//! impl Doer for Echo {
+//!     const OPTIONS: &'static [&'static str] = &["addr"];
+//!
+//!     fn enter(options: &Options) -> Result<Self, String> {
+//!         let addr = options.text("addr")?.unwrap_or("127.0.0.1:7700");
+//!         let listener = Listener::listen(addr)
+//!             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+//!         Ok(Echo { listener, conns: Vec::new() })
+//!     }
+//!
+//!     fn recur(&mut self, _tyme: f64) -> Result<bool, String> {
+//!         while let Some(conn) = self.listener.accept() {
+//!             log::debug(&format!("accepted {}", conn.peer_address()));
+//!             self.conns.push(conn);
+//!         }
+//!         for conn in &self.conns {
+//!             // Read only what the send buffer can take back: no byte is
+//!             // lost, and a full buffer holds the peer back.
+//!             let bytes = conn.read(conn.room());
+//!             conn.write(&bytes);
+//!         }
+//!         // Drop the connections that are over (a peer-closed one would
+//!         // be echoed to the end and shut down first; see `plugins/echo`).
+//!         self.conns.retain(|c| !c.state().is_finished());
+//!         Ok(false)
+//!     }
+//! }
+//!
+//! export_doer!(Echo);
+//! # fn main() {}
+//! ```
+//!
+//! A doer that uses neither imports nothing more: the component keeps only
+//! the host interfaces it calls.
 
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        world: "doer",
+        // `net-doer` includes `doer`: wit-component keeps only the imports
+        // a plugin uses, so a doer that never touches the network or
+        // children imports exactly what a `doer` world component does.
+        world: "net-doer",
         path: "../wit",
         default_bindings_module: "hio_guest::bindings",
         pub_export_macro: true,
@@ -62,6 +112,8 @@ pub mod bindings {
     });
 }
 
+pub mod children;
+pub mod net;
 mod options;
 
 pub use options::{Options, Scalar, Value};
