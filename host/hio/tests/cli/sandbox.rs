@@ -292,3 +292,43 @@ fn spam_and_flooding_keep_host_memory_bounded() {
         "peak {long} KiB after 400 ticks vs {short} KiB after 20"
     );
 }
+
+/// The `wall=SECS.NANOS` the stdlib doer logged first, in seconds.
+fn logged_wall(err: &str) -> f64 {
+    let field = err
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("wall="))
+        .unwrap_or_else(|| panic!("no wall= in {err}"));
+    field.parse().expect("seconds")
+}
+
+#[test]
+fn the_wall_clock_is_the_epoch_plus_tyme_in_simulated_time_and_the_start_plus_tyme_in_real_mode() {
+    let std = quoted(&plugin("stdlib"));
+    let doer = format!("[[doers]]\nname = \"clock\"\nplugin = {std}\noptions = {{ stop = 0 }}\n");
+    let (_dir, path) = manifest(&format!("tock = 0.25\n{doer}"));
+    let out = hio(&["run", path.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(logged_wall(&stderr(&out)), 0.0, "{}", stderr(&out));
+    let (_dir, path) = manifest(&format!("tock = 0.25\nreal = true\n{doer}"));
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs_f64();
+    let out = hio(&["run", path.to_str().expect("utf-8")]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    // The start is logged, and the doer's clock reads it plus tyme (0 here).
+    let start: f64 = err
+        .lines()
+        .find_map(|l| l.strip_prefix("hio: run start "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no start logged: {err}"))
+        .parse()
+        .expect("seconds");
+    assert!(
+        start >= before - 1.0 && start < before + 60.0,
+        "{start} vs {before}"
+    );
+    assert!((logged_wall(&err) - start).abs() < 1e-6, "{err}");
+}

@@ -1,0 +1,141 @@
+//! Grants and limits: what a doer may not touch is refused with an error it
+//! sees, and what it may hold is bounded.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::Duration;
+
+use crate::util::{Flag, Run, echo_through, payload, plugin, prepare, start, start_in};
+
+/// The reason `doer`'s first abort gave.
+fn failure(run: &Run, doer: &str) -> String {
+    run.records()
+        .into_iter()
+        .find(|r| r.doer == doer && r.event.as_str() == "abort")
+        .and_then(|r| r.reason)
+        .unwrap_or_else(|| panic!("{doer} did not fail; log:\n{}", run.log()))
+}
+
+#[test]
+fn listening_or_connecting_outside_the_grants_is_refused() {
+    let text = format!(
+        r#"
+tock = 0.01
+limit = 0.05
+[[doers]]
+name = "listener"
+plugin = "{echo}"
+options = {{ addr = "127.0.0.1:7741" }}
+grants = {{ listen = ["127.0.0.1:80", "127.0.0.2:*"] }}
+[[doers]]
+name = "dialer"
+plugin = "{client}"
+options = {{ addr = "127.0.0.1:7742" }}
+grants = {{ connect = ["localhost:7742"] }}
+[[doers]]
+name = "nothing"
+plugin = "{client}"
+options = {{ addr = "127.0.0.1:7742" }}
+"#,
+        echo = plugin("echo"),
+        client = plugin("client")
+    );
+    let mut run = start(&text);
+    run.doist.run().unwrap();
+    let listener = failure(&run, "listener");
+    assert!(
+        listener.contains("not granted: listen on 127.0.0.1:7741"),
+        "{listener}"
+    );
+    // A grant names a host as written: localhost is not 127.0.0.1.
+    let dialer = failure(&run, "dialer");
+    assert!(
+        dialer.contains("not granted: connect to 127.0.0.1:7742"),
+        "{dialer}"
+    );
+    let nothing = failure(&run, "nothing");
+    assert!(nothing.contains("no network grants"), "{nothing}");
+}
+
+#[test]
+fn a_doer_holds_at_most_its_connections_and_the_rest_wait_unharmed() {
+    // One listener and two connections; further clients wait in the
+    // kernel's backlog until one of those closes.
+    let mut run = start(&format!(
+        r#"
+tock = 0.01
+real = true
+wake = "io"
+[[doers]]
+name = "echo"
+plugin = "{}"
+options = {{ addr = "127.0.0.1:0" }}
+grants = {{ listen = ["127.0.0.1:*"] }}
+limits = {{ connections = 3 }}
+"#,
+        plugin("echo")
+    ));
+    let addr = run.listening();
+    let net = run.net.clone().unwrap();
+    // Four idle connections, opened and left waiting.
+    let idle: Vec<TcpStream> = (0..4).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    run.ticks(20);
+    assert_eq!(net.connections(), 2, "held beyond the limit");
+    drop(idle);
+    // Clients after them are served in turn, byte for byte.
+    let done = Flag::default();
+    let d = done.clone();
+    std::thread::spawn(move || {
+        let ok = (0..4).all(|i| {
+            let data = payload(10_000, i);
+            echo_through(addr, data.clone()) == data
+        });
+        if ok {
+            d.set();
+        }
+    });
+    let flag = done.clone();
+    let finished = Flag::default();
+    let f = finished.clone();
+    let watch = std::thread::spawn(move || {
+        for _ in 0..3000 {
+            if flag.get() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        f.set();
+    });
+    run.until(Duration::from_secs(40), move || finished.get());
+    watch.join().unwrap();
+    assert!(done.get(), "{}", run.log());
+}
+
+#[test]
+fn a_spawn_outside_the_grants_is_refused_and_the_server_goes_on() {
+    let dir = prepare();
+    std::fs::copy(plugin("echo-conn"), dir.path().join("conn.wasm")).unwrap();
+    let text = format!(
+        r#"
+tock = 0.01
+real = true
+wake = "io"
+[[doers]]
+name = "server"
+plugin = "{}"
+options = {{ addr = "127.0.0.1:0", child = "other.wasm" }}
+grants = {{ listen = ["127.0.0.1:*"], spawn = ["conn.wasm"] }}
+"#,
+        plugin("echo-spawn")
+    );
+    let mut run = start_in(dir, &text);
+    let addr = run.listening();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(b"x").unwrap();
+    run.ticks(20);
+    let line = run
+        .line("not granted")
+        .unwrap_or_else(|| panic!("no refusal logged; log:\n{}", run.log()));
+    assert!(line.contains("other.wasm"), "{line}");
+    assert!(!run.records().iter().any(|r| r.event.as_str() == "abort"));
+}

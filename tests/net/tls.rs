@@ -1,0 +1,188 @@
+//! TLS through Wasm doers: certificates made with rcgen, a doer server and
+//! a doer client, a client no one here wrote (Python's `ssl`), and a
+//! handshake that fails.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, IsCa, KeyPair,
+};
+
+use crate::util::{plugin, prepare, start_in};
+
+/// Writes `ca.pem` (a CA), `server.pem` and `server.key` (a certificate for
+/// `localhost` it signed) into `dir`; `other-ca.pem` is a CA that signed
+/// nothing.
+fn certificates(dir: &Path) {
+    let ca = CertifiedIssuer::self_signed(authority("hio test CA"), KeyPair::generate().unwrap())
+        .unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.distinguished_name = named("localhost");
+    let cert = params.signed_by(&key, &ca).unwrap();
+    let other = CertifiedIssuer::self_signed(authority("another CA"), KeyPair::generate().unwrap())
+        .unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("other-ca.pem"), other.pem()).unwrap();
+    std::fs::write(dir.join("server.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.join("server.key"), key.serialize_pem()).unwrap();
+}
+
+fn named(cn: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, cn);
+    dn
+}
+
+fn authority(cn: &str) -> CertificateParams {
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name = named(cn);
+    ca
+}
+
+fn server(port: u16) -> String {
+    format!(
+        r#"
+[[doers]]
+name = "echo"
+plugin = "{}"
+options = {{ addr = "127.0.0.1:{port}", tls = true }}
+grants = {{ listen = ["127.0.0.1:*"], tls = {{ cert = "server.pem", key = "server.key" }} }}
+"#,
+        plugin("echo")
+    )
+}
+
+fn client(port: u16, roots: &str) -> String {
+    format!(
+        r#"
+[[doers]]
+name = "client"
+plugin = "{}"
+options = {{ addr = "127.0.0.1:{port}", size = 300000, tls = true, server_name = "localhost", reconnect = true }}
+grants = {{ connect = ["127.0.0.1:{port}"], tls = {{ roots = ["{roots}"], server_names = ["localhost"] }} }}
+"#,
+        plugin("client")
+    )
+}
+
+const HEAD: &str = "tock = 0.01\nreal = true\nwake = \"io\"\nlimit = 20.0\n";
+
+fn events(run: &crate::util::Run, doer: &str) -> Vec<String> {
+    run.records()
+        .iter()
+        .filter(|r| r.doer == doer)
+        .map(|r| r.event.as_str().to_owned())
+        .collect()
+}
+
+/// Steps the run until `doer` has exited.
+fn until_exit(run: &mut crate::util::Run, doer: &str) {
+    run.doist.enter().unwrap();
+    let start = Instant::now();
+    while !events(run, doer).iter().any(|e| e == "exit") {
+        assert!(start.elapsed() < Duration::from_secs(20), "{}", run.log());
+        run.doist.step().unwrap();
+    }
+}
+
+#[test]
+fn a_tls_client_doer_echoes_through_a_tls_server_doer() {
+    let dir = prepare();
+    certificates(dir.path());
+    let text = format!("{HEAD}{}{}", server(7731), client(7731, "ca.pem"));
+    let mut run = start_in(dir, &text);
+    until_exit(&mut run, "client");
+    assert!(run.line("echoed 300000 bytes").is_some(), "{}", run.log());
+    assert!(events(&run, "client").ends_with(&["clean".into(), "exit".into()]));
+}
+
+#[test]
+fn a_failed_handshake_is_a_clear_state_and_the_server_goes_on() {
+    let dir = prepare();
+    certificates(dir.path());
+    // The client trusts a CA that did not sign the server's certificate.
+    let text = format!("{HEAD}{}{}", server(7732), client(7732, "other-ca.pem"));
+    let mut run = start_in(dir, &text);
+    until_exit(&mut run, "client");
+    let abort = run
+        .records()
+        .into_iter()
+        .find(|r| r.doer == "client" && r.event.as_str() == "abort")
+        .unwrap_or_else(|| panic!("the client did not fail; log:\n{}", run.log()));
+    let reason = abort.reason.unwrap_or_default();
+    assert!(
+        reason.contains("failed") && reason.contains("TLS"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("invalid peer certificate: UnknownIssuer"),
+        "{reason}"
+    );
+    // The server is still there, not failed.
+    assert!(
+        !events(&run, "echo").iter().any(|e| e == "abort"),
+        "{}",
+        run.log()
+    );
+}
+
+/// Python's own `ssl` module, as a client no one here wrote.
+#[test]
+fn pythons_ssl_client_echoes_through_the_tls_server_doer() {
+    let Ok(status) = std::process::Command::new("python3")
+        .arg("--version")
+        .status()
+    else {
+        panic!("python3 is needed for this test (CI installs it)");
+    };
+    assert!(status.success());
+    let dir = prepare();
+    certificates(dir.path());
+    let ca = dir.path().join("ca.pem");
+    let text = format!("{HEAD}{}", server(7733));
+    let mut run = start_in(dir, &text);
+    run.doist.enter().unwrap();
+    let script = format!(
+        r#"
+import socket, ssl
+ctx = ssl.create_default_context(cafile={ca:?})
+data = bytes((i * 7) % 251 for i in range(200000))
+with socket.create_connection(("127.0.0.1", 7733)) as raw:
+    with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+        s.sendall(data)
+        got = b""
+        while len(got) < len(data):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        print("ok" if got == data else "differ %d" % len(got), s.version())
+"#
+    );
+    let child = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let o = out.clone();
+    std::thread::spawn(move || {
+        *o.lock().unwrap() = Some(child.wait_with_output().unwrap());
+    });
+    let flag = out.clone();
+    run.until(Duration::from_secs(30), move || {
+        flag.lock().unwrap().is_some()
+    });
+    let out = out.lock().unwrap().take().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("ok TLSv1.3"),
+        "python said {stdout:?} {:?}; log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        run.log()
+    );
+}
