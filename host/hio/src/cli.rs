@@ -365,9 +365,10 @@ pub fn check(path: &Path, cache: Cache) -> u8 {
     );
     let _ = writeln!(
         out,
-        "enforced: fuel per hook call, linear memory, message size and handles per doer; \
-         Wasm stack, table elements and memory slot per engine; deck grants; in real mode \
-         a wall-time watchdog per hook call"
+        "enforced: fuel per hook call, linear memory, message size, handles, connections, \
+         buffers, timeouts and children per doer; Wasm stack, table elements and memory \
+         slot per engine; deck, network and spawn grants; in real mode a wall-time \
+         watchdog per hook call"
     );
     OK
 }

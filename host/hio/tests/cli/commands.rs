@@ -162,7 +162,7 @@ fn check_reports_what_it_checked() {
     assert!(text.contains("ok: 3 doers, 3 plugins, 1 decks"), "{text}");
     assert!(
         text.contains(
-            "enforced: fuel per hook call, linear memory, message size and handles per doer"
+            "enforced: fuel per hook call, linear memory, message size, handles, connections"
         ),
         "{text}"
     );
