@@ -129,41 +129,17 @@ fn a_failed_handshake_is_a_clear_state_and_the_server_goes_on() {
     );
 }
 
-/// Python's own `ssl` module, as a client no one here wrote.
-#[test]
-fn pythons_ssl_client_echoes_through_the_tls_server_doer() {
-    let Ok(status) = std::process::Command::new("python3")
+/// Runs a Python script (Python's own `ssl` module: a TLS client no one
+/// here wrote) against a run, until it ends; returns what it printed.
+fn python_against(run: &mut crate::util::Run, script: &str) -> String {
+    let found = std::process::Command::new("python3")
         .arg("--version")
-        .status()
-    else {
-        panic!("python3 is needed for this test (CI installs it)");
-    };
-    assert!(status.success());
-    let dir = prepare();
-    certificates(dir.path());
-    let ca = dir.path().join("ca.pem");
-    let text = format!("{HEAD}{}", server(7733));
-    let mut run = start_in(dir, &text);
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(found, "python3 is needed for this test");
     run.doist.enter().unwrap();
-    let script = format!(
-        r#"
-import socket, ssl
-ctx = ssl.create_default_context(cafile={ca:?})
-data = bytes((i * 7) % 251 for i in range(200000))
-with socket.create_connection(("127.0.0.1", 7733)) as raw:
-    with ctx.wrap_socket(raw, server_hostname="localhost") as s:
-        s.sendall(data)
-        got = b""
-        while len(got) < len(data):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            got += chunk
-        print("ok" if got == data else "differ %d" % len(got), s.version())
-"#
-    );
     let child = std::process::Command::new("python3")
-        .args(["-c", &script])
+        .args(["-c", script])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -178,11 +154,92 @@ with socket.create_connection(("127.0.0.1", 7733)) as raw:
         flag.lock().unwrap().is_some()
     });
     let out = out.lock().unwrap().take().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn pythons_ssl_client_echoes_through_the_tls_server_doer() {
+    let dir = prepare();
+    certificates(dir.path());
+    let ca = dir.path().join("ca.pem");
+    let mut run = start_in(dir, &format!("{HEAD}{}", server(7733)));
+    let said = python_against(
+        &mut run,
+        &format!(
+            r#"
+import socket, ssl
+ctx = ssl.create_default_context(cafile={ca:?})
+data = bytes((i * 7) % 251 for i in range(200000))
+with socket.create_connection(("127.0.0.1", 7733)) as raw:
+    with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+        s.sendall(data)
+        got = b""
+        while len(got) < len(data):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        print("ok" if got == data else "differ %d" % len(got), s.version())
+"#
+        ),
+    );
     assert!(
-        stdout.starts_with("ok TLSv1.3"),
-        "python said {stdout:?} {:?}; log:\n{}",
-        String::from_utf8_lossy(&out.stderr),
+        said.starts_with("ok TLSv1.3"),
+        "python said {said:?}; log:\n{}",
         run.log()
     );
+}
+
+#[test]
+fn every_byte_refreshes_the_idle_timeout_of_a_tls_connection_too() {
+    let dir = prepare();
+    certificates(dir.path());
+    let ca = dir.path().join("ca.pem");
+    let text = format!("{HEAD}{}limits = {{ idle_timeout = 0.3 }}\n", server(7734));
+    let mut run = start_in(dir, &text);
+    // Six bytes 0.15 s apart, each echoed; then silence until the server
+    // times the connection out, 0.3 s after the last byte.
+    let said = python_against(
+        &mut run,
+        &format!(
+            r#"
+import socket, ssl, time
+ctx = ssl.create_default_context(cafile={ca:?})
+with socket.create_connection(("127.0.0.1", 7734)) as raw:
+    with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+        start = time.monotonic()
+        for i in range(6):
+            s.sendall(b"x")
+            assert s.recv(1) == b"x"
+            last = time.monotonic()
+            time.sleep(0.15)
+        try:
+            end = s.recv(1)
+        except (ssl.SSLError, OSError):
+            end = b""
+        print("eof" if end == b"" else "more", round(time.monotonic() - last, 3))
+"#
+        ),
+    );
+    let mut words = said.split_whitespace();
+    assert_eq!(
+        words.next(),
+        Some("eof"),
+        "python said {said:?}; log:\n{}",
+        run.log()
+    );
+    let after: f64 = words.next().unwrap().parse().unwrap();
+    // 0.3 s after the last byte (the wait started 0.15 s after it).
+    assert!(
+        (0.2..0.5).contains(&after),
+        "closed {after} s after the last byte"
+    );
+    let line = run
+        .line("timed-out")
+        .unwrap_or_else(|| panic!("{}", run.log()));
+    assert!(line.contains("after 6 bytes"), "{line}");
 }
