@@ -1,0 +1,809 @@
+//! TCP echo server benchmark: `cargo bench -p hio --bench echo`.
+//!
+//! Measures, in one run and with the same load generator, three echo servers
+//! on 127.0.0.1:
+//!
+//! - **native**: a single-threaded, edge-triggered mio echo server in this
+//!   process (the baseline);
+//! - **Python hio**: `bench/python-hio/echo_server.py`, Python hio's
+//!   `EchoServerDoer` under a real-time `Doist` (tock 1 ms), run with
+//!   `bench/python-hio/.venv/bin/python` (made by `bench/python-hio/setup.sh`;
+//!   skipped when it is missing);
+//! - **hio (Wasm)**: the `hio` binary running `examples/echo.toml`, whose
+//!   `echo` doer is `plugins/dist/echo.wasm` (skipped when the binary, the
+//!   manifest or the plugin is missing). The binary is `$HIO_BIN`, else
+//!   `target/release/hio`, else `target/debug/hio`.
+//!
+//! Two phases per server:
+//!
+//! - **throughput**: `ECHO_CLIENTS` (20) clients connect at once; each writes
+//!   `ECHO_SIZE` (256 KiB) bytes of its own pseudo-random pattern and reads
+//!   them back (while writing), checking every byte; MiB/s counts both
+//!   directions, 2 × clients × size / elapsed. One warm-up round, then
+//!   `ECHO_ROUNDS` (5) rounds, of which the median is reported.
+//! - **connections**: `ECHO_CONNS` (2,000) cycles of connect, write 1 byte,
+//!   read it back, close, shared by `ECHO_WORKERS` (4) threads with blocking
+//!   sockets; conns/s over `ECHO_ROUNDS` rounds, the median reported.
+//!
+//! Clients never half-close: Python hio drops the echo it has not sent yet
+//! once the peer shuts down its write side. The native server handles a
+//! half-close (it flushes, then shuts down its own write side).
+//!
+//! It is not a test: the figures carry this machine's noise, and the ratios
+//! between servers measured in the same run are what to read. A wrong echoed
+//! byte, a server closing early or a stall of 60 s aborts the run with an
+//! error. Subprocesses are killed on the way out, on errors and on
+//! SIGINT/SIGTERM as well.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+
+/// Set by SIGINT or SIGTERM; every wait of the bench checks it.
+static STOP: LazyLock<Arc<AtomicBool>> = LazyLock::new(|| Arc::new(AtomicBool::new(false)));
+
+/// How long the bench waits for a server to accept connections.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long any phase may go without progress before the run is aborted.
+const STALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// The distance, in bytes, between the clients' windows on the pattern.
+const CLIENT_STRIDE: usize = 4099;
+
+fn interrupted() -> Result<()> {
+    if STOP.load(Ordering::Relaxed) {
+        bail!("interrupted");
+    }
+    Ok(())
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The figures of one run.
+struct Config {
+    clients: usize,
+    size: usize,
+    conns: usize,
+    workers: usize,
+    rounds: usize,
+}
+
+fn env_usize(name: &str, default: usize) -> Result<usize> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(text) => parse_size(&text)
+            .filter(|&n| n > 0)
+            .ok_or_else(|| anyhow!("{name}={text}: expected a positive number (K, M suffixes)")),
+    }
+}
+
+/// "262144", "256K", "256KiB", "1M", "1MiB".
+fn parse_size(text: &str) -> Option<usize> {
+    let t = text.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (digits, unit) = match t.char_indices().last()? {
+        (i, 'k' | 'K') => (&t[..i], 1 << 10),
+        (i, 'm' | 'M') => (&t[..i], 1 << 20),
+        (i, 'g' | 'G') => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    digits.trim().parse::<usize>().ok()?.checked_mul(unit)
+}
+
+impl Config {
+    fn from_env() -> Result<Self> {
+        Ok(Self {
+            clients: env_usize("ECHO_CLIENTS", 20)?,
+            size: env_usize("ECHO_SIZE", 256 << 10)?,
+            conns: env_usize("ECHO_CONNS", 2000)?,
+            workers: env_usize("ECHO_WORKERS", 4)?,
+            rounds: env_usize("ECHO_ROUNDS", 5)?,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The native mio echo server.
+
+const LISTENER: Token = Token(0);
+const WAKER: Token = Token(1);
+/// Echo not yet sent past which a connection stops reading until it drains.
+const PENDING_CAP: usize = 1 << 20;
+
+struct Conn {
+    stream: TcpStream,
+    /// Bytes read and not yet echoed are `out[sent..]`.
+    out: Vec<u8>,
+    sent: usize,
+    read_closed: bool,
+}
+
+enum Drive {
+    Open,
+    Finished,
+}
+
+impl Conn {
+    fn pending(&self) -> usize {
+        self.out.len() - self.sent
+    }
+
+    /// Reads and echoes until the socket would block both ways (edge
+    /// triggered: a later event comes only after a `WouldBlock`), or until
+    /// the peer has closed its side and everything is echoed, when it shuts
+    /// down its write side.
+    fn drive(&mut self, scratch: &mut [u8]) -> io::Result<Drive> {
+        loop {
+            let mut progress = false;
+            while self.pending() > 0 {
+                match self.stream.write(&self.out[self.sent..]) {
+                    Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                    Ok(n) => {
+                        self.sent += n;
+                        progress = true;
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if self.pending() == 0 {
+                self.out.clear();
+                self.sent = 0;
+            } else if self.sent > self.out.len() / 2 {
+                self.out.drain(..self.sent);
+                self.sent = 0;
+            }
+            if !self.read_closed && self.pending() < PENDING_CAP {
+                match self.stream.read(scratch) {
+                    Ok(0) => {
+                        self.read_closed = true;
+                        progress = true;
+                    }
+                    Ok(n) => {
+                        self.out.extend_from_slice(&scratch[..n]);
+                        progress = true;
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == ErrorKind::Interrupted => progress = true,
+                    Err(e) => return Err(e),
+                }
+            }
+            if self.read_closed && self.pending() == 0 {
+                // Half-close from the peer: all echoed, now close our side.
+                let _ = self.stream.shutdown(Shutdown::Write);
+                return Ok(Drive::Finished);
+            }
+            if !progress {
+                return Ok(Drive::Open);
+            }
+        }
+    }
+}
+
+/// The native echo server, running in its own thread until dropped.
+struct NativeServer {
+    addr: SocketAddr,
+    waker: Arc<Waker>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Result<()>>>,
+}
+
+impl NativeServer {
+    fn start() -> Result<Self> {
+        let mut listener = TcpListener::bind("127.0.0.1:0".parse()?)?;
+        let addr = listener.local_addr()?;
+        let poll = Poll::new()?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = Arc::clone(&stop);
+            thread::Builder::new()
+                .name("native-echo".into())
+                .spawn(move || serve(poll, listener, &stop))?
+        };
+        Ok(Self {
+            addr,
+            waker,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for NativeServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.waker.wake();
+        if let Some(t) = self.thread.take() {
+            match t.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => eprintln!("native echo server: {e:#}"),
+                Err(_) => eprintln!("native echo server panicked"),
+            }
+        }
+    }
+}
+
+fn serve(mut poll: Poll, listener: TcpListener, stop: &AtomicBool) -> Result<()> {
+    let mut events = Events::with_capacity(1024);
+    let mut conns: HashMap<Token, Conn> = HashMap::new();
+    let mut next = 2;
+    let mut scratch = vec![0u8; 64 << 10];
+    while !stop.load(Ordering::Relaxed) {
+        match poll.poll(&mut events, None) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        }
+        for event in &events {
+            match event.token() {
+                WAKER => {}
+                LISTENER => loop {
+                    match listener.accept() {
+                        Ok((mut stream, _)) => {
+                            let token = Token(next);
+                            next += 1;
+                            poll.registry().register(
+                                &mut stream,
+                                token,
+                                Interest::READABLE | Interest::WRITABLE,
+                            )?;
+                            let mut conn = Conn {
+                                stream,
+                                out: Vec::new(),
+                                sent: 0,
+                                read_closed: false,
+                            };
+                            // Data may have arrived before registration.
+                            match conn.drive(&mut scratch) {
+                                Ok(Drive::Open) => {
+                                    conns.insert(token, conn);
+                                }
+                                Ok(Drive::Finished) | Err(_) => {
+                                    let _ = poll.registry().deregister(&mut conn.stream);
+                                }
+                            }
+                        }
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                        // Out of descriptors, a connection reset before
+                        // accept: try again on the next event.
+                        Err(_) => break,
+                    }
+                },
+                token => {
+                    let Some(conn) = conns.get_mut(&token) else {
+                        continue;
+                    };
+                    if !matches!(conn.drive(&mut scratch), Ok(Drive::Open))
+                        && let Some(mut conn) = conns.remove(&token)
+                    {
+                        let _ = poll.registry().deregister(&mut conn.stream);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Servers in subprocesses.
+
+/// A server subprocess, killed when dropped.
+struct Subprocess {
+    child: Child,
+    stderr: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Subprocess {
+    fn spawn(mut cmd: Command) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let stdout = dir.path().join("stdout");
+        let stderr = dir.path().join("stderr");
+        cmd.stdin(Stdio::null())
+            .stdout(File::create(&stdout)?)
+            .stderr(File::create(&stderr)?);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start {cmd:?}"))?;
+        Ok(Self {
+            child,
+            stderr,
+            _dir: dir,
+        })
+    }
+
+    /// The last lines of its stderr, for a report.
+    fn stderr_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        if lines.is_empty() {
+            return "(nothing on stderr)".into();
+        }
+        lines[lines.len().saturating_sub(6)..].join("\n    ")
+    }
+
+    /// Waits until `addr` accepts a connection; an error tells why not.
+    fn wait_ready(&mut self, addr: SocketAddr) -> Result<()> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            interrupted()?;
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "exited ({status}) before accepting connections:\n    {}",
+                    self.stderr_tail()
+                );
+            }
+            if StdStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "not accepting connections on {addr} after {} s:\n    {}",
+                    START_TIMEOUT.as_secs(),
+                    self.stderr_tail()
+                );
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// An error if it has exited (a server must outlive the measurement).
+    fn check_alive(&mut self) -> Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            bail!(
+                "exited ({status}) during the run:\n    {}",
+                self.stderr_tail()
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Subprocess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port that was free a moment ago, for a server we start.
+fn free_port() -> Result<u16> {
+    Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Starts Python hio's echo server, or says why it is skipped.
+fn start_python(root: &Path) -> Result<std::result::Result<(Subprocess, SocketAddr), String>> {
+    let python = root.join("bench/python-hio/.venv/bin/python");
+    let script = root.join("bench/python-hio/echo_server.py");
+    if !python.is_file() {
+        return Ok(Err(format!(
+            "{} missing; set it up with: bench/python-hio/setup.sh",
+            python.display()
+        )));
+    }
+    let port = free_port()?;
+    let mut cmd = Command::new(&python);
+    cmd.arg(&script).arg("127.0.0.1").arg(port.to_string());
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut sub = Subprocess::spawn(cmd)?;
+    match sub.wait_ready(addr) {
+        Ok(()) => Ok(Ok((sub, addr))),
+        Err(e) => {
+            interrupted()?;
+            Ok(Err(format!("{e:#}")))
+        }
+    }
+}
+
+fn hio_binary(root: &Path) -> Option<PathBuf> {
+    if let Some(bin) = std::env::var_os("HIO_BIN") {
+        return Some(PathBuf::from(bin));
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|t| if t.is_absolute() { t } else { root.join(t) })
+        .unwrap_or_else(|| root.join("target"));
+    ["release", "debug"]
+        .iter()
+        .map(|profile| target.join(profile).join("hio"))
+        .find(|p| p.is_file())
+}
+
+/// Starts `hio run examples/echo.toml`, or says why it is skipped.
+fn start_hio(root: &Path) -> Result<std::result::Result<(Subprocess, SocketAddr), String>> {
+    let Some(bin) = hio_binary(root) else {
+        return Ok(Err(
+            "no hio binary: set HIO_BIN, or build it: cargo build --release -p hio".into(),
+        ));
+    };
+    if !bin.is_file() {
+        return Ok(Err(format!("HIO_BIN={}: no such file", bin.display())));
+    }
+    for need in ["examples/echo.toml", "plugins/dist/echo.wasm"] {
+        if !root.join(need).is_file() {
+            return Ok(Err(format!("{need} missing")));
+        }
+    }
+    let port = free_port()?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    eprintln!("  hio binary: {}", bin.display());
+    let mut cmd = Command::new(&bin);
+    cmd.current_dir(root)
+        .args(["run", "examples/echo.toml", "--option"])
+        .arg(format!("echo.addr={addr}"));
+    let mut sub = Subprocess::spawn(cmd)?;
+    match sub.wait_ready(addr) {
+        Ok(()) => Ok(Ok((sub, addr))),
+        Err(e) => {
+            interrupted()?;
+            Ok(Err(format!("{e:#}")))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The load generator.
+
+/// Pseudo-random bytes (xorshift64*); client `i` sends
+/// `pattern[i * CLIENT_STRIDE..][..size]`.
+fn pattern(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
+        })
+        .collect()
+}
+
+struct Client<'a> {
+    stream: TcpStream,
+    data: &'a [u8],
+    written: usize,
+    read: usize,
+}
+
+enum Step {
+    Pending,
+    Done,
+}
+
+impl Client<'_> {
+    /// Writes and reads until both would block, checking what comes back.
+    fn step(&mut self, id: usize, scratch: &mut [u8]) -> Result<Step> {
+        let size = self.data.len();
+        loop {
+            let mut progress = false;
+            while self.written < size {
+                match self.stream.write(&self.data[self.written..]) {
+                    Ok(0) => bail!("client {id}: write returned 0"),
+                    Ok(n) => {
+                        self.written += n;
+                        progress = true;
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    // Not connected yet: the writable event will come.
+                    Err(e) if e.kind() == ErrorKind::NotConnected => break,
+                    Err(e) => return Err(e).context(format!("client {id}: write")),
+                }
+            }
+            match self.stream.read(scratch) {
+                Ok(0) => bail!(
+                    "client {id}: server closed the connection after echoing {} of {size} bytes",
+                    self.read
+                ),
+                Ok(n) => {
+                    let end = self.read + n;
+                    if end > self.written {
+                        bail!(
+                            "client {id}: {end} bytes echoed but only {} written",
+                            self.written
+                        );
+                    }
+                    if scratch[..n] != self.data[self.read..end] {
+                        let at = scratch[..n]
+                            .iter()
+                            .zip(&self.data[self.read..end])
+                            .position(|(a, b)| a != b)
+                            .unwrap_or(0);
+                        bail!("client {id}: echoed byte {} differs", self.read + at);
+                    }
+                    self.read = end;
+                    if self.read == size {
+                        return Ok(Step::Done);
+                    }
+                    progress = true;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => progress = true,
+                Err(e) if e.kind() == ErrorKind::NotConnected => {}
+                Err(e) => return Err(e).context(format!("client {id}: read")),
+            }
+            if !progress {
+                return Ok(Step::Pending);
+            }
+        }
+    }
+}
+
+/// One throughput round: MiB/s, both directions counted.
+fn throughput_round(addr: SocketAddr, cfg: &Config, pattern: &[u8]) -> Result<f64> {
+    let mut poll = Poll::new()?;
+    let mut events = Events::with_capacity(256);
+    let mut scratch = vec![0u8; 64 << 10];
+    let start = Instant::now();
+    let mut clients: Vec<Option<Client<'_>>> = Vec::with_capacity(cfg.clients);
+    for i in 0..cfg.clients {
+        let mut stream = TcpStream::connect(addr)?;
+        poll.registry().register(
+            &mut stream,
+            Token(i),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        let base = i * CLIENT_STRIDE;
+        clients.push(Some(Client {
+            stream,
+            data: &pattern[base..base + cfg.size],
+            written: 0,
+            read: 0,
+        }));
+    }
+    let mut left = cfg.clients;
+    let mut last_progress = Instant::now();
+    while left > 0 {
+        interrupted()?;
+        match poll.poll(&mut events, Some(Duration::from_millis(100))) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        }
+        if events.is_empty() && last_progress.elapsed() > STALL_TIMEOUT {
+            let echoed: usize = clients.iter().flatten().map(|c| c.read).sum();
+            bail!(
+                "no progress for {} s: {left} of {} clients unfinished, {echoed} bytes echoed to them",
+                STALL_TIMEOUT.as_secs(),
+                cfg.clients
+            );
+        }
+        for event in &events {
+            let id = event.token().0;
+            let Some(client) = clients[id].as_mut() else {
+                continue;
+            };
+            last_progress = Instant::now();
+            if event.is_error()
+                && let Some(e) = client.stream.take_error()?
+            {
+                return Err(e).context(format!("client {id}: socket error"));
+            }
+            if let Step::Done = client.step(id, &mut scratch)? {
+                if let Some(mut c) = clients[id].take() {
+                    poll.registry().deregister(&mut c.stream)?;
+                }
+                left -= 1;
+            }
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    Ok((2 * cfg.clients * cfg.size) as f64 / secs / (1 << 20) as f64)
+}
+
+/// One connections round: conns/s.
+fn conns_round(addr: SocketAddr, cfg: &Config) -> Result<f64> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let workers: Vec<JoinHandle<Result<()>>> = (0..cfg.workers)
+        .map(|_| {
+            let next = Arc::clone(&next);
+            let total = cfg.conns;
+            thread::spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= total {
+                        return Ok(());
+                    }
+                    interrupted()?;
+                    let byte = [(i % 251) as u8];
+                    let mut s = StdStream::connect_timeout(&addr, STALL_TIMEOUT)
+                        .with_context(|| format!("connection {i}: connect"))?;
+                    s.set_read_timeout(Some(STALL_TIMEOUT))?;
+                    s.write_all(&byte)
+                        .with_context(|| format!("connection {i}: write"))?;
+                    let mut back = [0u8];
+                    s.read_exact(&mut back)
+                        .with_context(|| format!("connection {i}: read"))?;
+                    if back != byte {
+                        bail!("connection {i}: sent {} got {} back", byte[0], back[0]);
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut first_error = None;
+    for w in workers {
+        let r = w
+            .join()
+            .map_err(|_| anyhow!("a connection worker panicked"));
+        if let Err(e) = r.and_then(|r| r)
+            && first_error.is_none()
+        {
+            first_error = Some(e);
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    Ok(cfg.conns as f64 / start.elapsed().as_secs_f64())
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+/// The median figures of one server.
+struct Figures {
+    mibs: f64,
+    conns: f64,
+}
+
+fn measure(
+    name: &str,
+    addr: SocketAddr,
+    cfg: &Config,
+    pattern: &[u8],
+    mut alive: impl FnMut() -> Result<()>,
+) -> Result<Figures> {
+    let fail = |e: anyhow::Error| e.context(format!("{name} on {addr}"));
+    throughput_round(addr, cfg, pattern).map_err(fail)?; // warm-up
+    let mut mibs = Vec::new();
+    for _ in 0..cfg.rounds {
+        mibs.push(throughput_round(addr, cfg, pattern).map_err(fail)?);
+        alive().map_err(fail)?;
+    }
+    let mut conns = Vec::new();
+    for _ in 0..cfg.rounds {
+        conns.push(conns_round(addr, cfg).map_err(fail)?);
+        alive().map_err(fail)?;
+    }
+    let show = |xs: &[f64]| {
+        xs.iter()
+            .map(|x| format!("{x:.1}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    eprintln!(
+        "  MiB/s rounds: {}; conns/s rounds: {}",
+        show(&mibs),
+        show(&conns)
+    );
+    Ok(Figures {
+        mibs: median(mibs),
+        conns: median(conns),
+    })
+}
+
+fn ratio(a: f64, b: Option<&Figures>, pick: fn(&Figures) -> f64) -> String {
+    match b {
+        Some(b) => format!("{:.3}", a / pick(b)),
+        None => "-".into(),
+    }
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` passes nothing
+    // that asks for a run, so only run when benchmarking.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("echo: not run without --bench (cargo bench -p hio --bench echo)");
+        return;
+    }
+    // Every server and subprocess is dropped (stopped, killed) by the time
+    // `run` returns, error or not.
+    if let Err(e) = run() {
+        eprintln!("echo: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&STOP))?;
+        signal_hook::flag::register(signal, Arc::clone(&STOP))?;
+    }
+    let cfg = Config::from_env()?;
+    let root = workspace_root().canonicalize()?;
+    let pattern = pattern(cfg.size + CLIENT_STRIDE * (cfg.clients - 1));
+    println!(
+        "echo: {} clients x {} bytes (ECHO_CLIENTS, ECHO_SIZE), {} connections over {} workers \
+         (ECHO_CONNS, ECHO_WORKERS); median of {} rounds (ECHO_ROUNDS) after 1 warm-up round",
+        cfg.clients, cfg.size, cfg.conns, cfg.workers, cfg.rounds
+    );
+
+    let mut rows: Vec<(&str, std::result::Result<Figures, String>)> = Vec::new();
+
+    eprintln!("native (mio, 1 thread):");
+    let native = NativeServer::start()?;
+    let figures = measure("native", native.addr, &cfg, &pattern, || Ok(()))?;
+    drop(native);
+    rows.push(("native (mio)", Ok(figures)));
+
+    eprintln!("Python hio (EchoServerDoer, real time, tock 1 ms):");
+    let python = match start_python(&root)? {
+        Ok((mut sub, addr)) => {
+            let f = measure("Python hio", addr, &cfg, &pattern, || sub.check_alive())?;
+            Ok(f)
+        }
+        Err(why) => Err(why),
+    };
+    if let Err(why) = &python {
+        eprintln!("  skipped: {why}");
+    }
+    rows.push(("Python hio", python));
+
+    eprintln!("hio (Wasm echo doer, examples/echo.toml):");
+    let hio = match start_hio(&root)? {
+        Ok((mut sub, addr)) => Ok(measure("hio", addr, &cfg, &pattern, || sub.check_alive())?),
+        Err(why) => Err(why),
+    };
+    if let Err(why) = &hio {
+        eprintln!("  skipped: {why}");
+    }
+    rows.push(("hio (Wasm)", hio));
+
+    let native = rows[0].1.as_ref().ok();
+    let python = rows[1].1.as_ref().ok();
+    println!();
+    println!(
+        "{:<14} {:>10} {:>10}   {:>17}   {:>17}",
+        "server", "MiB/s", "conns/s", "vs native", "vs Python hio"
+    );
+    println!(
+        "{:<14} {:>10} {:>10}   {:>8} {:>8}   {:>8} {:>8}",
+        "", "", "", "MiB/s", "conns/s", "MiB/s", "conns/s"
+    );
+    for (name, row) in &rows {
+        match row {
+            Ok(f) => println!(
+                "{:<14} {:>10.1} {:>10.0}   {:>8} {:>8}   {:>8} {:>8}",
+                name,
+                f.mibs,
+                f.conns,
+                ratio(f.mibs, native, |f| f.mibs),
+                ratio(f.conns, native, |f| f.conns),
+                ratio(f.mibs, python, |f| f.mibs),
+                ratio(f.conns, python, |f| f.conns),
+            ),
+            Err(why) => println!("{name:<14} skipped: {why}"),
+        }
+    }
+    Ok(())
+}
