@@ -1,13 +1,13 @@
 //! One connection: its socket, bounded buffers, TLS session and state, and
 //! how the host services it at the fixed points of a tick.
 
-use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 
 use mio::net::TcpStream;
 
 use crate::ConnLimits;
+use crate::buf::Buf;
 
 /// A connection's state, as a doer sees it (mirrors the WIT `state`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,8 +51,8 @@ pub(crate) struct Conn {
     pub targets: Vec<SocketAddr>,
     pub connecting: bool,
     pub tls: Option<rustls::Connection>,
-    pub recv: VecDeque<u8>,
-    pub send: VecDeque<u8>,
+    pub recv: Buf,
+    pub send: Buf,
     pub readable: bool,
     pub writable: bool,
     /// The peer finished sending (end of stream, or TLS close_notify).
@@ -100,8 +100,8 @@ impl Conn {
             targets: Vec::new(),
             connecting: false,
             tls,
-            recv: VecDeque::new(),
-            send: VecDeque::new(),
+            recv: Buf::default(),
+            send: Buf::default(),
             readable: false,
             writable: false,
             peer_eof: false,
@@ -237,14 +237,14 @@ impl Conn {
 
     /// Reads from the socket into the receive buffer while it has room.
     /// Returns whether bytes moved.
-    pub fn receive(&mut self, tyme: f64, scratch: &mut [u8]) -> bool {
+    pub fn receive(&mut self, tyme: f64) -> bool {
         if self.end.is_some() || self.connecting {
             return false;
         }
         let moved = if self.tls.is_some() {
-            self.receive_tls(scratch)
+            self.receive_tls()
         } else {
-            self.receive_plain(scratch)
+            self.receive_plain()
         };
         if moved {
             self.touch(tyme);
@@ -252,7 +252,7 @@ impl Conn {
         moved
     }
 
-    fn receive_plain(&mut self, scratch: &mut [u8]) -> bool {
+    fn receive_plain(&mut self) -> bool {
         let mut moved = false;
         while self.readable && !self.peer_eof {
             let room = self.limits.recv_buffer.saturating_sub(self.recv.len());
@@ -262,16 +262,12 @@ impl Conn {
             let Some(sock) = self.sock.as_mut() else {
                 break;
             };
-            let n = room.min(scratch.len());
-            match sock.read(&mut scratch[..n]) {
+            match self.recv.fill(room.min(CHUNK), |space| sock.read(space)) {
                 Ok(0) => {
                     self.peer_eof = true;
                     self.tcp_eof = true;
                 }
-                Ok(k) => {
-                    self.recv.extend(&scratch[..k]);
-                    moved = true;
-                }
+                Ok(_) => moved = true,
                 Err(e) if would_block(&e) => self.readable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -285,7 +281,7 @@ impl Conn {
 
     /// Moves plaintext rustls holds into the receive buffer, while it has
     /// room. Returns whether bytes moved.
-    fn drain_plaintext(&mut self, scratch: &mut [u8]) -> bool {
+    fn drain_plaintext(&mut self) -> bool {
         let mut moved = false;
         let Some(tls) = self.tls.as_mut() else {
             return false;
@@ -295,13 +291,12 @@ impl Conn {
             if room == 0 || self.peer_eof {
                 break;
             }
-            let n = room.min(scratch.len());
-            match tls.reader().read(&mut scratch[..n]) {
+            match self
+                .recv
+                .fill(room.min(CHUNK), |space| tls.reader().read(space))
+            {
                 Ok(0) => self.peer_eof = true,
-                Ok(k) => {
-                    self.recv.extend(&scratch[..k]);
-                    moved = true;
-                }
+                Ok(_) => moved = true,
                 Err(e) if would_block(&e) => break,
                 // The peer closed the stream without a close_notify.
                 Err(_) => self.peer_eof = true,
@@ -310,8 +305,8 @@ impl Conn {
         moved
     }
 
-    fn receive_tls(&mut self, scratch: &mut [u8]) -> bool {
-        let mut moved = self.drain_plaintext(scratch);
+    fn receive_tls(&mut self) -> bool {
+        let mut moved = self.drain_plaintext();
         loop {
             let full = self.recv.len() >= self.limits.recv_buffer;
             let Some(tls) = self.tls.as_mut() else { break };
@@ -343,7 +338,7 @@ impl Conn {
             if !tls.is_handshaking() && self.alpn.is_none() {
                 self.alpn = tls.alpn_protocol().map(<[u8]>::to_vec);
             }
-            moved |= self.drain_plaintext(scratch);
+            moved |= self.drain_plaintext();
         }
         if self.tcp_eof && !self.peer_eof {
             // Nothing more will come: what rustls held has been drained.
@@ -389,11 +384,10 @@ impl Conn {
             let Some(sock) = self.sock.as_mut() else {
                 break;
             };
-            let (front, _) = self.send.as_slices();
-            match sock.write(front) {
+            match sock.write(self.send.bytes()) {
                 Ok(0) => break,
                 Ok(n) => {
-                    self.send.drain(..n);
+                    self.send.consume(n);
                     moved = true;
                 }
                 Err(e) if would_block(&e) => self.writable = false,
@@ -413,11 +407,10 @@ impl Conn {
             && !tls.is_handshaking()
         {
             while !self.send.is_empty() {
-                let (front, _) = self.send.as_slices();
-                match tls.writer().write(front) {
+                match tls.writer().write(self.send.bytes()) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
-                        self.send.drain(..n);
+                        self.send.consume(n);
                         moved = true;
                     }
                 }

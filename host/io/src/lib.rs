@@ -42,6 +42,7 @@
 //! ```
 
 mod addr;
+mod buf;
 mod conn;
 mod net;
 pub mod tls;

@@ -13,7 +13,7 @@ use mio::{Events, Interest, Poll, Token};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ServerConfig};
 
-use crate::conn::{CHUNK, Conn, ConnState, End};
+use crate::conn::{Conn, ConnState, End};
 use crate::{ConnLimits, HostPort, NetError};
 
 /// A connection of a [`Net`].
@@ -47,7 +47,6 @@ struct Inner {
     owners: BTreeMap<u64, OwnerInfo>,
     listeners: BTreeMap<u64, Listener>,
     conns: BTreeMap<u64, Conn>,
-    scratch: Vec<u8>,
 }
 
 /// The run's host-owned network: cheap to clone, shared by the doers'
@@ -291,7 +290,6 @@ impl Inner {
         self.poll(Duration::ZERO);
         self.accept_all();
         let ids: Vec<u64> = self.conns.keys().copied().collect();
-        let mut scratch = std::mem::take(&mut self.scratch);
         for id in ids {
             let Some(c) = self.conns.get_mut(&id) else {
                 continue;
@@ -312,10 +310,9 @@ impl Inner {
             }
             // A connection that ends here drops its socket, which takes it
             // out of the poll.
-            c.receive(tyme, &mut scratch);
+            c.receive(tyme);
             c.push_tls();
         }
-        self.scratch = scratch;
         self.sweep();
     }
 
@@ -356,7 +353,6 @@ impl Net {
             owners: BTreeMap::new(),
             listeners: BTreeMap::new(),
             conns: BTreeMap::new(),
-            scratch: vec![0; CHUNK],
         }))))
     }
 
@@ -516,10 +512,7 @@ impl Net {
 
     /// Takes up to `max` bytes of what arrived.
     pub fn read(&self, cid: ConnId, max: usize) -> Vec<u8> {
-        self.with(cid, Vec::new(), |c, _| {
-            let n = max.min(c.recv.len());
-            c.recv.drain(..n).collect()
-        })
+        self.with(cid, Vec::new(), |c, _| c.recv.take(max))
     }
 
     /// Bytes waiting to be read.
@@ -531,7 +524,7 @@ impl Net {
     pub fn write(&self, cid: ConnId, bytes: &[u8]) -> usize {
         self.with(cid, 0, |c, tyme| {
             let n = c.room().min(bytes.len());
-            c.send.extend(&bytes[..n]);
+            c.send.push(&bytes[..n]);
             if n > 0 {
                 c.touch(tyme);
             }

@@ -1,0 +1,106 @@
+//! [`Buf`]: a connection's byte queue, contiguous so that every read and
+//! write moves one slice with one copy (or one system call).
+
+/// Bytes in `data[head..]`; taken from the front, added at the back. Its
+/// owner keeps it within the connection's buffer size.
+#[derive(Debug, Default)]
+pub(crate) struct Buf {
+    data: Vec<u8>,
+    head: usize,
+}
+
+impl Buf {
+    pub fn len(&self) -> usize {
+        self.data.len() - self.head
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes waiting, oldest first.
+    pub fn bytes(&self) -> &[u8] {
+        &self.data[self.head..]
+    }
+
+    /// Drops the first `n` bytes.
+    pub fn consume(&mut self, n: usize) {
+        self.head = (self.head + n).min(self.data.len());
+        if self.head == self.data.len() {
+            self.data.clear();
+            self.head = 0;
+        }
+    }
+
+    /// Moves what is waiting to the front, so `extra` more bytes fit after
+    /// it without the vector growing past what it holds.
+    fn make_room(&mut self, extra: usize) {
+        if self.head > 0 && self.data.len() + extra > self.data.capacity() {
+            self.data.copy_within(self.head.., 0);
+            self.data.truncate(self.data.len() - self.head);
+            self.head = 0;
+        }
+    }
+
+    /// Appends `bytes`.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.make_room(bytes.len());
+        self.data.extend_from_slice(bytes);
+    }
+
+    /// Appends up to `n` bytes that `fill` writes into the space it is
+    /// given, returning how many it wrote (or its error).
+    pub fn fill<E>(
+        &mut self,
+        n: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        self.make_room(n);
+        let len = self.data.len();
+        self.data.resize(len + n, 0);
+        let r = fill(&mut self.data[len..]);
+        let k = r.as_ref().map_or(0, |k| (*k).min(n));
+        self.data.truncate(len + k);
+        r
+    }
+
+    /// Takes up to `max` bytes from the front.
+    pub fn take(&mut self, max: usize) -> Vec<u8> {
+        let n = max.min(self.len());
+        let out = self.bytes()[..n].to_vec();
+        self.consume(n);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Buf;
+
+    #[test]
+    fn bytes_come_out_in_order_and_the_storage_is_reused() {
+        let mut b = Buf::default();
+        b.push(b"hello ");
+        let got = b.fill(8, |room| {
+            room[..5].copy_from_slice(b"world");
+            Ok::<_, ()>(5)
+        });
+        assert_eq!(got, Ok(5));
+        assert_eq!(b.take(3), b"hel");
+        assert_eq!(b.bytes(), b"lo world");
+        // A queue that never holds more than a few bytes never grows,
+        // however many pass through it.
+        let cap = b.data.capacity();
+        for _ in 0..1000 {
+            let front = b.take(3);
+            b.push(&front);
+        }
+        assert!(b.data.capacity() <= cap * 2, "grew to {}", b.data.capacity());
+        // 1000 rotations by 3 of 8 bytes: 3000 mod 8 = 0, back where it was.
+        assert_eq!(b.bytes(), b"lo world");
+        b.consume(100);
+        assert!(b.is_empty());
+        assert_eq!(b.fill(4, |_| Err("no")), Err("no"));
+        assert!(b.is_empty());
+    }
+}
