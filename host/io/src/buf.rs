@@ -95,7 +95,11 @@ mod tests {
             let front = b.take(3);
             b.push(&front);
         }
-        assert!(b.data.capacity() <= cap * 2, "grew to {}", b.data.capacity());
+        assert!(
+            b.data.capacity() <= cap * 2,
+            "grew to {}",
+            b.data.capacity()
+        );
         // 1000 rotations by 3 of 8 bytes: 3000 mod 8 = 0, back where it was.
         assert_eq!(b.bytes(), b"lo world");
         b.consume(100);
