@@ -35,7 +35,7 @@ pub struct PluginDoer {
     /// The children it spawned, by the name it gave them.
     pub(crate) children: BTreeMap<String, DoerId>,
     /// Plugins it may spawn, and how their instances are set up (its own
-    /// settings: a child inherits its limits and grants).
+    /// settings: a child inherits its limits and grants, but no `spawn`).
     pub(crate) spawns: Spawns,
     pub(crate) child_config: InstanceConfig,
 }

@@ -206,7 +206,12 @@ impl Plugin {
             time_calls: cfg.time_calls,
             children: Default::default(),
             spawns: cfg.spawns.clone(),
-            child_config: cfg.clone(),
+            // A child may spawn nothing itself: a plugin granted to spawn
+            // itself would otherwise grow the tree without bound.
+            child_config: InstanceConfig {
+                spawns: Spawns::default(),
+                ..cfg.clone()
+            },
         })
     }
 
