@@ -140,9 +140,9 @@ impl Inner {
             if let Some(mut sock) = c.sock.take() {
                 let _ = self.poll.registry().deregister(&mut sock);
             }
-            if !c.dropped {
-                self.unclaim(c.owner);
-            }
+            // A let-go connection still flushing counted against its
+            // owner until now: a doer cannot pile up closing connections.
+            self.unclaim(c.owner);
         }
     }
 
@@ -543,16 +543,15 @@ impl Net {
     }
 
     /// Lets the connection go: what was written is flushed (within the idle
-    /// timeout), then it closes.
+    /// timeout), then it closes. Until then it counts against its owner's
+    /// `connections`.
     pub fn close(&self, cid: ConnId) {
         let mut inner = self.lock();
         let tyme = inner.tyme;
-        if let Some(c) = inner.conns.get_mut(&cid.0) {
-            let owner = c.owner;
-            if !c.dropped {
-                let_go(c, tyme);
-                inner.unclaim(owner);
-            }
+        if let Some(c) = inner.conns.get_mut(&cid.0)
+            && !c.dropped
+        {
+            let_go(c, tyme);
         }
         inner.sweep();
     }
@@ -605,6 +604,10 @@ impl Net {
 }
 
 fn let_go(c: &mut Conn, tyme: f64) {
+    if c.connecting || c.retry_at.is_some() {
+        // Nothing was sent yet and no one waits for it: no dialing on.
+        c.finish(End::Closed);
+    }
     c.dropped = true;
     c.shut = true;
     c.touch(tyme);
