@@ -129,6 +129,28 @@ fn a_failed_handshake_is_a_clear_state_and_the_server_goes_on() {
     );
 }
 
+#[test]
+fn a_client_may_trust_the_platforms_roots_which_do_not_know_a_private_ca() {
+    let dir = prepare();
+    certificates(dir.path());
+    let client = client(7735, "ca.pem").replace(r#"roots = ["ca.pem"]"#, "platform_roots = true");
+    let text = format!("{HEAD}{}{client}", server(7735));
+    let mut run = start_in(dir, &text);
+    until_exit(&mut run, "client");
+    let reason = run
+        .records()
+        .into_iter()
+        .find(|r| r.doer == "client" && r.event.as_str() == "abort")
+        .and_then(|r| r.reason)
+        .unwrap_or_else(|| panic!("the client did not fail; log:\n{}", run.log()));
+    // Granted and tried: verified against the system's roots, which do not
+    // hold the test CA.
+    assert!(
+        reason.contains("invalid peer certificate: UnknownIssuer"),
+        "{reason}"
+    );
+}
+
 /// Runs a Python script (Python's own `ssl` module: a TLS client no one
 /// here wrote) against a run, until it ends; returns what it printed.
 fn python_against(run: &mut crate::util::Run, script: &str) -> String {

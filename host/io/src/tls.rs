@@ -38,14 +38,29 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, Strin
 }
 
 /// A client configuration that verifies servers against the certificates
-/// in `roots` (PEM files) and, with `webpki`, the Mozilla roots.
+/// in `roots` (PEM files), with `webpki` the Mozilla roots, and with
+/// `platform` the operating system's (read once, here).
 pub fn client_config(
     roots: &[impl AsRef<Path>],
     webpki: bool,
+    platform: bool,
 ) -> Result<Arc<ClientConfig>, String> {
     let mut store = RootCertStore::empty();
     if webpki {
         store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    if platform {
+        let found = rustls_native_certs::load_native_certs();
+        if found.certs.is_empty() {
+            let why = found
+                .errors
+                .first()
+                .map_or_else(|| "none found".to_owned(), |e| e.to_string());
+            return Err(format!("the platform's root certificates: {why}"));
+        }
+        // Certificates the platform lists but rustls cannot parse are
+        // skipped, as browsers do.
+        let _ = store.add_parsable_certificates(found.certs);
     }
     for path in roots {
         for cert in certs(path.as_ref())? {

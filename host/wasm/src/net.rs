@@ -317,7 +317,7 @@ impl TlsHost for StoreData {
         let doer = self.network()?;
         let Some(cfg) = &doer.access.client else {
             return Err(not_granted(
-                "TLS connect: no roots granted (grants.tls.roots or grants.tls.webpki_roots)"
+                "TLS connect: no roots granted (grants.tls.roots, webpki_roots or platform_roots)"
                     .into(),
             ));
         };

@@ -87,12 +87,19 @@ impl Builder<'_> {
             }
             _ => None,
         };
-        let client = if tls.roots.is_empty() && !tls.webpki_roots {
+        let client = if tls.roots.is_empty() && !tls.webpki_roots && !tls.platform_roots {
             None
         } else {
             Some(
-                hio_io::tls::client_config(&tls.roots, tls.webpki_roots)
-                    .map_err(|m| err("roots", m))?,
+                hio_io::tls::client_config(&tls.roots, tls.webpki_roots, tls.platform_roots)
+                    .map_err(|m| {
+                        let key = if m.starts_with("the platform") {
+                            "platform_roots"
+                        } else {
+                            "roots"
+                        };
+                        err(key, m)
+                    })?,
             )
         };
         let l = &leaf.limits;

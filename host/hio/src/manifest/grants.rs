@@ -12,7 +12,14 @@ use hio_scheduler::Grants;
 
 const DECK_KEYS: &[&str] = &["push", "pull"];
 const NET_KEYS: &[&str] = &["listen", "connect", "spawn", "tls"];
-const TLS_KEYS: &[&str] = &["cert", "key", "roots", "webpki_roots", "server_names"];
+const TLS_KEYS: &[&str] = &[
+    "cert",
+    "key",
+    "roots",
+    "webpki_roots",
+    "platform_roots",
+    "server_names",
+];
 
 /// The `grants` of the node table `t`; `leaf` says whether it is a plugin
 /// doer (only those may hold network grants).
@@ -131,6 +138,7 @@ fn tls(cx: &Ctx<'_>, v: &Toml, p: &KeyPath) -> Res<TlsGrant> {
         key,
         roots,
         webpki_roots: cx.boolean(s, "webpki_roots", p)?.unwrap_or(false),
+        platform_roots: cx.boolean(s, "platform_roots", p)?.unwrap_or(false),
         server_names,
     })
 }

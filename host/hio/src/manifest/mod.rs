@@ -156,6 +156,8 @@ pub struct TlsGrant {
     pub roots: Vec<PathBuf>,
     /// Trust the bundled Mozilla roots (webpki-roots) on connect.
     pub webpki_roots: bool,
+    /// Trust the operating system's roots on connect.
+    pub platform_roots: bool,
     /// The names a TLS connect may verify a server as.
     pub server_names: Vec<String>,
 }

@@ -164,6 +164,7 @@ grants = { spawn = ["child.wasm"] }
                 key: Some(at("key.pem")),
                 roots: vec![at("ca.pem")],
                 webpki_roots: true,
+                platform_roots: false,
                 server_names: vec!["localhost".to_owned()],
             },
         }
