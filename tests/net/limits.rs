@@ -139,3 +139,52 @@ grants = {{ listen = ["127.0.0.1:*"], spawn = ["conn.wasm"] }}
     assert!(line.contains("other.wasm"), "{line}");
     assert!(!run.records().iter().any(|r| r.event.as_str() == "abort"));
 }
+
+#[test]
+fn idle_connections_hold_no_buffer_memory() {
+    let mut run = start(&format!(
+        r#"
+tock = 0.01
+real = true
+wake = "io"
+[[doers]]
+name = "echo"
+plugin = "{}"
+options = {{ addr = "127.0.0.1:0" }}
+grants = {{ listen = ["127.0.0.1:*"] }}
+"#,
+        plugin("echo")
+    ));
+    let addr = run.listening();
+    let net = run.net.clone().unwrap();
+    // 200 connections, each echoing 64 KiB once, then idle.
+    let mut conns = Vec::new();
+    for i in 0..200u8 {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(&payload(64 << 10, i)).unwrap();
+        conns.push(s);
+        run.ticks(1);
+    }
+    let mut got = vec![0u8; 64 << 10];
+    for (i, s) in conns.iter_mut().enumerate() {
+        s.set_nonblocking(false).unwrap();
+        let mut read = 0;
+        while read < got.len() {
+            run.ticks(1);
+            s.set_read_timeout(Some(Duration::from_millis(1))).unwrap();
+            if let Ok(n) = std::io::Read::read(s, &mut got[read..]) {
+                read += n;
+            }
+        }
+        assert!(got == payload(64 << 10, i as u8), "connection {i}");
+    }
+    run.ticks(5);
+    assert_eq!(net.connections(), 200);
+    // Emptied buffers give their storage back: what is left is at most a
+    // few KiB each.
+    let held = net.buffered();
+    assert!(
+        held <= 200 * (8 << 10),
+        "idle connections hold {held} bytes"
+    );
+}

@@ -3,6 +3,9 @@
 
 /// Bytes in `data[head..]`; taken from the front, added at the back. Its
 /// owner keeps it within the connection's buffer size.
+/// Storage an empty buffer keeps rather than give back.
+const KEEP: usize = 4 << 10;
+
 #[derive(Debug, Default)]
 pub(crate) struct Buf {
     data: Vec<u8>,
@@ -27,8 +30,18 @@ impl Buf {
     pub fn consume(&mut self, n: usize) {
         self.head = (self.head + n).min(self.data.len());
         if self.head == self.data.len() {
+            self.release();
+        }
+    }
+
+    /// Empties it, and gives its storage back when it is more than a
+    /// little: an idle connection holds no buffer memory.
+    fn release(&mut self) {
+        self.head = 0;
+        if self.data.capacity() > KEEP {
+            self.data = Vec::new();
+        } else {
             self.data.clear();
-            self.head = 0;
         }
     }
 
@@ -45,6 +58,8 @@ impl Buf {
     /// Appends `bytes`.
     pub fn push(&mut self, bytes: &[u8]) {
         self.make_room(bytes.len());
+        // Exactly: the storage never outgrows what the owner lets it hold.
+        self.data.reserve_exact(bytes.len());
         self.data.extend_from_slice(bytes);
     }
 
@@ -57,11 +72,20 @@ impl Buf {
     ) -> Result<usize, E> {
         self.make_room(n);
         let len = self.data.len();
+        self.data.reserve_exact(n);
         self.data.resize(len + n, 0);
         let r = fill(&mut self.data[len..]);
         let k = r.as_ref().map_or(0, |k| (*k).min(n));
         self.data.truncate(len + k);
+        if self.is_empty() {
+            self.release();
+        }
         r
+    }
+
+    /// Bytes of storage it holds (for accounting).
+    pub fn capacity(&self) -> usize {
+        self.data.capacity()
     }
 
     /// Takes up to `max` bytes from the front.
@@ -106,5 +130,12 @@ mod tests {
         assert!(b.is_empty());
         assert_eq!(b.fill(4, |_| Err("no")), Err("no"));
         assert!(b.is_empty());
+        // Emptied, a large buffer gives its storage back.
+        b.push(&[1; 64 << 10]);
+        assert!(b.capacity() >= 64 << 10);
+        b.consume(64 << 10);
+        assert_eq!(b.capacity(), 0);
+        assert_eq!(b.fill(64 << 10, |_| Ok::<_, ()>(0)), Ok(0));
+        assert_eq!(b.capacity(), 0, "an empty read keeps nothing");
     }
 }

@@ -64,6 +64,8 @@ pub(crate) struct Conn {
     pub fin_sent: bool,
     /// A TLS close_notify is queued.
     pub notified: bool,
+    /// The TLS handshake has completed.
+    pub handshaken: bool,
     pub end: Option<End>,
     /// The doer let go of it: flush, then close.
     pub dropped: bool,
@@ -109,6 +111,7 @@ impl Conn {
             shut: false,
             fin_sent: false,
             notified: false,
+            handshaken: false,
             end: None,
             dropped: false,
             limits,
@@ -173,11 +176,17 @@ impl Conn {
         self.idle_deadline = (idle > 0.0).then_some(tyme + idle);
     }
 
-    /// Done with: let go by its doer and nothing left to send, or ended.
+    /// Done with: let go by its doer, everything sent and the peer done
+    /// too, or ended. (Closing a socket with bytes unread makes the kernel
+    /// reset it, which can destroy what was sent last; so a let-go
+    /// connection reads and drops what still comes until the peer's end,
+    /// within its linger time.)
     pub fn finished(&self) -> bool {
         self.dropped
             && (self.end.is_some()
-                || (self.fin_sent && !self.tls.as_ref().is_some_and(|t| t.wants_write())))
+                || (self.fin_sent
+                    && self.peer_eof
+                    && !self.tls.as_ref().is_some_and(|t| t.wants_write())))
     }
 
     /// Timeouts, at the tick's tyme. Returns whether the socket must go.
@@ -246,6 +255,11 @@ impl Conn {
         } else {
             self.receive_plain()
         };
+        if self.dropped {
+            // No one will read it.
+            let all = self.recv.len();
+            self.recv.consume(all);
+        }
         if moved {
             self.touch(tyme);
         }
@@ -298,7 +312,12 @@ impl Conn {
                 Ok(0) => self.peer_eof = true,
                 Ok(_) => moved = true,
                 Err(e) if would_block(&e) => break,
-                // The peer closed the stream without a close_notify.
+                // The peer closed the stream without a close_notify: the
+                // end of it, unless the handshake never finished.
+                Err(_) if tls.is_handshaking() => {
+                    self.finish(End::Failed("TLS: peer closed during the handshake".into()));
+                    break;
+                }
                 Err(_) => self.peer_eof = true,
             }
         }
@@ -335,8 +354,11 @@ impl Conn {
                 self.finish(End::Failed(format!("TLS: {e}")));
                 return moved;
             }
-            if !tls.is_handshaking() && self.alpn.is_none() {
+            if !tls.is_handshaking() && !self.handshaken {
+                // Open now: the idle time counts from here.
+                self.handshaken = true;
                 self.alpn = tls.alpn_protocol().map(<[u8]>::to_vec);
+                moved = true;
             }
             moved |= self.drain_plaintext();
         }
@@ -369,7 +391,15 @@ impl Conn {
         } else {
             self.flush_plain()
         };
-        if self.end.is_none() && self.shut && self.send.is_empty() && !self.fin_sent {
+        // A TLS session finishes its handshake before anything ends it: a
+        // FIN before it would leave the records rustls still has to send
+        // (a server's session tickets) with nowhere to go.
+        if self.end.is_none()
+            && self.shut
+            && self.send.is_empty()
+            && !self.fin_sent
+            && !self.handshaking()
+        {
             self.send_fin();
         }
         if moved {
@@ -422,7 +452,7 @@ impl Conn {
     /// Writes the TLS records rustls has queued (handshake, data, alerts).
     pub fn push_tls(&mut self) -> bool {
         let mut moved = false;
-        while self.writable {
+        while self.writable && !self.fin_sent {
             let (Some(tls), Some(sock)) = (self.tls.as_mut(), self.sock.as_mut()) else {
                 break;
             };

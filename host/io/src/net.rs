@@ -186,20 +186,23 @@ impl Inner {
         {
             return 0;
         }
+        // Counts only what is news: a socket already known ready (say, one
+        // left unread because its buffer is full) wakes no tick.
         let mut n = 0;
         for event in self.events.iter() {
             let id = event.token().0 as u64;
             if let Some(l) = self.listeners.get_mut(&id) {
+                n += usize::from(!l.readable);
                 l.readable = true;
-                n += 1;
             } else if let Some(c) = self.conns.get_mut(&id) {
                 if event.is_readable() || event.is_read_closed() || event.is_error() {
+                    n += usize::from(!c.readable);
                     c.readable = true;
                 }
                 if event.is_writable() || event.is_write_closed() || event.is_error() {
+                    n += usize::from(!c.writable);
                     c.writable = true;
                 }
-                n += 1;
             }
         }
         n
@@ -587,13 +590,13 @@ impl Net {
         self.lock().conns.len()
     }
 
-    /// Bytes held in all receive and send buffers (the host's own; TLS
-    /// sessions hold at most a few records more each).
+    /// Memory held by all receive and send buffers, in bytes (the host's
+    /// own; a TLS session holds at most a few records more).
     pub fn buffered(&self) -> usize {
         self.lock()
             .conns
             .values()
-            .map(|c| c.recv.len() + c.send.len())
+            .map(|c| c.recv.capacity() + c.send.capacity())
             .sum()
     }
 
@@ -604,8 +607,8 @@ impl Net {
 }
 
 fn let_go(c: &mut Conn, tyme: f64) {
-    if c.connecting || c.retry_at.is_some() {
-        // Nothing was sent yet and no one waits for it: no dialing on.
+    if (c.connecting || c.retry_at.is_some()) && c.send.is_empty() {
+        // Not connected and nothing to send: no dialing on.
         c.finish(End::Closed);
     }
     c.dropped = true;

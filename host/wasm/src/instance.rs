@@ -58,6 +58,9 @@ impl PluginDoer {
                 // The clock is read only when figures were asked for.
                 let start = self.time_calls.then(Instant::now);
                 let r = hook(&self.world, &mut self.store);
+                // A trap: no more of its code runs, and what it asked for
+                // in this call is not made (see `deliver_children`).
+                self.poisoned |= r.is_err();
                 let time = start.map(|s| s.elapsed()).unwrap_or_default();
                 let used = self
                     .budget
@@ -175,6 +178,20 @@ impl PluginDoer {
     /// Makes the spawns and removals the call asked for. A child goes beside
     /// this doer, in its parent, named `<this doer's name>.<name>`.
     fn deliver_children(&mut self, cx: &mut Context<'_>) {
+        if self.poisoned {
+            // Its `exit` will not run: its children go now, and the spawns
+            // it asked for are not made.
+            let data = self.store.data_mut();
+            let cancelled = std::mem::take(&mut data.spawned);
+            data.removed.clear();
+            if let Some(net) = &data.net {
+                for cid in cancelled.iter().filter_map(|r| r.conn) {
+                    net.access.net.close(cid);
+                }
+            }
+            self.remove_children(cx);
+            return;
+        }
         let data = self.store.data_mut();
         if data.spawned.is_empty() && data.removed.is_empty() {
             return;
@@ -222,6 +239,16 @@ impl PluginDoer {
                     cx.log(Level::Warn, &format!("spawn of {full:?} failed: {e}"));
                 }
             }
+        }
+    }
+
+    /// Removes every live child it spawned.
+    fn remove_children(&mut self, cx: &mut Context<'_>) {
+        self.prune_children(cx);
+        let ids: Vec<DoerId> = std::mem::take(&mut self.children).into_values().collect();
+        self.store.data_mut().children.clear();
+        if !ids.is_empty() {
+            cx.remove(&ids);
         }
     }
 
@@ -301,11 +328,7 @@ impl Doer for PluginDoer {
         let r = self.call(cx, "exit", |w, s| w.call_exit(s));
         // Nothing outlives its doer: its children close with it, and its
         // connections (with its store) once flushed.
-        self.prune_children(cx);
-        let ids: Vec<DoerId> = std::mem::take(&mut self.children).into_values().collect();
-        if !ids.is_empty() {
-            cx.remove(&ids);
-        }
+        self.remove_children(cx);
         r
     }
 

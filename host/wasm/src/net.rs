@@ -397,6 +397,14 @@ impl ChildrenHost for StoreData {
         if !self.children.remove(&name) {
             return Err(format!("no child named {name:?}"));
         }
+        // Spawned in this same call: it is not made at all.
+        if let Some(i) = self.spawned.iter().position(|r| r.name == name) {
+            let req = self.spawned.remove(i);
+            if let (Some(cid), Some(net)) = (req.conn, self.net()) {
+                net.close(cid);
+            }
+            return Ok(());
+        }
         self.removed.push(name);
         Ok(())
     }

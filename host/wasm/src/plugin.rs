@@ -77,6 +77,22 @@ impl Default for InstanceConfig {
     }
 }
 
+/// A connection handed to a child not made yet. If no instance ever takes
+/// it (the child failed to instantiate and was dropped), it closes when the
+/// child's spec goes.
+struct Handed {
+    net: Option<hio_io::Net>,
+    conn: Cell<Option<ConnId>>,
+}
+
+impl Drop for Handed {
+    fn drop(&mut self) {
+        if let (Some(net), Some(cid)) = (&self.net, self.conn.take()) {
+            net.close(cid);
+        }
+    }
+}
+
 /// A compiled component, ready to make doer instances.
 pub struct Plugin {
     path: PathBuf,
@@ -263,12 +279,15 @@ impl Plugin {
         handed: Option<ConnId>,
     ) -> Spec {
         let plugin = Rc::clone(self);
-        let handed = Cell::new(handed);
+        let handed = Handed {
+            net: cfg.net.as_ref().map(|a| a.net.clone()),
+            conn: Cell::new(handed),
+        };
         Spec::with_factory(name, tock, move |birth| {
             let mut doer = plugin
                 .instantiate(birth.path, birth.attempt, options.clone(), &cfg)
                 .map_err(|e| e.to_string())?;
-            if let Some(cid) = handed.take() {
+            if let Some(cid) = handed.conn.take() {
                 let data = doer.store.data_mut();
                 if let Some(net) = &data.net {
                     net.access.net.give(cid, &net.owner);
