@@ -97,10 +97,11 @@
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        // `net-doer` includes `doer`: wit-component keeps only the imports
-        // a plugin uses, so a doer that never touches the network or
-        // children imports exactly what a `doer` world component does.
-        world: "net-doer",
+        // `http-doer` includes `net-doer`, which includes `doer`:
+        // wit-component keeps only the imports a plugin uses, so a doer
+        // that never touches the network, HTTP or children imports exactly
+        // what a `doer` world component does.
+        world: "http-doer",
         path: "../wit",
         default_bindings_module: "hio_guest::bindings",
         pub_export_macro: true,
@@ -113,6 +114,7 @@ pub mod bindings {
 }
 
 pub mod children;
+pub mod http;
 pub mod net;
 mod options;
 

@@ -44,8 +44,10 @@
 mod addr;
 mod buf;
 mod conn;
+pub mod http;
 mod net;
 pub mod tls;
+mod web;
 
 pub use addr::{AddrGrant, HostPort, granted};
 pub use conn::ConnState;
@@ -87,6 +89,9 @@ pub struct ConnLimits {
     /// Tyme a connection may go without a byte in either direction; 0 for
     /// none.
     pub idle_timeout: f64,
+    /// Tyme an HTTP request head may take to arrive (408 and close after
+    /// it); 0 for none.
+    pub header_timeout: f64,
     /// First reconnect back-off, in tyme; it doubles on each failure.
     pub backoff: f64,
     /// Largest reconnect back-off.
@@ -102,6 +107,7 @@ impl Default for ConnLimits {
             send_buffer: 64 << 10,
             connect_timeout: 10.0,
             idle_timeout: 60.0,
+            header_timeout: 10.0,
             backoff: 0.125,
             max_backoff: 4.0,
         }

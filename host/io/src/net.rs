@@ -14,6 +14,9 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ServerConfig};
 
 use crate::conn::{Conn, ConnState, End};
+use crate::web::Web;
+
+mod web;
 use crate::{ConnLimits, HostPort, NetError};
 
 /// A connection of a [`Net`].
@@ -47,6 +50,9 @@ struct Inner {
     owners: BTreeMap<u64, OwnerInfo>,
     listeners: BTreeMap<u64, Listener>,
     conns: BTreeMap<u64, Conn>,
+    web: Web,
+    /// What tyme 0 stands for on the wall clock (for HTTP's `Date`).
+    wall_start: Duration,
 }
 
 /// The run's host-owned network: cheap to clone, shared by the doers'
@@ -316,6 +322,7 @@ impl Inner {
             c.receive(tyme);
             c.push_tls();
         }
+        self.serve_web(tyme);
         self.sweep();
     }
 
@@ -356,6 +363,8 @@ impl Net {
             owners: BTreeMap::new(),
             listeners: BTreeMap::new(),
             conns: BTreeMap::new(),
+            web: Web::default(),
+            wall_start: Duration::ZERO,
         }))))
     }
 
@@ -379,6 +388,7 @@ impl Net {
     fn release(&self, id: u64) {
         let mut inner = self.lock();
         inner.owners.remove(&id);
+        Net::release_web(&mut inner, id);
         let lids: Vec<u64> = inner
             .listeners
             .iter()

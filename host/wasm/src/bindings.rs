@@ -1,8 +1,9 @@
 //! The one place `bindgen!` runs: host bindings of the `hio:doer` package's
-//! `net-doer` world, which includes the `doer` world (a component of the
-//! `doer` world imports less, and links against the same linker).
+//! `http-doer` world, which includes `net-doer` and so the `doer` world (a
+//! component of a smaller world imports less, and links against the same
+//! linker).
 //!
-//! The generated world type is named after the world (`NetDoer`); outside
+//! The generated world type is named after the world (`HttpDoer`); outside
 //! this file it is only ever [`DoerWorld`], so the crate has one `Doer`:
 //! the scheduler's trait.
 
@@ -11,16 +12,18 @@ mod generated {
     #![allow(missing_docs)]
 
     wasmtime::component::bindgen!({
-        world: "net-doer",
+        world: "http-doer",
         path: "../../wit",
         additional_derives: [PartialEq],
         with: {
             "hio:doer/tcp.listener": crate::net::ListenerRes,
             "hio:doer/tcp.connection": crate::net::ConnRes,
+            "hio:doer/http.server": crate::http::ServerRes,
+            "hio:doer/http.request": crate::http::RequestRes,
         },
     });
 }
 
-pub use generated::NetDoer as DoerWorld;
-pub use generated::NetDoerPre as DoerWorldPre;
+pub use generated::HttpDoer as DoerWorld;
+pub use generated::HttpDoerPre as DoerWorldPre;
 pub use generated::hio;

@@ -30,6 +30,7 @@ mod charge;
 mod decks;
 mod engine;
 mod failure;
+mod http;
 mod instance;
 mod log;
 mod net;
@@ -46,6 +47,7 @@ pub use self::engine::{
     max_map_count,
 };
 pub use self::failure::{CallFailure, Limit, MAX_REASON};
+pub use self::http::{RequestRes, ServerRes};
 pub use self::instance::PluginDoer;
 pub use self::net::{ConnRes, ListenerRes, NetAccess, Spawns};
 pub use self::plugin::{InstanceConfig, Plugin};

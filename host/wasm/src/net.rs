@@ -85,7 +85,7 @@ fn wit_state(s: ConnState) -> State {
     }
 }
 
-fn wit_error(e: hio_io::NetError) -> WitNetError {
+pub(crate) fn wit_error(e: hio_io::NetError) -> WitNetError {
     match e {
         hio_io::NetError::NotGranted(s) => WitNetError::NotGranted(s),
         hio_io::NetError::BadAddress(s) => WitNetError::BadAddress(s),
@@ -99,7 +99,7 @@ fn not_granted(what: String) -> WitNetError {
 }
 
 impl StoreData {
-    fn network(&self) -> Result<&NetDoer, WitNetError> {
+    pub(crate) fn network(&self) -> Result<&NetDoer, WitNetError> {
         self.net
             .as_ref()
             .ok_or_else(|| not_granted("this doer has no network grants".into()))
@@ -107,13 +107,16 @@ impl StoreData {
 
     /// Counts `bytes` the guest handed over against `limits.host_bytes`;
     /// past it the call fails when it returns.
-    fn cross(&mut self, bytes: usize) {
+    pub(crate) fn cross(&mut self, bytes: usize) {
         if let Err(over) = self.crossing.add(bytes) {
             self.violation.get_or_insert(over.0);
         }
     }
 
-    fn push_handle<T: Send + 'static>(&mut self, value: T) -> Result<Resource<T>, WitNetError> {
+    pub(crate) fn push_handle<T: Send + 'static>(
+        &mut self,
+        value: T,
+    ) -> Result<Resource<T>, WitNetError> {
         self.table.push(value).map_err(|_| {
             WitNetError::Limit("handles: this doer holds as many as its limit allows".into())
         })
@@ -164,7 +167,7 @@ impl StoreData {
 
     /// The run's network, for calls on handles the doer holds (a handle
     /// exists only where the network does).
-    fn net(&self) -> Option<&Net> {
+    pub(crate) fn net_ref(&self) -> Option<&Net> {
         self.net.as_ref().map(|d| &d.access.net)
     }
 
@@ -178,7 +181,7 @@ impl StoreData {
         default: T,
         f: impl FnOnce(&Net, ConnId) -> T,
     ) -> T {
-        match (self.net(), self.conn_id(r)) {
+        match (self.net_ref(), self.conn_id(r)) {
             (Some(net), Some(cid)) => f(net, cid),
             _ => default,
         }
@@ -192,7 +195,7 @@ impl HostListener for StoreData {
 
     fn address(&mut self, r: Resource<ListenerRes>) -> String {
         let lid = self.table.get(&r).ok().map(|l| l.0);
-        match (self.net(), lid) {
+        match (self.net_ref(), lid) {
             (Some(net), Some(lid)) => net
                 .listener_address(lid)
                 .map(|a| a.to_string())
@@ -203,7 +206,7 @@ impl HostListener for StoreData {
 
     fn accept(&mut self, r: Resource<ListenerRes>) -> Option<Resource<ConnRes>> {
         let lid = self.table.get(&r).ok()?.0;
-        let net = self.net()?.clone();
+        let net = self.net_ref()?.clone();
         let cid = net.accept(lid)?;
         match self.push_handle(ConnRes(cid)) {
             Ok(h) => Some(h),
@@ -216,7 +219,7 @@ impl HostListener for StoreData {
 
     fn drop(&mut self, r: Resource<ListenerRes>) -> wasmtime::Result<()> {
         let l = self.table.delete(r)?;
-        if let Some(net) = self.net() {
+        if let Some(net) = self.net_ref() {
             net.close_listener(l.0);
         }
         Ok(())
@@ -275,7 +278,7 @@ impl HostConnection for StoreData {
 
     fn drop(&mut self, r: Resource<ConnRes>) -> wasmtime::Result<()> {
         let c = self.table.delete(r)?;
-        if let Some(net) = self.net() {
+        if let Some(net) = self.net_ref() {
             net.close(c.0);
         }
         Ok(())
@@ -353,7 +356,7 @@ impl ChildrenHost for StoreData {
         // the connection closes.
         let conn = conn.and_then(|r| self.table.delete(r).ok()).map(|c| c.0);
         let refuse = |data: &mut StoreData, why: String| {
-            if let (Some(cid), Some(net)) = (conn, data.net()) {
+            if let (Some(cid), Some(net)) = (conn, data.net_ref()) {
                 net.close(cid);
             }
             Err(why)
@@ -400,7 +403,7 @@ impl ChildrenHost for StoreData {
         // Spawned in this same call: it is not made at all.
         if let Some(i) = self.spawned.iter().position(|r| r.name == name) {
             let req = self.spawned.remove(i);
-            if let (Some(cid), Some(net)) = (req.conn, self.net()) {
+            if let (Some(cid), Some(net)) = (req.conn, self.net_ref()) {
                 net.close(cid);
             }
             return Ok(());
@@ -414,7 +417,7 @@ impl ChildrenHost for StoreData {
         match self.push_handle(ConnRes(cid)) {
             Ok(h) => Some(h),
             Err(_) => {
-                if let Some(net) = self.net() {
+                if let Some(net) = self.net_ref() {
                     net.close(cid);
                 }
                 None

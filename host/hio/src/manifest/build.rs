@@ -113,6 +113,7 @@ impl Builder<'_> {
                 send_buffer: size(l.send_buffer),
                 connect_timeout: l.connect_timeout,
                 idle_timeout: l.idle_timeout,
+                header_timeout: l.header_timeout,
                 backoff: l.reconnect_backoff,
                 max_backoff: l.max_backoff,
             },

@@ -94,6 +94,9 @@ pub struct Limits {
     pub connect_timeout: f64,
     /// Seconds of tyme a connection may stay idle; 0 = no timeout.
     pub idle_timeout: f64,
+    /// Seconds of tyme an HTTP request head may take to arrive (408 and
+    /// close after it); 0 = no timeout.
+    pub header_timeout: f64,
     /// First back-off before a reconnect, in seconds of tyme (doubles on
     /// each retry).
     pub reconnect_backoff: f64,
@@ -121,6 +124,8 @@ pub const DEFAULT_SEND_BUFFER: u64 = 64 << 10;
 pub const DEFAULT_CONNECT_TIMEOUT: f64 = 10.0;
 /// Default idle timeout, in seconds of tyme.
 pub const DEFAULT_IDLE_TIMEOUT: f64 = 60.0;
+/// Default time an HTTP request head may take to arrive.
+pub const DEFAULT_HEADER_TIMEOUT: f64 = 10.0;
 /// Default first back-off before a reconnect, in seconds of tyme.
 pub const DEFAULT_RECONNECT_BACKOFF: f64 = 0.125;
 /// Default longest back-off between reconnects, in seconds of tyme.

@@ -14,9 +14,9 @@ use std::time::Duration;
 use super::grants::grants;
 use super::{
     DEFAULT_BACKLOG, DEFAULT_CHILDREN, DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS, DEFAULT_FUEL,
-    DEFAULT_HANDLES, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BACKOFF, DEFAULT_MESSAGE,
-    DEFAULT_RECONNECT_BACKOFF, DEFAULT_RECV_BUFFER, DEFAULT_SEND_BUFFER, Group, Leaf, Limits,
-    Manifest, ManifestError, Node, Wake,
+    DEFAULT_HANDLES, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BACKOFF,
+    DEFAULT_MESSAGE, DEFAULT_RECONNECT_BACKOFF, DEFAULT_RECV_BUFFER, DEFAULT_SEND_BUFFER, Group,
+    Leaf, Limits, Manifest, ManifestError, Node, Wake,
 };
 use hio_scheduler::DEFAULT_TOCK;
 use hio_scheduler::DeckSpec;
@@ -408,6 +408,7 @@ const LIMIT_KEYS: &[&str] = &[
     "send_buffer",
     "connect_timeout",
     "idle_timeout",
+    "header_timeout",
     "reconnect_backoff",
     "max_backoff",
     "children",
@@ -427,6 +428,7 @@ fn default_limits(engine: &EngineLimits) -> Limits {
         send_buffer: DEFAULT_SEND_BUFFER,
         connect_timeout: DEFAULT_CONNECT_TIMEOUT,
         idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        header_timeout: DEFAULT_HEADER_TIMEOUT,
         reconnect_backoff: DEFAULT_RECONNECT_BACKOFF,
         max_backoff: DEFAULT_MAX_BACKOFF,
         children: DEFAULT_CHILDREN,
@@ -503,6 +505,7 @@ fn limits(
     for (key, field, positive) in [
         ("connect_timeout", &mut l.connect_timeout, false),
         ("idle_timeout", &mut l.idle_timeout, false),
+        ("header_timeout", &mut l.header_timeout, false),
         ("reconnect_backoff", &mut l.reconnect_backoff, true),
         ("max_backoff", &mut l.max_backoff, false),
     ] {

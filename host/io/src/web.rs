@@ -1,0 +1,244 @@
+//! HTTP/1.1 servers on the host's connections: the codec of [`crate::http`]
+//! run on each connection's buffers at the fixed points of a tick.
+//!
+//! Before the doers' turn, each server takes its listener's new
+//! connections, and each connection's decoder turns what arrived into
+//! requests. A doer takes one request at a time per connection (so
+//! pipelined requests are answered in order) and answers it over as many
+//! ticks as it likes; the next request of that connection is decoded once
+//! the response is finished. What is malformed or too large is answered by
+//! the host (400, 413, 414, 431) and the connection closes; a head that
+//! does not arrive within the header timeout gets 408.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::http::{
+    BodyKind, Framing, HttpLimits, RequestDecoder, RequestEvent, RequestHead, ResponseEncoder,
+};
+
+/// Header fields: names as sent, values as bytes.
+pub type Fields = Vec<(String, Vec<u8>)>;
+
+/// A server: its listener, its owner and its requests waiting for a doer.
+pub(crate) struct WebServer {
+    pub owner: u64,
+    pub listener: u64,
+    pub waiting: VecDeque<u64>,
+}
+
+/// One connection of a server.
+pub(crate) struct WebConn {
+    pub server: u64,
+    pub decoder: RequestDecoder,
+    /// The request being received or answered.
+    pub current: Option<u64>,
+    /// When the bytes of a head not yet complete began to arrive.
+    pub head_since: Option<f64>,
+    /// Answered with an error or asked to close: no more requests.
+    pub closing: bool,
+}
+
+/// One request and its response.
+pub(crate) struct WebRequest {
+    pub conn: u64,
+    pub head: RequestHead,
+    pub body: crate::buf::Buf,
+    pub body_done: bool,
+    pub trailers: Fields,
+    pub response: Option<ResponseEncoder>,
+    pub finished: bool,
+    /// Handed to a doer (by `next`).
+    pub taken: bool,
+    /// Its connection failed or closed under it: nothing more goes out.
+    pub dead: bool,
+    pub continued: bool,
+}
+
+/// The HTTP side of a [`crate::Net`].
+#[derive(Default)]
+pub(crate) struct Web {
+    pub servers: BTreeMap<u64, WebServer>,
+    pub conns: BTreeMap<u64, WebConn>,
+    pub requests: BTreeMap<u64, WebRequest>,
+    pub limits: HttpLimits,
+}
+
+/// What servicing a connection's input asks of its socket.
+pub(crate) enum Step {
+    /// Nothing (more) to do now.
+    Idle,
+    /// Write these bytes (an error response) and close.
+    Fail(Vec<u8>),
+}
+
+impl WebRequest {
+    fn new(conn: u64, head: RequestHead) -> WebRequest {
+        let body_done = matches!(head.body, BodyKind::Empty);
+        WebRequest {
+            conn,
+            head,
+            body: crate::buf::Buf::default(),
+            body_done,
+            trailers: Vec::new(),
+            response: None,
+            finished: false,
+            taken: false,
+            dead: false,
+            continued: false,
+        }
+    }
+}
+
+impl Web {
+    /// Decodes what `input` holds for connection `cid`, as far as its state
+    /// allows; returns the bytes consumed and what to do.
+    pub fn decode(
+        &mut self,
+        cid: u64,
+        input: &[u8],
+        room: usize,
+        tyme: f64,
+        date: &str,
+        next_id: &mut dyn FnMut() -> u64,
+    ) -> (usize, Step) {
+        let Some(conn) = self.conns.get_mut(&cid) else {
+            return (0, Step::Idle);
+        };
+        let mut used = 0;
+        while !conn.closing {
+            // A request being answered: the next waits (pipelining in order).
+            if let Some(rid) = conn.current
+                && let Some(r) = self.requests.get(&rid)
+                && r.body_done
+            {
+                break;
+            }
+            // A body piece waits for the doer to read: back pressure.
+            if let Some(rid) = conn.current
+                && let Some(r) = self.requests.get(&rid)
+                && r.body.len() >= room
+            {
+                break;
+            }
+            if used >= input.len() && conn.current.is_none() {
+                // A head partly read (the decoder holds it) keeps its clock.
+                if conn.decoder.is_idle() {
+                    conn.head_since = None;
+                }
+                break;
+            }
+            if conn.current.is_none() && conn.head_since.is_none() {
+                conn.head_since = Some(tyme);
+            }
+            match conn.decoder.decode(&input[used..]) {
+                Err(e) => {
+                    conn.closing = true;
+                    // A request whose body went bad: a doer that has not
+                    // taken it never sees it; one that has finds it dead. A
+                    // response already under way is cut off (no error
+                    // response in the middle of it).
+                    let mut respond = true;
+                    if let Some(rid) = conn.current.take()
+                        && let Some(r) = self.requests.get_mut(&rid)
+                    {
+                        if r.taken {
+                            r.dead = true;
+                            respond = r.response.is_none();
+                        } else {
+                            self.requests.remove(&rid);
+                        }
+                    }
+                    let answer = if respond {
+                        ResponseEncoder::simple(e.status, &e.reason, date)
+                    } else {
+                        Vec::new()
+                    };
+                    return (used, Step::Fail(answer));
+                }
+                Ok((n, event)) => {
+                    used += n;
+                    match event {
+                        None if n == 0 => break,
+                        None => {}
+                        Some(RequestEvent::Head(head)) => {
+                            conn.head_since = None;
+                            let rid = next_id();
+                            let server = conn.server;
+                            conn.current = Some(rid);
+                            self.requests.insert(rid, WebRequest::new(cid, head));
+                            if let Some(s) = self.servers.get_mut(&server) {
+                                s.waiting.push_back(rid);
+                            }
+                        }
+                        Some(RequestEvent::Body(bytes)) => {
+                            if let Some(r) = conn.current.and_then(|r| self.requests.get_mut(&r)) {
+                                r.body.push(&bytes);
+                            }
+                        }
+                        Some(RequestEvent::End { trailers }) => {
+                            if let Some(r) = conn.current.and_then(|r| self.requests.get_mut(&r)) {
+                                r.body_done = true;
+                                r.trailers = trailers;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (used, Step::Idle)
+    }
+
+    /// Whether connection `cid`'s head has taken longer than `timeout`.
+    pub fn head_late(&self, cid: u64, tyme: f64, timeout: f64) -> bool {
+        timeout > 0.0
+            && self
+                .conns
+                .get(&cid)
+                .and_then(|c| c.head_since)
+                .is_some_and(|t| tyme - t >= timeout)
+    }
+
+    /// Starts request `rid`'s response; the head's bytes.
+    pub fn respond(
+        &mut self,
+        rid: u64,
+        status: u16,
+        headers: &Fields,
+        length: Option<u64>,
+        date: &str,
+    ) -> Result<Vec<u8>, String> {
+        let r = self
+            .requests
+            .get_mut(&rid)
+            .ok_or_else(|| "no such request".to_owned())?;
+        if r.dead {
+            return Err("the connection failed or closed".into());
+        }
+        if r.response.is_some() {
+            return Err("the response was started already".into());
+        }
+        if !(100..=999).contains(&status) || (100..200).contains(&status) {
+            return Err(format!(
+                "status {status} is not a final status (200 to 999)"
+            ));
+        }
+        let framing = match length {
+            Some(n) => Framing::Length(n),
+            None => Framing::Chunked,
+        };
+        let keep_alive = r.head.keep_alive && !self.conns.get(&r.conn).is_some_and(|c| c.closing);
+        let head_request = r.head.method.eq_ignore_ascii_case("HEAD");
+        let (bytes, encoder) = ResponseEncoder::head(
+            status,
+            None,
+            headers,
+            framing,
+            date,
+            keep_alive,
+            head_request,
+        )
+        .map_err(|e| e.reason)?;
+        r.response = Some(encoder);
+        Ok(bytes)
+    }
+}

@@ -1,0 +1,172 @@
+//! Host side of the `http` interface: servers and requests as handles onto
+//! the run's [`hio_io::Net`], served by its HTTP layer.
+
+use hio_io::HostPort;
+use wasmtime::component::Resource;
+
+use crate::bindings::hio::doer::http::{Fields, Host, HostRequest, HostServer};
+use crate::bindings::hio::doer::tcp::NetError as WitNetError;
+use crate::store::StoreData;
+
+/// A server handle in a doer's resource table.
+pub struct ServerRes(u64);
+
+/// A request handle in a doer's resource table.
+pub struct RequestRes(u64);
+
+fn fields_size(fields: &Fields) -> usize {
+    fields.iter().map(|(k, v)| k.len() + v.len()).sum()
+}
+
+impl StoreData {
+    fn serve(&mut self, addr: &str, tls: bool) -> Result<Resource<ServerRes>, WitNetError> {
+        self.cross(addr.len());
+        let target = HostPort::parse(addr).map_err(crate::net::wit_error)?;
+        let doer = self.network()?;
+        if !hio_io::granted(&doer.access.listen, &target) {
+            return Err(WitNetError::NotGranted(format!("listen on {target}")));
+        }
+        let cfg = if tls {
+            Some(doer.access.server.clone().ok_or_else(|| {
+                WitNetError::NotGranted(
+                    "HTTPS: no certificate and key granted (grants.tls.cert, grants.tls.key)"
+                        .into(),
+                )
+            })?)
+        } else {
+            None
+        };
+        let sid = doer
+            .access
+            .net
+            .http_listen(&doer.owner, &target, cfg)
+            .map_err(crate::net::wit_error)?;
+        let net = doer.access.net.clone();
+        self.push_handle(ServerRes(sid))
+            .inspect_err(|_| net.http_close(sid))
+    }
+
+    fn request_id(&self, r: &Resource<RequestRes>) -> Option<u64> {
+        self.table.get(r).ok().map(|q| q.0)
+    }
+
+    fn on_request<T>(
+        &self,
+        r: &Resource<RequestRes>,
+        default: T,
+        f: impl FnOnce(&hio_io::Net, u64) -> T,
+    ) -> T {
+        match (self.net_ref(), self.request_id(r)) {
+            (Some(net), Some(rid)) => f(net, rid),
+            _ => default,
+        }
+    }
+}
+
+impl HostServer for StoreData {
+    fn listen(&mut self, addr: String) -> Result<Resource<ServerRes>, WitNetError> {
+        self.serve(&addr, false)
+    }
+
+    fn listen_tls(&mut self, addr: String) -> Result<Resource<ServerRes>, WitNetError> {
+        self.serve(&addr, true)
+    }
+
+    fn address(&mut self, r: Resource<ServerRes>) -> String {
+        let sid = self.table.get(&r).ok().map(|s| s.0);
+        match (self.net_ref(), sid) {
+            (Some(net), Some(sid)) => net
+                .http_address(sid)
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+
+    fn next(&mut self, r: Resource<ServerRes>) -> Option<Resource<RequestRes>> {
+        let sid = self.table.get(&r).ok()?.0;
+        let net = self.net_ref()?.clone();
+        let rid = net.http_next(sid)?;
+        match self.push_handle(RequestRes(rid)) {
+            Ok(h) => Some(h),
+            Err(_) => {
+                net.http_drop(rid);
+                None
+            }
+        }
+    }
+
+    fn drop(&mut self, r: Resource<ServerRes>) -> wasmtime::Result<()> {
+        let s = self.table.delete(r)?;
+        if let Some(net) = self.net_ref() {
+            net.http_close(s.0);
+        }
+        Ok(())
+    }
+}
+
+impl HostRequest for StoreData {
+    fn method(&mut self, r: Resource<RequestRes>) -> String {
+        self.on_request(&r, None, |n, q| n.http_head(q))
+            .map(|h| h.0)
+            .unwrap_or_default()
+    }
+
+    fn target(&mut self, r: Resource<RequestRes>) -> String {
+        self.on_request(&r, None, |n, q| n.http_head(q))
+            .map(|h| h.1)
+            .unwrap_or_default()
+    }
+
+    fn headers(&mut self, r: Resource<RequestRes>) -> Fields {
+        self.on_request(&r, None, |n, q| n.http_head(q))
+            .map(|h| h.2)
+            .unwrap_or_default()
+    }
+
+    fn read(&mut self, r: Resource<RequestRes>, max: u32) -> Vec<u8> {
+        self.on_request(&r, Vec::new(), |n, q| n.http_read(q, max as usize))
+    }
+
+    fn body_done(&mut self, r: Resource<RequestRes>) -> bool {
+        self.on_request(&r, true, |n, q| n.http_body_done(q))
+    }
+
+    fn trailers(&mut self, r: Resource<RequestRes>) -> Fields {
+        self.on_request(&r, Vec::new(), |n, q| n.http_trailers(q))
+    }
+
+    fn respond(
+        &mut self,
+        r: Resource<RequestRes>,
+        status: u16,
+        headers: Fields,
+        length: Option<u64>,
+    ) -> Result<(), String> {
+        self.cross(fields_size(&headers));
+        self.on_request(&r, Err("no such request".into()), |n, q| {
+            n.http_respond(q, status, &headers, length)
+        })
+    }
+
+    fn write(&mut self, r: Resource<RequestRes>, bytes: Vec<u8>) -> u32 {
+        self.on_request(&r, 0, |n, q| n.http_write(q, &bytes)) as u32
+    }
+
+    fn finish(&mut self, r: Resource<RequestRes>, trailers: Fields) -> Result<(), String> {
+        self.cross(fields_size(&trailers));
+        self.on_request(&r, Err("no such request".into()), |n, q| {
+            n.http_finish(q, &trailers)
+        })
+    }
+
+    fn drop(&mut self, r: Resource<RequestRes>) -> wasmtime::Result<()> {
+        let q = self.table.delete(r)?;
+        if let Some(net) = self.net_ref() {
+            net.http_drop(q.0);
+        }
+        Ok(())
+    }
+}
+
+impl Host for StoreData {}
