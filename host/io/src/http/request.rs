@@ -91,6 +91,10 @@ enum State {
 ///
 /// An error is final: the decoder returns it from every later call, and the
 /// connection must be closed.
+///
+/// Protocol switches are not handled: after the head of a `CONNECT` or of
+/// an accepted `Upgrade`, the bytes that follow belong to another protocol,
+/// and a server that goes along must stop feeding them to this decoder.
 #[derive(Debug)]
 pub struct RequestDecoder {
     limits: HttpLimits,
