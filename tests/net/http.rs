@@ -346,3 +346,61 @@ fn a_kept_alive_connection_carries_nothing_from_one_exchange_to_the_next() {
         parts[2]
     );
 }
+
+#[test]
+fn a_handler_that_fails_holding_a_request_gets_it_a_500_and_a_clean_close() {
+    let mut run = router();
+    let addr = run.listening();
+    let said = against(&mut run, move || {
+        raw(addr, b"GET /fail HTTP/1.1\r\nHost: x\r\n\r\n".to_vec())
+    });
+    assert!(said.starts_with("HTTP/1.1 500 "), "{said}");
+    assert!(
+        said.to_ascii_lowercase().contains("connection: close"),
+        "{said}"
+    );
+    let reason = run
+        .records()
+        .into_iter()
+        .find(|r| r.doer == "router" && r.event.as_str() == "abort")
+        .and_then(|r| r.reason)
+        .unwrap_or_default();
+    assert!(reason.contains("failing on purpose"), "{reason}");
+}
+
+#[test]
+fn curl_gets_hello_over_https_twice_on_one_connection() {
+    let dir = crate::util::prepare();
+    crate::tls::certificates(dir.path());
+    let ca = dir.path().join("ca.pem").display().to_string();
+    let text = format!(
+        r#"
+tock = 0.01
+real = true
+wake = "io"
+[[doers]]
+name = "hello"
+plugin = "{}"
+options = {{ addr = "127.0.0.1:0", tls = true }}
+grants = {{ listen = ["127.0.0.1:*"], tls = {{ cert = "server.pem", key = "server.key" }} }}
+"#,
+        plugin("hello")
+    );
+    let mut run = crate::util::start_in(dir, &text);
+    let addr = run.listening();
+    let said = against(&mut run, move || {
+        let url = format!("https://localhost:{}/", addr.port());
+        let resolve = format!("localhost:{}:127.0.0.1", addr.port());
+        curl(&[
+            "--cacert",
+            &ca,
+            "--resolve",
+            &resolve,
+            &url,
+            &url,
+            "-w",
+            "[%{http_code} %{num_connects}]",
+        ])
+    });
+    assert_eq!(said, "hello\n[200 1]hello\n[200 0]", "log:\n{}", run.log());
+}

@@ -14,7 +14,7 @@ use crate::util::{plugin, prepare, start_in};
 /// Writes `ca.pem` (a CA), `server.pem` and `server.key` (a certificate for
 /// `localhost` it signed) into `dir`; `other-ca.pem` is a CA that signed
 /// nothing.
-fn certificates(dir: &Path) {
+pub fn certificates(dir: &Path) {
     let ca = CertifiedIssuer::self_signed(authority("hio test CA"), KeyPair::generate().unwrap())
         .unwrap();
     let key = KeyPair::generate().unwrap();

@@ -10,6 +10,8 @@
 //! - `GET /cut` → declares 100 bytes, sends 10, then lets the request go:
 //!   the host cuts the response off (the client never sees it complete);
 //! - `GET /drop` → lets the request go unanswered: the host answers 500;
+//! - `GET /fail` → the doer fails (its recur returns an error) holding the
+//!   request: the host answers 500;
 //! - anything else → 404.
 
 use hio_guest::http::{Request, Server};
@@ -27,6 +29,8 @@ enum Work {
 struct Router {
     server: Server,
     work: Vec<Work>,
+    /// A request held while the doer fails.
+    failing: Option<Request>,
 }
 
 const EVENTS: u32 = 3;
@@ -70,6 +74,10 @@ impl Router {
                 Ok(())
             }
             ("GET", "/drop") => Ok(()),
+            ("GET", "/fail") => {
+                self.failing = Some(request);
+                Ok(())
+            }
             _ => simple(&request, 404, b"text/plain", b"not found\n"),
         }
     }
@@ -132,6 +140,7 @@ impl Doer for Router {
         Ok(Router {
             server,
             work: Vec::new(),
+            failing: None,
         })
     }
 
@@ -150,6 +159,9 @@ impl Doer for Router {
                 false
             }
         });
+        if self.failing.is_some() {
+            return Err("failing on purpose (GET /fail)".into());
+        }
         Ok(false)
     }
 }

@@ -363,8 +363,38 @@ impl Net {
             .filter(|(_, s)| s.owner == id)
             .map(|(&k, _)| k)
             .collect();
+        let date = inner.date();
         for sid in sids {
             inner.web.servers.remove(&sid);
+            // Its requests: unanswered ones get a 500, ones cut off mid-
+            // response close; either way the connection ends cleanly (the
+            // doer that would answer is gone).
+            let cids: Vec<u64> = inner
+                .web
+                .conns
+                .iter()
+                .filter(|(_, w)| w.server == sid)
+                .map(|(&c, _)| c)
+                .collect();
+            for cid in cids {
+                let Some(w) = inner.web.conns.remove(&cid) else {
+                    continue;
+                };
+                let unanswered = match w.current.and_then(|r| inner.web.requests.remove(&r)) {
+                    Some(r) => !r.dead && r.response.is_none(),
+                    None => false,
+                };
+                if let Some(c) = inner.conns.get_mut(&cid) {
+                    if unanswered && c.end.is_none() {
+                        c.send.push(&ResponseEncoder::simple(
+                            500,
+                            "internal server error",
+                            &date,
+                        ));
+                    }
+                    c.shut = true;
+                }
+            }
         }
     }
 }
