@@ -133,3 +133,79 @@ impl Request {
         self.0.finish(&owned(trailers))
     }
 }
+
+/// A request this doer makes to a granted origin, and its response.
+///
+/// ```no_run
+/// use hio_guest::http::Outgoing;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let fetch = Outgoing::send("http://127.0.0.1:8080", "GET", "/", &[], Some(0))?;
+/// // Tick after tick:
+/// if let Some(status) = fetch.status() {
+///     let body = fetch.read(64 * 1024);
+///     # let _ = (status, body);
+/// }
+/// if let Some(outcome) = fetch.done() {
+///     outcome?;
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub struct Outgoing(crate::bindings::hio::doer::http_client::Outgoing);
+
+impl Outgoing {
+    /// Sends `method` `target` to `origin` (`http://host:port` or
+    /// `https://host:port`) with `headers`; `length` is the body's length
+    /// (`Some(0)` for none, `None` for a chunked body).
+    pub fn send(
+        origin: &str,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &[u8])],
+        length: Option<u64>,
+    ) -> Result<Outgoing, NetError> {
+        crate::bindings::hio::doer::http_client::Outgoing::send(
+            origin,
+            method,
+            target,
+            &owned(headers),
+            length,
+        )
+        .map(Outgoing)
+        .map_err(NetError::from)
+    }
+
+    /// Queues what fits of a request body piece; returns how many bytes it
+    /// took.
+    pub fn write(&self, bytes: &[u8]) -> u32 {
+        self.0.write(bytes)
+    }
+
+    /// Ends the request body (with trailers when chunked).
+    pub fn finish(&self, trailers: &[(&str, &[u8])]) -> Result<(), String> {
+        self.0.finish(&owned(trailers))
+    }
+
+    /// The response's status, once its head arrived.
+    pub fn status(&self) -> Option<u16> {
+        self.0.status()
+    }
+
+    /// The response's header fields.
+    pub fn headers(&self) -> Fields {
+        self.0.headers()
+    }
+
+    /// Takes up to `max` response body bytes that arrived.
+    pub fn read(&self, max: u32) -> Vec<u8> {
+        self.0.read(max)
+    }
+
+    /// `None` while the exchange goes on; `Some(Ok(()))` once the whole
+    /// response arrived and was read; `Some(Err(why))` if it failed (a
+    /// cut-off body is never `Ok`).
+    pub fn done(&self) -> Option<Result<(), String>> {
+        self.0.done()
+    }
+}

@@ -16,6 +16,8 @@ use rustls::{ClientConfig, ServerConfig};
 use crate::conn::{Conn, ConnState, End};
 use crate::web::Web;
 
+mod client;
+pub(crate) use client::WebClient;
 mod web;
 use crate::{ConnLimits, HostPort, NetError};
 
@@ -323,6 +325,7 @@ impl Inner {
             c.push_tls();
         }
         self.serve_web(tyme);
+        self.serve_clients();
         self.sweep();
     }
 

@@ -60,6 +60,8 @@ pub(crate) struct Web {
     pub servers: BTreeMap<u64, WebServer>,
     pub conns: BTreeMap<u64, WebConn>,
     pub requests: BTreeMap<u64, WebRequest>,
+    /// Requests doers make.
+    pub clients: BTreeMap<u64, crate::net::WebClient>,
     pub limits: HttpLimits,
 }
 

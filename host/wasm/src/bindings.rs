@@ -20,6 +20,7 @@ mod generated {
             "hio:doer/tcp.connection": crate::net::ConnRes,
             "hio:doer/http.server": crate::http::ServerRes,
             "hio:doer/http.request": crate::http::RequestRes,
+            "hio:doer/http-client.outgoing": crate::http::OutgoingRes,
         },
     });
 }

@@ -170,3 +170,167 @@ impl HostRequest for StoreData {
 }
 
 impl Host for StoreData {}
+
+/// An outgoing request handle in a doer's resource table.
+pub struct OutgoingRes(u64);
+
+mod client {
+    use hio_io::HostPort;
+    use rustls::pki_types::ServerName;
+    use wasmtime::component::Resource;
+
+    use super::{OutgoingRes, fields_size};
+    use crate::bindings::hio::doer::http::Fields;
+    use crate::bindings::hio::doer::http_client::{Host, HostOutgoing};
+    use crate::bindings::hio::doer::tcp::NetError as WitNetError;
+    use crate::store::StoreData;
+
+    /// `http://host:port` or `https://host:port`: the address and whether
+    /// it is TLS (the port defaults to 80 or 443).
+    fn origin(text: &str) -> Result<(HostPort, bool), WitNetError> {
+        let bad = || {
+            WitNetError::BadAddress(format!(
+                "{text:?} is not http://host:port or https://host:port"
+            ))
+        };
+        let (tls, rest) = if let Some(r) = text.strip_prefix("https://") {
+            (true, r)
+        } else if let Some(r) = text.strip_prefix("http://") {
+            (false, r)
+        } else {
+            return Err(bad());
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        let has_port = if rest.starts_with('[') {
+            rest.contains("]:")
+        } else {
+            rest.contains(':')
+        };
+        let with_port = if has_port {
+            rest.to_owned()
+        } else {
+            format!("{rest}:{}", if tls { 443 } else { 80 })
+        };
+        Ok((HostPort::parse(&with_port).map_err(|_| bad())?, tls))
+    }
+
+    impl StoreData {
+        fn outgoing_id(&self, r: &Resource<OutgoingRes>) -> Option<u64> {
+            self.table.get(r).ok().map(|o| o.0)
+        }
+
+        fn on_outgoing<T>(
+            &self,
+            r: &Resource<OutgoingRes>,
+            default: T,
+            f: impl FnOnce(&hio_io::Net, u64) -> T,
+        ) -> T {
+            match (self.net_ref(), self.outgoing_id(r)) {
+                (Some(net), Some(id)) => f(net, id),
+                _ => default,
+            }
+        }
+    }
+
+    impl HostOutgoing for StoreData {
+        fn send(
+            &mut self,
+            origin_text: String,
+            method: String,
+            target: String,
+            headers: Fields,
+            length: Option<u64>,
+        ) -> Result<Resource<OutgoingRes>, WitNetError> {
+            self.cross(origin_text.len() + method.len() + target.len() + fields_size(&headers));
+            let (addr, tls) = origin(&origin_text)?;
+            let doer = self.network()?;
+            if !hio_io::granted(&doer.access.connect, &addr) {
+                return Err(WitNetError::NotGranted(format!("connect to {addr}")));
+            }
+            let tls = if tls {
+                let cfg = doer.access.client.clone().ok_or_else(|| {
+                    WitNetError::NotGranted(
+                        "https: no roots granted (grants.tls.roots, webpki_roots or platform_roots)"
+                            .into(),
+                    )
+                })?;
+                let name = ServerName::try_from(addr.host.clone()).map_err(|_| {
+                    WitNetError::BadAddress(format!("bad server name {:?}", addr.host))
+                })?;
+                Some((cfg, name))
+            } else {
+                None
+            };
+            let id = doer
+                .access
+                .net
+                .http_send(&doer.owner, &addr, tls, &method, &target, &headers, length)
+                .map_err(crate::net::wit_error)?;
+            let net = doer.access.net.clone();
+            self.push_handle(OutgoingRes(id))
+                .inspect_err(|_| net.http_send_drop(id))
+        }
+
+        fn write(&mut self, r: Resource<OutgoingRes>, bytes: Vec<u8>) -> u32 {
+            self.on_outgoing(&r, 0, |n, id| n.http_send_body(id, &bytes)) as u32
+        }
+
+        fn finish(&mut self, r: Resource<OutgoingRes>, trailers: Fields) -> Result<(), String> {
+            self.cross(fields_size(&trailers));
+            self.on_outgoing(&r, Err("no such request".into()), |n, id| {
+                n.http_send_finish(id, &trailers)
+            })
+        }
+
+        fn status(&mut self, r: Resource<OutgoingRes>) -> Option<u16> {
+            self.on_outgoing(&r, None, |n, id| n.http_response(id))
+                .map(|h| h.0)
+        }
+
+        fn headers(&mut self, r: Resource<OutgoingRes>) -> Fields {
+            self.on_outgoing(&r, None, |n, id| n.http_response(id))
+                .map(|h| h.1)
+                .unwrap_or_default()
+        }
+
+        fn read(&mut self, r: Resource<OutgoingRes>, max: u32) -> Vec<u8> {
+            self.on_outgoing(&r, Vec::new(), |n, id| {
+                n.http_response_read(id, max as usize)
+            })
+        }
+
+        fn done(&mut self, r: Resource<OutgoingRes>) -> Option<Result<(), String>> {
+            self.on_outgoing(&r, Some(Err("no such request".into())), |n, id| {
+                n.http_response_done(id)
+            })
+        }
+
+        fn drop(&mut self, r: Resource<OutgoingRes>) -> wasmtime::Result<()> {
+            let o = self.table.delete(r)?;
+            if let Some(net) = self.net_ref() {
+                net.http_send_drop(o.0);
+            }
+            Ok(())
+        }
+    }
+
+    impl Host for StoreData {}
+
+    #[cfg(test)]
+    mod tests {
+        use super::origin;
+
+        #[test]
+        fn origins_name_scheme_host_and_port() {
+            let (a, tls) = origin("https://example.com").unwrap();
+            assert_eq!((a.to_string(), tls), ("example.com:443".into(), true));
+            let (a, tls) = origin("http://127.0.0.1:8080/").unwrap();
+            assert_eq!((a.to_string(), tls), ("127.0.0.1:8080".into(), false));
+            let (a, _) = origin("http://[::1]:81").unwrap();
+            assert_eq!(a.to_string(), "[::1]:81");
+            let (a, _) = origin("http://[::1]").unwrap();
+            assert_eq!(a.to_string(), "[::1]:80");
+            assert!(origin("ftp://x").is_err() && origin("http://").is_err());
+        }
+    }
+}

@@ -47,7 +47,7 @@ pub use self::engine::{
     max_map_count,
 };
 pub use self::failure::{CallFailure, Limit, MAX_REASON};
-pub use self::http::{RequestRes, ServerRes};
+pub use self::http::{OutgoingRes, RequestRes, ServerRes};
 pub use self::instance::PluginDoer;
 pub use self::net::{ConnRes, ListenerRes, NetAccess, Spawns};
 pub use self::plugin::{InstanceConfig, Plugin};

@@ -363,6 +363,10 @@ impl Net {
             .filter(|(_, s)| s.owner == id)
             .map(|(&k, _)| k)
             .collect();
+        // Its outgoing requests (their connections close with the rest).
+        let Inner { conns, web, .. } = &mut *inner;
+        web.clients
+            .retain(|_, cl| conns.get(&cl.conn).is_some_and(|c| c.owner != id));
         let date = inner.date();
         for sid in sids {
             inner.web.servers.remove(&sid);
