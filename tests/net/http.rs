@@ -407,12 +407,16 @@ grants = {{ listen = ["127.0.0.1:*"], tls = {{ cert = "server.pem", key = "serve
 
 /// Python's `http.server` serving a folder with `file.txt` (1,000 bytes),
 /// on a free port; killed when the guard goes.
-struct PyServer(std::process::Child, u16, tempfile::TempDir);
+struct PyServer {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
 
 impl Drop for PyServer {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -446,7 +450,11 @@ fn python_server() -> PyServer {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    PyServer(child, port, dir)
+    PyServer {
+        child,
+        port,
+        _dir: dir,
+    }
 }
 
 fn fetch(url: &str) -> String {
@@ -469,14 +477,14 @@ grants = {{ connect = ["127.0.0.1:*"] }}
 #[test]
 fn the_client_doer_fetches_from_pythons_http_server() {
     let py = python_server();
-    let mut run = start(&fetch(&format!("http://127.0.0.1:{}/file.txt", py.1)));
+    let mut run = start(&fetch(&format!("http://127.0.0.1:{}/file.txt", py.port)));
     run.doist.run().unwrap();
     assert!(
         run.line("file.txt status 200, 1000 bytes").is_some(),
         "{}",
         run.log()
     );
-    let mut run = start(&fetch(&format!("http://127.0.0.1:{}/missing", py.1)));
+    let mut run = start(&fetch(&format!("http://127.0.0.1:{}/missing", py.port)));
     run.doist.run().unwrap();
     assert!(run.line("missing status 404").is_some(), "{}", run.log());
 }

@@ -33,7 +33,10 @@ impl Doer for Fetch {
     }
 
     fn enter(options: &Options) -> Result<Self, String> {
-        let url = options.text("url")?.ok_or("option url is required")?.to_owned();
+        let url = options
+            .text("url")?
+            .ok_or("option url is required")?
+            .to_owned();
         let method = options.text("method")?.unwrap_or("GET").to_owned();
         let (origin, target) = split(&url)?;
         let request = Outgoing::send(origin, &method, target, &[], Some(0))
@@ -57,7 +60,10 @@ impl Doer for Fetch {
             None => Ok(false),
             Some(Ok(())) => {
                 let status = self.request.status().unwrap_or(0);
-                log::info(&format!("{} status {status}, {} bytes", self.url, self.bytes));
+                log::info(&format!(
+                    "{} status {status}, {} bytes",
+                    self.url, self.bytes
+                ));
                 Ok(true)
             }
             Some(Err(why)) => Err(format!("fetching {}: {why}", self.url)),

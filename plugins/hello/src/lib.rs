@@ -36,7 +36,11 @@ impl Doer for Hello {
             // A client that went away is no failure of the server: its
             // request is dropped (the host closes the connection).
             let answered = request
-                .respond(status, &[("content-type", b"text/plain")], Some(body.len() as u64))
+                .respond(
+                    status,
+                    &[("content-type", b"text/plain")],
+                    Some(body.len() as u64),
+                )
                 .and_then(|()| {
                     // A short body fits a fresh response's buffer unless the
                     // connection is gone.
@@ -47,7 +51,11 @@ impl Doer for Hello {
                     }
                 });
             if let Err(why) = answered {
-                log::debug(&format!("{} {}: not answered: {why}", request.method(), request.target()));
+                log::debug(&format!(
+                    "{} {}: not answered: {why}",
+                    request.method(),
+                    request.target()
+                ));
             }
         }
         Ok(false)

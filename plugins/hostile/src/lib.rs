@@ -111,12 +111,10 @@ impl Hostile {
                 let p = unsafe { wasip2::io::poll::Pollable::from_handle(h) };
                 black_box(p.ready());
             }
-            "big-message" => {
-                match decks::push("jobs", &vec![7u8; 100 << 10]) {
-                    Ok(()) => log::info("big message pushed"),
-                    Err(e) => log::warn(&format!("big message refused: {}", e.name())),
-                }
-            }
+            "big-message" => match decks::push("jobs", &vec![7u8; 100 << 10]) {
+                Ok(()) => log::info("big message pushed"),
+                Err(e) => log::warn(&format!("big message refused: {}", e.name())),
+            },
             "deck-names" => {
                 let mut name = "d".repeat(1 << 20);
                 for i in 0..3_000u32 {

@@ -28,7 +28,11 @@ struct Proxy {
 fn bad_gateway(request: &Request, why: &str) {
     let body = format!("bad gateway: {why}\n");
     let ok = request
-        .respond(502, &[("content-type", b"text/plain")], Some(body.len() as u64))
+        .respond(
+            502,
+            &[("content-type", b"text/plain")],
+            Some(body.len() as u64),
+        )
         .is_ok();
     if ok && request.write(body.as_bytes()) as usize == body.len() {
         let _ = request.finish(&[]);
@@ -73,7 +77,10 @@ fn advance(p: &mut Pass) -> bool {
             .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
             .map(|(_, v)| v)
             .unwrap_or_else(|| b"application/octet-stream".to_vec());
-        if p.request.respond(status, &[("content-type", &kind)], None).is_err() {
+        if p.request
+            .respond(status, &[("content-type", &kind)], None)
+            .is_err()
+        {
             return true;
         }
         p.started = true;
@@ -111,13 +118,18 @@ impl Doer for Proxy {
 
     fn validate(options: &Options) -> Result<(), String> {
         options.only(Self::OPTIONS)?;
-        options.text("upstream")?.ok_or("option upstream is required")?;
+        options
+            .text("upstream")?
+            .ok_or("option upstream is required")?;
         Ok(())
     }
 
     fn enter(options: &Options) -> Result<Self, String> {
         let addr = options.text("addr")?.unwrap_or("127.0.0.1:8081").to_owned();
-        let upstream = options.text("upstream")?.ok_or("option upstream is required")?.to_owned();
+        let upstream = options
+            .text("upstream")?
+            .ok_or("option upstream is required")?
+            .to_owned();
         let server = Server::listen(&addr).map_err(|e| format!("cannot serve on {addr}: {e}"))?;
         log::debug(&format!("listening on {}", server.address()));
         Ok(Proxy {
@@ -134,8 +146,18 @@ impl Doer for Proxy {
                 .and_then(|v| String::from_utf8(v).ok())
                 .and_then(|v| v.trim().parse::<u64>().ok());
             let chunked = request.header("transfer-encoding").is_some();
-            let length = if chunked { None } else { Some(length.unwrap_or(0)) };
-            match Outgoing::send(&self.upstream, &request.method(), &request.target(), &[], length) {
+            let length = if chunked {
+                None
+            } else {
+                Some(length.unwrap_or(0))
+            };
+            match Outgoing::send(
+                &self.upstream,
+                &request.method(),
+                &request.target(),
+                &[],
+                length,
+            ) {
                 Ok(upstream) => self.passes.push(Pass {
                     request,
                     upstream,

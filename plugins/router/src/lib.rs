@@ -61,7 +61,10 @@ impl Router {
             ("GET", "/events") => {
                 request.respond(
                     200,
-                    &[("content-type", b"text/event-stream"), ("cache-control", b"no-cache")],
+                    &[
+                        ("content-type", b"text/event-stream"),
+                        ("cache-control", b"no-cache"),
+                    ],
                     None,
                 )?;
                 self.work.push(Work::Events(request, 0));

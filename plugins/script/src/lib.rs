@@ -61,7 +61,9 @@ impl Reader<'_> {
 
 /// `len` bytes made from `seed`, cycling through every byte value.
 fn filler(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 fn hex(text: &str) -> Result<Vec<u8>, String> {
