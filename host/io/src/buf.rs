@@ -1,11 +1,16 @@
 //! [`Buf`]: a connection's byte queue, contiguous so that every read and
 //! write moves one slice with one copy (or one system call).
 
-/// Bytes in `data[head..]`; taken from the front, added at the back. Its
-/// owner keeps it within the connection's buffer size.
+thread_local! {
+    /// Where reads land before they are appended (grown to the largest read).
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Storage an empty buffer keeps rather than give back.
 const KEEP: usize = 4 << 10;
 
+/// Bytes in `data[head..]`; taken from the front, added at the back. Its
+/// owner keeps it within the connection's buffer size.
 #[derive(Debug, Default)]
 pub(crate) struct Buf {
     data: Vec<u8>,
@@ -64,23 +69,31 @@ impl Buf {
     }
 
     /// Appends up to `n` bytes that `fill` writes into the space it is
-    /// given, returning how many it wrote (or its error).
+    /// given, returning how many it wrote (or its error). The space is a
+    /// scratch buffer of this thread's, so a read of a few bytes costs a
+    /// copy of a few bytes (not the zeroing of `n`).
     pub fn fill<E>(
         &mut self,
         n: usize,
         fill: impl FnOnce(&mut [u8]) -> Result<usize, E>,
     ) -> Result<usize, E> {
-        self.make_room(n);
-        let len = self.data.len();
-        self.data.reserve_exact(n);
-        self.data.resize(len + n, 0);
-        let r = fill(&mut self.data[len..]);
-        let k = r.as_ref().map_or(0, |k| (*k).min(n));
-        self.data.truncate(len + k);
-        if self.is_empty() {
-            self.release();
-        }
-        r
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            if scratch.len() < n {
+                scratch.resize(n, 0);
+            }
+            let r = fill(&mut scratch[..n]);
+            if let Ok(k) = &r {
+                let k = (*k).min(n);
+                if k > 0 {
+                    self.push(&scratch[..k]);
+                }
+            }
+            if self.is_empty() {
+                self.release();
+            }
+            r
+        })
     }
 
     /// Bytes of storage it holds (for accounting).
