@@ -107,20 +107,17 @@ impl HostServer for StoreData {
 
 impl HostRequest for StoreData {
     fn method(&mut self, r: Resource<RequestRes>) -> String {
-        self.on_request(&r, None, |n, q| n.http_head(q))
-            .map(|h| h.0)
+        self.on_request(&r, None, |n, q| n.http_head(q, |h| h.method.clone()))
             .unwrap_or_default()
     }
 
     fn target(&mut self, r: Resource<RequestRes>) -> String {
-        self.on_request(&r, None, |n, q| n.http_head(q))
-            .map(|h| h.1)
+        self.on_request(&r, None, |n, q| n.http_head(q, |h| h.target.clone()))
             .unwrap_or_default()
     }
 
     fn headers(&mut self, r: Resource<RequestRes>) -> Fields {
-        self.on_request(&r, None, |n, q| n.http_head(q))
-            .map(|h| h.2)
+        self.on_request(&r, None, |n, q| n.http_head(q, |h| h.headers.clone()))
             .unwrap_or_default()
     }
 

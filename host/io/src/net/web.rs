@@ -203,15 +203,15 @@ impl Net {
         Some(rid)
     }
 
-    /// Request `rid`'s method, target and header fields.
-    pub fn http_head(&self, rid: u64) -> Option<(String, String, Fields)> {
+    /// What `part` gives of request `rid`'s head (only what is asked for is
+    /// copied: a handler asking for the target does not copy the headers).
+    pub fn http_head<T>(
+        &self,
+        rid: u64,
+        part: impl FnOnce(&crate::http::RequestHead) -> T,
+    ) -> Option<T> {
         let inner = self.lock();
-        let r = inner.web.requests.get(&rid)?;
-        Some((
-            r.head.method.clone(),
-            r.head.target.clone(),
-            r.head.headers.clone(),
-        ))
+        inner.web.requests.get(&rid).map(|r| part(&r.head))
     }
 
     /// Takes up to `max` body bytes of request `rid`.
