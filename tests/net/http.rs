@@ -550,3 +550,77 @@ grants = {{ listen = ["127.0.0.1:*"], connect = ["127.0.0.1:7751"] }}
     assert_eq!(said.1, "proxied body");
     assert_eq!(said.2, "not found\n404");
 }
+
+#[test]
+fn the_client_doer_fetches_over_https_from_a_hello_doer() {
+    let dir = crate::util::prepare();
+    crate::tls::certificates(dir.path());
+    let text = format!(
+        r#"
+tock = 0.01
+real = true
+wake = "io"
+limit = 10.0
+[[doers]]
+name = "hello"
+plugin = "{hello}"
+options = {{ addr = "127.0.0.1:7761", tls = true }}
+grants = {{ listen = ["127.0.0.1:*"], tls = {{ cert = "server.pem", key = "server.key" }} }}
+[[doers]]
+name = "fetch"
+plugin = "{fetch}"
+options = {{ url = "https://localhost:7761/" }}
+grants = {{ connect = ["localhost:7761"], tls = {{ roots = ["ca.pem"] }} }}
+"#,
+        hello = plugin("hello"),
+        fetch = plugin("fetch")
+    );
+    let mut run = crate::util::start_in(dir, &text);
+    run.doist.enter().unwrap();
+    let start = std::time::Instant::now();
+    while run.line("status").is_none() && !run.records().iter().any(|r| r.event.as_str() == "abort")
+    {
+        assert!(start.elapsed() < Duration::from_secs(10), "{}", run.log());
+        run.doist.step().unwrap();
+    }
+    assert!(
+        run.line("https://localhost:7761/ status 200, 6 bytes")
+            .is_some(),
+        "{}",
+        run.log()
+    );
+}
+
+#[test]
+fn the_hello_example_serves_on_the_port_its_option_gives() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hello.toml");
+    let text = std::fs::read_to_string(&example)
+        .unwrap()
+        .replace("../plugins/dist/hello.wasm", &plugin("hello"));
+    let mut manifest = hio::manifest::Manifest::parse(&text, &example).unwrap();
+    manifest
+        .set_option("hello", "addr", &format!("127.0.0.1:{port}"))
+        .unwrap();
+    assert_eq!(manifest.wake, hio::manifest::Wake::Io);
+    assert!(manifest.real);
+    let host = hio::plugin::PluginHost::new(hio::plugin::EngineLimits::default(), None).unwrap();
+    let built = hio::manifest::build(&manifest, &host, false).unwrap();
+    let mut doist = built.doist;
+    doist.enter().unwrap();
+    let out = Arc::new(Mutex::new(None));
+    let o = out.clone();
+    std::thread::spawn(move || {
+        *o.lock().unwrap() = Some(curl(&[&format!("http://127.0.0.1:{port}/")]));
+    });
+    let start = std::time::Instant::now();
+    while out.lock().unwrap().is_none() {
+        assert!(start.elapsed() < Duration::from_secs(10), "no answer");
+        doist.step().unwrap();
+    }
+    assert_eq!(out.lock().unwrap().take().unwrap(), "hello\n");
+}
