@@ -8,23 +8,10 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::util::{Flag, Run, plugin, start};
+use crate::util::{Flag, Run, plugin, server, start};
 
 fn hello(limits: &str) -> String {
-    format!(
-        r#"
-tock = 0.01
-real = true
-wake = "io"
-[[doers]]
-name = "hello"
-plugin = "{}"
-options = {{ addr = "127.0.0.1:0" }}
-grants = {{ listen = ["127.0.0.1:*"] }}
-limits = {{ {limits} }}
-"#,
-        plugin("hello")
-    )
+    server("hello", "hello", limits)
 }
 
 /// Runs `work` in a thread while the run ticks; returns what it returned.
@@ -205,19 +192,7 @@ fn a_head_that_trickles_in_too_slowly_gets_408_and_a_close() {
 }
 
 fn router() -> Run {
-    start(&format!(
-        r#"
-tock = 0.01
-real = true
-wake = "io"
-[[doers]]
-name = "router"
-plugin = "{}"
-options = {{ addr = "127.0.0.1:0" }}
-grants = {{ listen = ["127.0.0.1:*"] }}
-"#,
-        plugin("router")
-    ))
+    start(&server("router", "router", ""))
 }
 
 #[test]

@@ -5,14 +5,12 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::util::{Flag, Run, echo_through, payload, plugin, prepare, start, start_in};
+use crate::util::{Flag, Run, echo_through, payload, plugin, prepare, server, start, start_in};
 
 /// The reason `doer`'s first abort gave.
 fn failure(run: &Run, doer: &str) -> String {
-    run.records()
-        .into_iter()
-        .find(|r| r.doer == doer && r.event.as_str() == "abort")
-        .and_then(|r| r.reason)
+    run.abort(doer)
+        .map(|(_, why)| why)
         .unwrap_or_else(|| panic!("{doer} did not fail; log:\n{}", run.log()))
 }
 
@@ -61,20 +59,7 @@ options = {{ addr = "127.0.0.1:7742" }}
 fn a_doer_holds_at_most_its_connections_and_the_rest_wait_unharmed() {
     // One listener and two connections; further clients wait in the
     // kernel's backlog until one of those closes.
-    let mut run = start(&format!(
-        r#"
-tock = 0.01
-real = true
-wake = "io"
-[[doers]]
-name = "echo"
-plugin = "{}"
-options = {{ addr = "127.0.0.1:0" }}
-grants = {{ listen = ["127.0.0.1:*"] }}
-limits = {{ connections = 3 }}
-"#,
-        plugin("echo")
-    ));
+    let mut run = start(&server("echo", "echo", "connections = 3"));
     let addr = run.listening();
     let net = run.net.clone().unwrap();
     // Four idle connections, opened and left waiting.
@@ -142,19 +127,7 @@ grants = {{ listen = ["127.0.0.1:*"], spawn = ["conn.wasm"] }}
 
 #[test]
 fn idle_connections_hold_no_buffer_memory() {
-    let mut run = start(&format!(
-        r#"
-tock = 0.01
-real = true
-wake = "io"
-[[doers]]
-name = "echo"
-plugin = "{}"
-options = {{ addr = "127.0.0.1:0" }}
-grants = {{ listen = ["127.0.0.1:*"] }}
-"#,
-        plugin("echo")
-    ));
+    let mut run = start(&server("echo", "echo", ""));
     let addr = run.listening();
     let net = run.net.clone().unwrap();
     // 200 connections, each echoing 64 KiB once, then idle.

@@ -4,24 +4,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::util::{Flag, echo_through, payload, plugin, start};
-
-fn echo_manifest(extra: &str) -> String {
-    format!(
-        r#"
-tock = 0.01
-real = true
-wake = "io"
-[[doers]]
-name = "echo"
-plugin = "{}"
-options = {{ addr = "127.0.0.1:0" }}
-grants = {{ listen = ["127.0.0.1:*"] }}
-{extra}
-"#,
-        plugin("echo")
-    )
-}
+use crate::util::{Flag, echo_through, payload, plugin, server, start};
 
 /// Runs `clients` threads against `addr`, each echoing `size` bytes,
 /// and sets `done` when all came back byte for byte.
@@ -55,7 +38,7 @@ fn clients(
 
 #[test]
 fn a_hundred_clients_each_echo_a_mebibyte_byte_for_byte() {
-    let mut run = start(&echo_manifest(""));
+    let mut run = start(&server("echo", "echo", ""));
     let addr = run.listening();
     let done = Flag::default();
     let peers = clients(addr, 100, 1 << 20, &done);
@@ -129,7 +112,7 @@ pub fn reset(s: TcpStream) {
 
 #[test]
 fn peers_that_reset_before_and_after_the_accept_leave_the_server_serving() {
-    let mut run = start(&echo_manifest(""));
+    let mut run = start(&server("echo", "echo", ""));
     let addr = run.listening();
     // Reset before the host has accepted it (no tick has run since).
     reset(TcpStream::connect(addr).unwrap());
@@ -157,7 +140,7 @@ fn peers_that_reset_before_and_after_the_accept_leave_the_server_serving() {
 
 #[test]
 fn bytes_sent_before_a_half_close_are_all_echoed() {
-    let mut run = start(&echo_manifest(""));
+    let mut run = start(&server("echo", "echo", ""));
     let addr = run.listening();
     // The bytes and the half-close arrive before the first tick sees them.
     let mut s = TcpStream::connect(addr).unwrap();
@@ -181,8 +164,10 @@ fn bytes_sent_before_a_half_close_are_all_echoed() {
 
 #[test]
 fn a_slow_reader_gets_back_pressure_and_the_buffers_stay_bounded() {
-    let mut run = start(&echo_manifest(
-        r#"limits = { recv_buffer = "16KiB", send_buffer = "16KiB" }"#,
+    let mut run = start(&server(
+        "echo",
+        "echo",
+        r#"recv_buffer = "16KiB", send_buffer = "16KiB""#,
     ));
     let addr = run.listening();
     let mut s = TcpStream::connect(addr).unwrap();
@@ -263,22 +248,12 @@ fn plain_echo_server() -> std::net::SocketAddr {
     addr
 }
 
-fn finished(run: &hio_run::Run, doer: &str) -> Vec<String> {
-    run.records()
-        .iter()
-        .filter(|r| r.doer == doer)
-        .map(|r| r.event.as_str().to_owned())
-        .collect()
-}
-
-use crate::util as hio_run;
-
 #[test]
 fn a_client_doer_echoes_through_a_server_that_is_not_a_doer() {
     let addr = plain_echo_server();
     let mut run = start(&client_manifest(&addr.to_string(), 3 << 20, "", ""));
     run.doist.run().unwrap();
-    let events = finished(&run, "client");
+    let events = run.events("client");
     assert!(
         events.ends_with(&["clean".into(), "exit".into()]),
         "{events:?}\n{}",
@@ -312,7 +287,7 @@ grants = {{ connect = ["127.0.0.1:7719"] }}
     let mut run = start(&text);
     run.doist.enter().unwrap();
     let start = Instant::now();
-    while !finished(&run, "client").contains(&"exit".to_string()) {
+    while !run.events("client").contains(&"exit".to_string()) {
         assert!(start.elapsed() < Duration::from_secs(20), "{}", run.log());
         run.doist.step().unwrap();
     }

@@ -6,7 +6,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::util::{Flag, Run, plugin, start};
+use crate::util::{Flag, Run, plugin, server, start};
 
 /// The tyme of the first log line containing `text`.
 fn tyme_of(run: &Run, text: &str) -> f64 {
@@ -17,20 +17,7 @@ fn tyme_of(run: &Run, text: &str) -> f64 {
 }
 
 fn echo(limits: &str) -> String {
-    format!(
-        r#"
-tock = 0.01
-real = true
-wake = "io"
-[[doers]]
-name = "echo"
-plugin = "{}"
-options = {{ addr = "127.0.0.1:0" }}
-grants = {{ listen = ["127.0.0.1:*"] }}
-limits = {{ {limits} }}
-"#,
-        plugin("echo")
-    )
+    server("echo", "echo", limits)
 }
 
 /// A peer that sends one byte every `gap` for `bytes` bytes, reading each
@@ -139,25 +126,12 @@ limits = {{ {limits} }}
 
 /// The tyme and reason of `doer`'s abort.
 fn abort_of(run: &Run, doer: &str) -> (f64, String) {
-    let r = run
-        .records()
-        .into_iter()
-        .find(|r| r.doer == doer && r.event.as_str() == "abort")
-        .unwrap_or_else(|| panic!("{doer} did not fail; log:\n{}", run.log()));
-    (r.tyme, r.reason.unwrap_or_default())
+    run.abort(doer)
+        .unwrap_or_else(|| panic!("{doer} did not fail; log:\n{}", run.log()))
 }
 
 fn until_abort(run: &mut Run, doer: &str) {
-    run.doist.enter().unwrap();
-    let start = Instant::now();
-    while !run
-        .records()
-        .iter()
-        .any(|r| r.doer == doer && r.event.as_str() == "abort")
-    {
-        assert!(start.elapsed() < Duration::from_secs(10), "{}", run.log());
-        run.doist.step().unwrap();
-    }
+    run.until_event(doer, "abort");
 }
 
 #[test]

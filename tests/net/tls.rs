@@ -3,7 +3,7 @@
 //! handshake that fails.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, IsCa, KeyPair,
@@ -71,21 +71,12 @@ grants = {{ connect = ["127.0.0.1:{port}"], tls = {{ roots = ["{roots}"], server
 const HEAD: &str = "tock = 0.01\nreal = true\nwake = \"io\"\nlimit = 20.0\n";
 
 fn events(run: &crate::util::Run, doer: &str) -> Vec<String> {
-    run.records()
-        .iter()
-        .filter(|r| r.doer == doer)
-        .map(|r| r.event.as_str().to_owned())
-        .collect()
+    run.events(doer)
 }
 
 /// Steps the run until `doer` has exited.
 fn until_exit(run: &mut crate::util::Run, doer: &str) {
-    run.doist.enter().unwrap();
-    let start = Instant::now();
-    while !events(run, doer).iter().any(|e| e == "exit") {
-        assert!(start.elapsed() < Duration::from_secs(20), "{}", run.log());
-        run.doist.step().unwrap();
-    }
+    run.until_event(doer, "exit");
 }
 
 #[test]

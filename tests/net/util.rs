@@ -28,6 +28,27 @@ pub fn plugin(name: &str) -> String {
     path.display().to_string()
 }
 
+/// A manifest in real mode (tock 0.01, `wake = "io"`) with one doer named
+/// `name` made from plugin `plugin_name`, serving on a port the system
+/// picks (`addr = "127.0.0.1:0"`, granted `127.0.0.1:*`), with `limits`
+/// (the inside of its `limits` table, maybe empty).
+pub fn server(plugin_name: &str, name: &str, limits: &str) -> String {
+    format!(
+        r#"
+tock = 0.01
+real = true
+wake = "io"
+[[doers]]
+name = "{name}"
+plugin = "{}"
+options = {{ addr = "127.0.0.1:0" }}
+grants = {{ listen = ["127.0.0.1:*"] }}
+limits = {{ {limits} }}
+"#,
+        plugin(plugin_name)
+    )
+}
+
 /// A run of a manifest, stepped from the test.
 pub struct Run {
     pub doist: Doist,
@@ -115,6 +136,34 @@ impl Run {
     /// The trace so far.
     pub fn records(&self) -> Vec<OwnedRecord> {
         self.trace.records()
+    }
+
+    /// `doer`'s events so far, by name.
+    pub fn events(&self, doer: &str) -> Vec<String> {
+        self.records()
+            .iter()
+            .filter(|r| r.doer == doer)
+            .map(|r| r.event.as_str().to_owned())
+            .collect()
+    }
+
+    /// The tyme and reason of `doer`'s first abort, if it failed.
+    pub fn abort(&self, doer: &str) -> Option<(f64, String)> {
+        self.records()
+            .into_iter()
+            .find(|r| r.doer == doer && r.event.as_str() == "abort")
+            .map(|r| (r.tyme, r.reason.unwrap_or_default()))
+    }
+
+    /// Steps (entering first if needed) until `doer` has had `event`, or
+    /// 20 s have passed (then panics with the log).
+    pub fn until_event(&mut self, doer: &str, event: &str) {
+        self.doist.enter().unwrap();
+        let start = Instant::now();
+        while !self.events(doer).iter().any(|e| e == event) {
+            assert!(start.elapsed() < Duration::from_secs(20), "{}", self.log());
+            self.doist.step().unwrap();
+        }
     }
 
     /// The address doer `echo`-like plugins log as `listening on ADDR`.
