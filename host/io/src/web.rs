@@ -190,6 +190,15 @@ impl Web {
         (used, Step::Idle)
     }
 
+    /// The connections of server `sid`.
+    pub fn conns_of(&self, sid: u64) -> Vec<u64> {
+        self.conns
+            .iter()
+            .filter(|(_, w)| w.server == sid)
+            .map(|(&c, _)| c)
+            .collect()
+    }
+
     /// Whether connection `cid`'s head has taken longer than `timeout`.
     pub fn head_late(&self, cid: u64, tyme: f64, timeout: f64) -> bool {
         timeout > 0.0

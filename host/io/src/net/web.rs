@@ -166,13 +166,7 @@ impl Net {
         };
         close_listener(&mut inner, s.listener);
         let tyme = inner.tyme;
-        let cids: Vec<u64> = inner
-            .web
-            .conns
-            .iter()
-            .filter(|(_, w)| w.server == sid)
-            .map(|(&c, _)| c)
-            .collect();
+        let cids = inner.web.conns_of(sid);
         for cid in cids {
             inner.web.conns.remove(&cid);
             if let Some(c) = inner.conns.get_mut(&cid)
@@ -373,13 +367,7 @@ impl Net {
             // Its requests: unanswered ones get a 500, ones cut off mid-
             // response close; either way the connection ends cleanly (the
             // doer that would answer is gone).
-            let cids: Vec<u64> = inner
-                .web
-                .conns
-                .iter()
-                .filter(|(_, w)| w.server == sid)
-                .map(|(&c, _)| c)
-                .collect();
+            let cids = inner.web.conns_of(sid);
             for cid in cids {
                 let Some(w) = inner.web.conns.remove(&cid) else {
                     continue;
