@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 cargo build --release --target wasm32-wasip2 --locked
 mkdir -p dist
 for name in recorder producer consumer stdlib command misfit noop hostile script \
-  echo echo-conn echo-spawn client hello router fetch proxy; do
+  echo echo-conn echo-spawn client hello router fetch proxy ticker; do
   # Cargo names a library after its crate with `-` made `_`.
   cp "target/wasm32-wasip2/release/${name//-/_}.wasm" "dist/$name.wasm"
 done

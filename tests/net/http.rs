@@ -599,3 +599,40 @@ fn the_hello_example_serves_on_the_port_its_option_gives() {
     }
     assert_eq!(out.lock().unwrap().take().unwrap(), "hello\n");
 }
+
+#[test]
+fn the_ticker_streams_one_event_per_tick_to_each_client_then_ends() {
+    let mut run = start(&format!(
+        r#"
+tock = 0.05
+real = true
+wake = "io"
+[[doers]]
+name = "ticker"
+plugin = "{}"
+options = {{ addr = "127.0.0.1:0", count = 3 }}
+grants = {{ listen = ["127.0.0.1:*"] }}
+"#,
+        plugin("ticker")
+    ));
+    let addr = run.listening();
+    let said = against(&mut run, move || {
+        let url = format!("http://{addr}/");
+        let a = std::thread::spawn({
+            let url = url.clone();
+            move || curl(&["-N", &url])
+        });
+        let b = curl(&["-N", &url]);
+        (a.join().unwrap(), b)
+    });
+    for stream in [said.0, said.1] {
+        let events: Vec<&str> = stream.split("\n\n").filter(|e| !e.is_empty()).collect();
+        assert_eq!(events.len(), 3, "{stream}");
+        for (n, event) in events.iter().enumerate() {
+            assert!(
+                event.starts_with(&format!("id: {n}\ndata: tick {n} at ")),
+                "{event}"
+            );
+        }
+    }
+}
