@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 
 use crate::util::{Flag, Run, plugin, server, start};
 
+// Windows: a timeout fires at its tyme or at the first tick after it; the
+// upper bounds leave a quarter second for a machine busy with the other
+// tests (tyme is wall time here).
+
 /// The tyme of the first log line containing `text`.
 fn tyme_of(run: &Run, text: &str) -> f64 {
     let line = run
@@ -52,7 +56,7 @@ fn an_idle_accepted_connection_times_out_at_the_right_tyme() {
     let closed = tyme_of(&run, "timed-out");
     let idle = closed - accepted;
     assert!(
-        (0.3..0.4).contains(&idle),
+        (0.3..0.55).contains(&idle),
         "closed {idle} s after the last byte; log:\n{}",
         run.log()
     );
@@ -72,7 +76,7 @@ fn every_byte_refreshes_the_idle_timeout_from_now() {
     // after that, not 0.3 s after the deadline it replaced.
     let open = closed - accepted;
     assert!(
-        (0.95..1.3).contains(&open),
+        (0.95..1.5).contains(&open),
         "open {open} s; log:\n{}",
         run.log()
     );
@@ -141,7 +145,7 @@ fn an_idle_client_connection_times_out_and_its_doer_sees_it() {
     until_abort(&mut run, "client");
     let (tyme, reason) = abort_of(&run, "client");
     assert!(reason.contains("timed-out"), "{reason}");
-    assert!((0.3..0.4).contains(&tyme), "timed out at {tyme}");
+    assert!((0.3..0.55).contains(&tyme), "timed out at {tyme}");
 }
 
 #[test]
@@ -156,7 +160,7 @@ fn a_tls_handshake_that_never_answers_hits_the_connect_timeout() {
     until_abort(&mut run, "client");
     let (tyme, reason) = abort_of(&run, "client");
     assert!(reason.contains("timed-out"), "{reason}");
-    assert!((0.4..0.5).contains(&tyme), "timed out at {tyme}");
+    assert!((0.4..0.65).contains(&tyme), "timed out at {tyme}");
 }
 
 #[test]
