@@ -92,6 +92,11 @@ fn measure(n: usize) -> Figures {
     let host = PluginHost::new(limits, None).expect("engine");
     let plugin = Rc::new(host.load(&noop_path()).expect("noop loads"));
     let cfg = InstanceConfig::default();
+    // The bare call refills no fuel: enough for the whole measurement.
+    let bare_cfg = InstanceConfig {
+        fuel: u64::MAX / 2,
+        ..InstanceConfig::default()
+    };
 
     // Instantiation, memory and the bare call, on instances held directly.
     let make = || -> (Duration, Vec<PluginDoer>) {
@@ -99,7 +104,7 @@ fn measure(n: usize) -> Figures {
         let doers = (0..n)
             .map(|i| {
                 plugin
-                    .instantiate(&format!("d{i}"), 0, Vec::new(), &cfg)
+                    .instantiate(&format!("d{i}"), 0, Vec::new(), &bare_cfg)
                     .expect("instantiates")
             })
             .collect();

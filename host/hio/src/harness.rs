@@ -166,7 +166,7 @@ impl Harness {
             seed: self.seed,
             decks: DeckAccess::granted(&self.decks, grants, InstanceConfig::default().message),
             stats: self.stats.clone(),
-            time_calls: true,
+            record_stats: true,
             ..InstanceConfig::default()
         };
         plugin

@@ -28,6 +28,18 @@ pub const FUEL_PER_BYTE: u64 = 1;
 /// Default bytes one hook call may hand the host (`limits.host_bytes`).
 pub const DEFAULT_HOST_BYTES: u64 = 4 << 20;
 
+/// Bumped by every [`Crossing::add`] in the process: a hook call that
+/// leaves it unchanged handed the host nothing (no log line, no deck item,
+/// no output), so the host neither delivers nor resets anything for it and
+/// touches none of the doer's shared counters. Another thread's crossings
+/// only make a quiet call look busy, which costs the slow path, never a loss.
+static ACTIVITY: AtomicU64 = AtomicU64::new(0);
+
+/// The process's crossing count (see [`ACTIVITY`]).
+pub(crate) fn activity() -> u64 {
+    ACTIVITY.load(Ordering::Relaxed)
+}
+
 /// The bytes one hook call has handed the host so far, against its limit;
 /// shared by the store's data and the guest's output streams.
 #[derive(Debug, Clone)]
@@ -47,6 +59,7 @@ impl Crossing {
     /// Adds `bytes`; over the limit, the error that fails the call.
     pub fn add(&self, bytes: usize) -> Result<(), OverLimit> {
         let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+        ACTIVITY.fetch_add(1, Ordering::Relaxed);
         let before = self.0.0.fetch_add(bytes, Ordering::Relaxed);
         if before.saturating_add(bytes) > self.0.1 {
             return Err(OverLimit(Limit::HostBytes(self.0.1)));

@@ -11,6 +11,7 @@ use wasmtime::{Store, WasmCoreDump};
 use crate::bindings::DoerWorld;
 use crate::bindings::hio::doer::types::Value;
 use crate::budget::Budget;
+use crate::charge;
 use crate::failure::{CallFailure, Limit};
 use crate::net::Spawns;
 use crate::plugin::InstanceConfig;
@@ -30,8 +31,11 @@ pub struct PluginDoer {
     /// Where a core dump goes if this instance traps.
     pub(crate) core_dump: Option<std::path::PathBuf>,
     pub(crate) poisoned: bool,
-    pub(crate) stats: DoerStatsCell,
-    pub(crate) time_calls: bool,
+    /// Where its call figures go, when they are kept.
+    pub(crate) stats: Option<DoerStatsCell>,
+    /// The last call handed the host something (see [`crate::charge`]): its
+    /// byte count must start afresh before the next.
+    pub(crate) crossed: bool,
     /// The children it spawned, by the name it gave them.
     pub(crate) children: BTreeMap<String, DoerId>,
     /// Plugins it may spawn, and how their instances are set up (its own
@@ -52,26 +56,31 @@ impl PluginDoer {
         data.tyme.set(cx.tyme());
         data.tock = cx.tock();
         data.tock_set = false;
-        data.crossing.reset();
+        if std::mem::take(&mut self.crossed) {
+            data.crossing.reset();
+        }
+        let before = charge::activity();
         let result = match self.budget.refill(&mut self.store) {
             Ok(()) => {
-                // The clock is read only when figures were asked for.
-                let start = self.time_calls.then(Instant::now);
+                // The clock and the fuel are read only when figures are kept.
+                let start = self.stats.as_ref().map(|_| Instant::now());
                 let r = hook(&self.world, &mut self.store);
                 // A trap: no more of its code runs, and what it asked for
                 // in this call is not made (see `deliver_children`).
                 self.poisoned |= r.is_err();
-                let time = start.map(|s| s.elapsed()).unwrap_or_default();
-                let used = self
-                    .budget
-                    .fuel
-                    .saturating_sub(self.store.get_fuel().unwrap_or(0));
-                let peak = self.store.data().limits.peak as u64;
-                self.stats.record_call(time, used, peak);
+                if let (Some(stats), Some(start)) = (&self.stats, start) {
+                    let used = self
+                        .budget
+                        .fuel
+                        .saturating_sub(self.store.get_fuel().unwrap_or(0));
+                    let peak = self.store.data().limits.peak as u64;
+                    stats.record_call(start.elapsed(), used, peak);
+                }
                 r
             }
             Err(e) => Err(e),
         };
+        self.crossed = charge::activity() != before;
         self.deliver(cx);
         let violation = self.store.data_mut().violation.take();
         let failure = match (result, violation) {
@@ -117,7 +126,9 @@ impl PluginDoer {
                 reason
             }
         };
-        self.stats.record_failure();
+        if let Some(stats) = &self.stats {
+            stats.record_failure();
+        }
         Err(Failure(failure.to_string()))
     }
 
@@ -147,15 +158,18 @@ impl PluginDoer {
             let _ = cx.set_tock(data.tock);
         }
         let logs = std::mem::take(&mut data.logs);
-        let out = [
-            ("stdout", data.stdout.take()),
-            ("stderr", data.stderr.take()),
-        ];
+        // A call that handed the host nothing printed nothing.
+        let out = self.crossed.then(|| {
+            [
+                ("stdout", data.stdout.take()),
+                ("stderr", data.stderr.take()),
+            ]
+        });
         for (level, message) in logs {
             cx.log(level, &message);
         }
         self.deliver_children(cx);
-        for (name, captured) in out {
+        for (name, captured) in out.into_iter().flatten() {
             if captured.bytes.is_empty() && captured.dropped == 0 {
                 continue;
             }

@@ -41,10 +41,12 @@ pub struct InstanceConfig {
     pub host_bytes: u64,
     /// The decks it may touch.
     pub decks: DeckAccess,
-    /// Where its call figures go.
+    /// Where its call figures go, when `record_stats` is set.
     pub stats: StatsHandle,
-    /// Measure wall time spent in the guest (two clock reads per call).
-    pub time_calls: bool,
+    /// Keep per-call figures in `stats` (calls, wall time in the guest,
+    /// fuel, peak memory, failures): two clock reads and a shared counter
+    /// per call. Off, a call touches none of them.
+    pub record_stats: bool,
     /// Its network grants, if it has any.
     pub net: Option<NetAccess>,
     /// Plugins it may spawn as children.
@@ -68,7 +70,7 @@ impl Default for InstanceConfig {
             host_bytes: DEFAULT_HOST_BYTES,
             decks: DeckAccess::default(),
             stats: StatsHandle::default(),
-            time_calls: false,
+            record_stats: false,
             net: None,
             spawns: Spawns::default(),
             children: 64,
@@ -100,6 +102,11 @@ pub struct Plugin {
     pre: DoerWorldPre<StoreData>,
     watch: Option<Watch>,
     core_dumps: Option<Rc<Path>>,
+    /// The tyme its instances' clocks read, set before each hook call: one
+    /// for all of them, so a call writes a line already in cache. (A
+    /// `Plugin` stays on one thread, and a call runs to its end before the
+    /// next is made.)
+    tyme: wasi::TymeCell,
 }
 
 impl Plugin {
@@ -116,6 +123,7 @@ impl Plugin {
             pre,
             watch,
             core_dumps,
+            tyme: wasi::TymeCell::default(),
         }
     }
 
@@ -135,7 +143,7 @@ impl Plugin {
     }
 
     fn store(&self, path: &str, attempt: u32, cfg: &InstanceConfig) -> Store<StoreData> {
-        let tyme = wasi::TymeCell::default();
+        let tyme = self.tyme.clone();
         let crossing = Crossing::new(cfg.host_bytes);
         let stdout = wasi::GuestOutput::new(&crossing);
         let stderr = wasi::GuestOutput::new(&crossing);
@@ -196,7 +204,7 @@ impl Plugin {
         options: Vec<(String, Value)>,
         cfg: &InstanceConfig,
     ) -> Result<PluginDoer, CallFailure> {
-        let stats = cfg.stats.cell(path, attempt);
+        let stats = cfg.record_stats.then(|| cfg.stats.cell(path, attempt));
         let mut store = self.store(path, attempt, cfg);
         let budget = self.budget(cfg);
         budget
@@ -219,7 +227,7 @@ impl Plugin {
             }),
             poisoned: false,
             stats,
-            time_calls: cfg.time_calls,
+            crossed: false,
             children: Default::default(),
             spawns: cfg.spawns.clone(),
             // A child may spawn nothing itself: a plugin granted to spawn

@@ -49,7 +49,7 @@ struct Builder<'a> {
     plugins: BTreeMap<PathBuf, Rc<Plugin>>,
     decks: Decks,
     stats: StatsHandle,
-    time_calls: bool,
+    record_stats: bool,
     net: Option<Net>,
     wall_start: WallStart,
 }
@@ -157,7 +157,7 @@ impl Builder<'_> {
                         leaf.limits.message,
                     ),
                     stats: self.stats.clone(),
-                    time_calls: self.time_calls,
+                    record_stats: self.record_stats,
                     net,
                     spawns: Spawns(Rc::new(spawns)),
                     children: leaf.limits.children,
@@ -191,12 +191,13 @@ impl Builder<'_> {
 }
 
 /// Loads the manifest's plugins on `host`, validates every doer's options
-/// and builds the Doist. With `time_calls` the wall time spent in each
-/// doer's guest code is measured (for `--stats`).
+/// and builds the Doist. With `record_stats` each doer's call figures
+/// (calls, wall time in its guest code, fuel, failures) are kept in
+/// [`Built::stats`] (for `--stats`); without, the figures stay empty.
 pub fn build(
     manifest: &Manifest,
     host: &PluginHost,
-    time_calls: bool,
+    record_stats: bool,
 ) -> Result<Built, BuildError> {
     let mut b = Builder {
         manifest,
@@ -204,7 +205,7 @@ pub fn build(
         plugins: BTreeMap::new(),
         decks: Decks::new(manifest.decks.clone()),
         stats: StatsHandle::default(),
-        time_calls,
+        record_stats,
         net: None,
         wall_start: WallStart::default(),
     };
