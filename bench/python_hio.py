@@ -1,9 +1,10 @@
 """Measures Python hio 0.7.20's scheduler, the peer of hio's native one.
 
 Prints one JSON object: ns per Doer invocation (no-op recur, tock 0,
-simulated time) for 1, 100, 1,000 and 10,000 doers, and ns per tick for
-10,000 doers of which 1 in 16 is due each tick. Run by `cargo bench -p hio`
-(see bench/README.md); usable alone: python bench/python_hio.py
+simulated time) for 1, 100, 1,000 and 10,000 doers (or the sizes given as
+the first argument, comma-separated), and ns per tick for as many doers of
+which 1 in 16 is due each tick. Run by `cargo bench -p hio` (see
+bench/README.md); usable alone: python bench/python_hio.py [1,1000]
 """
 
 import json
@@ -51,13 +52,26 @@ def per_tick_ns(doers, ticks, warm):
 
 
 def main():
-    out = {"python": sys.version.split()[0], "hio": "0.7.20", "flat_ns_per_invocation": {}}
-    for n in (1, 100, 1000, 10000):
+    sizes = (1, 100, 1000, 10000)
+    if len(sys.argv) > 1:
+        sizes = tuple(int(v) for v in sys.argv[1].split(",") if v)
+    out = {
+        "python": sys.version.split()[0],
+        "hio": "0.7.20",
+        "flat_ns_per_invocation": {},
+        "mixed_1_in_16_ns_per_tick": {},
+    }
+    for n in sizes:
         ticks = max(20, 200_000 // n)
         tick = per_tick_ns([Noop(tock=0.0) for _ in range(n)], ticks, warm=5)
         out["flat_ns_per_invocation"][str(n)] = tick / n
-    doers = [Stagger(i % 16) for i in range(10_000)]
-    out["mixed_10000_1_in_16_ns_per_tick"] = per_tick_ns(doers, 64, warm=32)
+        if n >= 16:
+            doers = [Stagger(i % 16) for i in range(n)]
+            ticks = max(64, 200_000 // n)
+            out["mixed_1_in_16_ns_per_tick"][str(n)] = per_tick_ns(doers, ticks, warm=32)
+    mixed = out["mixed_1_in_16_ns_per_tick"].get("10000")
+    if mixed is not None:
+        out["mixed_10000_1_in_16_ns_per_tick"] = mixed
     print(json.dumps(out))
 
 

@@ -224,10 +224,15 @@ pub mod decks {
 pub mod __private {
     use std::cell::RefCell;
 
-    use crate::bindings::hio::doer::types::Options as WitOptions;
+    use crate::bindings::hio::doer::types::{Options as WitOptions, Progress};
     use crate::{Doer, Options};
 
     pub use std::thread_local;
+
+    thread_local! {
+        /// The reason the last `recur` failed, until the host reads it.
+        static FAILURE: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
 
     pub fn validate<D: Doer>(options: WitOptions) -> Result<(), String> {
         D::validate(&Options::from(options))
@@ -249,8 +254,24 @@ pub mod __private {
         }
     }
 
-    pub fn recur<D: Doer>(slot: &RefCell<Option<D>>, tyme: f64) -> Result<bool, String> {
-        with(slot, |d| d.recur(tyme))
+    /// `recur` as the world exports it: a flat status, the reason of a
+    /// failure kept for [`failure`].
+    pub fn recur<D: Doer>(slot: &RefCell<Option<D>>, tyme: f64) -> Progress {
+        match with(slot, |d| d.recur(tyme)) {
+            Ok(false) => Progress::Running,
+            Ok(true) => Progress::Done,
+            Err(reason) => {
+                FAILURE.with(|f| *f.borrow_mut() = Some(reason));
+                Progress::Failed
+            }
+        }
+    }
+
+    /// The reason the last `recur` failed.
+    pub fn failure() -> String {
+        FAILURE
+            .with(|f| f.borrow_mut().take())
+            .unwrap_or_else(|| "recur failed and gave no reason".to_owned())
     }
 
     pub fn clean<D: Doer>(slot: &RefCell<Option<D>>) -> Result<(), String> {
@@ -300,8 +321,11 @@ macro_rules! export_doer {
                 ) -> Result<(), String> {
                     __HIO_DOER.with(|s| __hio::enter(s, options))
                 }
-                fn recur(tyme: f64) -> Result<bool, String> {
+                fn recur(tyme: f64) -> $crate::bindings::hio::doer::types::Progress {
                     __HIO_DOER.with(|s| __hio::recur(s, tyme))
+                }
+                fn failure() -> String {
+                    __hio::failure()
                 }
                 fn clean() -> Result<(), String> {
                     __HIO_DOER.with(|s| __hio::clean(s))

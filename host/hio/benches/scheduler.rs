@@ -92,7 +92,7 @@ fn benches(c: &mut Criterion) {
 fn summary() {
     println!("\n== hio native scheduler: summary (ratios within this run) ==");
     let per = |group: &str, n: usize| mean_ns(&format!("{group}/{n}")).map(|t| t / n as f64);
-    let py = python_hio();
+    let py = python_hio(&SIZES);
     for n in SIZES {
         let flat = per("flat", n);
         let nested = per("nested3", n);

@@ -5,7 +5,6 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use hio::manifest::{BuildError, Manifest, ManifestError, Wake, build};
 use hio::plugin::{EngineLimits, LoadError, PluginHost};
@@ -82,22 +81,10 @@ impl Cache {
     }
 }
 
-/// The watchdog's budget per hook call in real mode, unless the manifest
-/// sets one (`[engine] watchdog`, 0 turns it off).
-const DEFAULT_WATCHDOG: Duration = Duration::from_secs(1);
-
-/// The manifest's engine limits, with a pool slot for every doer (and a few
-/// for `validate`'s throwaway instances), and the watchdog in real mode.
+/// The manifest's engine limits as `hio run` uses them (see
+/// [`EngineLimits::for_run`]).
 fn engine_for(m: &Manifest) -> EngineLimits {
-    let doers = u32::try_from(m.leaves().len()).unwrap_or(u32::MAX);
-    EngineLimits {
-        slots: doers.saturating_add(16),
-        watchdog: m
-            .real
-            .then(|| m.engine.watchdog.unwrap_or(DEFAULT_WATCHDOG))
-            .filter(|d| !d.is_zero()),
-        ..m.engine.clone()
-    }
+    m.engine.clone().for_run(m.leaves().len(), m.real)
 }
 
 fn build_error(e: BuildError) -> u8 {

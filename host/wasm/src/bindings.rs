@@ -25,6 +25,16 @@ mod generated {
     });
 }
 
+/// The version of the `hio:doer` package this host speaks (`wit/*.wit`).
+pub const VERSION: &str = "0.2.0";
+/// The package, as load errors and `hio inspect` name it.
+pub const PACKAGE: &str = "hio:doer@0.2.0";
+
+/// The name a linker gives interface `name` of the package.
+pub(crate) fn interface(name: &str) -> String {
+    format!("hio:doer/{name}@{VERSION}")
+}
+
 pub use generated::HttpDoer as DoerWorld;
 pub use generated::HttpDoerPre as DoerWorldPre;
 pub use generated::hio;

@@ -28,16 +28,24 @@ pub const FUEL_PER_BYTE: u64 = 1;
 /// Default bytes one hook call may hand the host (`limits.host_bytes`).
 pub const DEFAULT_HOST_BYTES: u64 = 4 << 20;
 
-/// Bumped by every [`Crossing::add`] in the process: a hook call that
-/// leaves it unchanged handed the host nothing (no log line, no deck item,
-/// no output), so the host neither delivers nor resets anything for it and
-/// touches none of the doer's shared counters. Another thread's crossings
-/// only make a quiet call look busy, which costs the slow path, never a loss.
+/// Bumped by every host call that leaves the host something to do when the
+/// hook returns: bytes handed over ([`Crossing::add`]: log lines, deck
+/// items, output, network bytes), a tock set, a spawn or removal, a limit
+/// gone over. A hook call that leaves it unchanged (a quiet call, the
+/// common case) has nothing to deliver, and the host touches none of the
+/// doer's store data for it: at 10,000 doers each line not touched is a
+/// cache miss saved. Another thread's activity only makes a quiet call
+/// look busy, which costs the slow path, never a loss.
 static ACTIVITY: AtomicU64 = AtomicU64::new(0);
 
-/// The process's crossing count (see [`ACTIVITY`]).
+/// The process's activity count (see [`ACTIVITY`]).
 pub(crate) fn activity() -> u64 {
     ACTIVITY.load(Ordering::Relaxed)
+}
+
+/// Notes that the running hook call left the host something to deliver.
+pub(crate) fn touch() {
+    ACTIVITY.fetch_add(1, Ordering::Relaxed);
 }
 
 /// The bytes one hook call has handed the host so far, against its limit;
@@ -59,7 +67,7 @@ impl Crossing {
     /// Adds `bytes`; over the limit, the error that fails the call.
     pub fn add(&self, bytes: usize) -> Result<(), OverLimit> {
         let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
-        ACTIVITY.fetch_add(1, Ordering::Relaxed);
+        touch();
         let before = self.0.0.fetch_add(bytes, Ordering::Relaxed);
         if before.saturating_add(bytes) > self.0.1 {
             return Err(OverLimit(Limit::HostBytes(self.0.1)));

@@ -71,6 +71,7 @@ impl StoreData {
     /// and, when it returns, fails with this reason.
     fn over_limit(&mut self, dir: &'static str, deck: &str, size: usize) -> WitDeckError {
         let limit = self.message;
+        crate::charge::touch();
         self.violation.get_or_insert_with(|| Limit::Message {
             dir,
             deck: deck.to_owned(),
@@ -114,7 +115,7 @@ impl Host for StoreData {
 /// `limits.host_bytes` fails before anything moves.
 pub(crate) fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     type Out<T> = wasmtime::Result<(Result<T, WitDeckError>,)>;
-    let mut decks = linker.instance("hio:doer/decks@0.1.0")?;
+    let mut decks = linker.instance(&crate::bindings::interface("decks"))?;
     decks.func_wrap(
         "push",
         |mut store: StoreContextMut<'_, StoreData>, (deck, item): (String, Vec<u8>)| -> Out<()> {

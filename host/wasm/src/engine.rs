@@ -14,7 +14,7 @@ use wasmtime::{
     Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
 };
 
-use crate::bindings::{DoerWorld, DoerWorldPre};
+use crate::bindings::{DoerWorld, DoerWorldPre, PACKAGE};
 use crate::budget::Watch;
 use crate::store::StoreData;
 use crate::wasi;
@@ -53,6 +53,27 @@ impl Default for EngineLimits {
             slots: 1024,
             watchdog: None,
             core_dumps: None,
+        }
+    }
+}
+
+/// The watchdog's budget per hook call in real mode, unless the manifest
+/// sets one (`[engine] watchdog`, 0 turns it off).
+pub const DEFAULT_WATCHDOG: Duration = Duration::from_secs(1);
+
+impl EngineLimits {
+    /// These limits as `hio run` sets them for a tree of `doers` leaves: a
+    /// pool slot for every doer and a few for `validate`'s throwaway
+    /// instances, and in `real` mode the watchdog (by default
+    /// [`DEFAULT_WATCHDOG`]). The benchmarks measure with these.
+    pub fn for_run(self, doers: usize, real: bool) -> EngineLimits {
+        let doers = u32::try_from(doers).unwrap_or(u32::MAX);
+        EngineLimits {
+            slots: doers.saturating_add(16),
+            watchdog: real
+                .then(|| self.watchdog.unwrap_or(DEFAULT_WATCHDOG))
+                .filter(|d| !d.is_zero()),
+            ..self
         }
     }
 }
@@ -98,7 +119,7 @@ pub enum LoadError {
         reason: String,
     },
     /// Its exports do not match the `hio:doer` world.
-    #[error("{path}: does not export the hio:doer@0.1.0 world: {reason}")]
+    #[error("{path}: does not export the hio:doer@0.2.0 world: {reason}")]
     Exports {
         /// The file.
         path: PathBuf,
@@ -382,7 +403,7 @@ impl PluginHost {
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Import {
                 path: path.to_owned(),
-                reason: chain(&e),
+                reason: older_package(chain(&e)),
             })?;
         let pre = DoerWorldPre::new(pre).map_err(|e| LoadError::Exports {
             path: path.to_owned(),
@@ -411,10 +432,32 @@ impl PluginHost {
             out.push_str(&format!("  {name}\n"));
         }
         match self.load(path) {
-            Ok(_) => out.push_str("fits hio:doer@0.1.0: yes\n"),
-            Err(e) => out.push_str(&format!("fits hio:doer@0.1.0: no: {e}\n")),
+            Ok(_) => out.push_str(&format!("fits {PACKAGE}: yes\n")),
+            Err(e) => out.push_str(&format!("fits {PACKAGE}: no: {e}\n")),
         }
         Ok(out)
+    }
+}
+
+/// An import error, with a hint where the component was built against
+/// another version of the `hio:doer` package than this host's.
+fn older_package(reason: String) -> String {
+    let other = reason
+        .split("hio:doer/")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('@'))
+        .map(|(_, v)| {
+            v.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+                .next()
+                .unwrap_or("")
+        })
+        .find(|v| !v.is_empty() && *v != crate::bindings::VERSION);
+    match other {
+        Some(v) => format!(
+            "{reason}; it was built for hio:doer@{v} and this host speaks {PACKAGE}: \
+             rebuild it against the current guest SDK or WIT files"
+        ),
+        None => reason,
     }
 }
 

@@ -9,7 +9,7 @@ use hio_scheduler::{Context, Doer, DoerId, Failure, HookResult, Level};
 use wasmtime::{Store, WasmCoreDump};
 
 use crate::bindings::DoerWorld;
-use crate::bindings::hio::doer::types::Value;
+use crate::bindings::hio::doer::types::{Progress, Value};
 use crate::budget::Budget;
 use crate::charge;
 use crate::failure::{CallFailure, Limit};
@@ -33,9 +33,11 @@ pub struct PluginDoer {
     pub(crate) poisoned: bool,
     /// Where its call figures go, when they are kept.
     pub(crate) stats: Option<DoerStatsCell>,
-    /// The last call handed the host something (see [`crate::charge`]): its
+    /// The last call left the host something (see [`crate::charge`]): its
     /// byte count must start afresh before the next.
     pub(crate) crossed: bool,
+    /// Tyme and tock for the guest, shared by the plugin's instances.
+    pub(crate) now: crate::wasi::TymeCell,
     /// The children it spawned, by the name it gave them.
     pub(crate) children: BTreeMap<String, DoerId>,
     /// Plugins it may spawn, and how their instances are set up (its own
@@ -52,12 +54,9 @@ impl PluginDoer {
         hook: impl FnOnce(&DoerWorld, &mut Store<StoreData>) -> wasmtime::Result<Result<T, String>>,
     ) -> HookResult<T> {
         self.prune_children(cx);
-        let data = self.store.data_mut();
-        data.tyme.set(cx.tyme());
-        data.tock = cx.tock();
-        data.tock_set = false;
+        self.now.set(cx.tyme(), cx.tock());
         if std::mem::take(&mut self.crossed) {
-            data.crossing.reset();
+            self.store.data().crossing.reset();
         }
         let before = charge::activity();
         let result = match self.budget.refill(&mut self.store) {
@@ -81,6 +80,12 @@ impl PluginDoer {
             Err(e) => Err(e),
         };
         self.crossed = charge::activity() != before;
+        // A quiet call that returned (the common case): nothing to deliver
+        // and no limit gone over, so the store's data is not touched.
+        let result = match result {
+            Ok(Ok(v)) if !self.crossed => return Ok(v),
+            other => other,
+        };
         self.deliver(cx);
         let violation = self.store.data_mut().violation.take();
         let failure = match (result, violation) {
@@ -153,9 +158,9 @@ impl PluginDoer {
     /// Hands what the call produced to the host: tock, log lines, output.
     fn deliver(&mut self, cx: &mut Context<'_>) {
         let data = self.store.data_mut();
-        if data.tock_set {
+        if let Some(tock) = data.tock_set.take() {
             // The host checked the value when the guest set it.
-            let _ = cx.set_tock(data.tock);
+            let _ = cx.set_tock(tock);
         }
         let logs = std::mem::take(&mut data.logs);
         // A call that handed the host nothing printed nothing.
@@ -307,7 +312,7 @@ impl PluginDoer {
     /// fuel refill, no log delivery. The floor a scheduled call is measured
     /// against in the benchmarks.
     pub fn bare_recur(&mut self, tyme: f64) -> Result<bool, CallFailure> {
-        match self.world.call_recur(&mut self.store, tyme) {
+        match recur(&self.world, &mut self.store, tyme) {
             Ok(r) => r.map_err(CallFailure::guest),
             Err(e) => Err(CallFailure::from_error(&e, &self.budget)),
         }
@@ -323,7 +328,7 @@ impl Doer for PluginDoer {
     }
 
     fn recur(&mut self, cx: &mut Context<'_>, tyme: f64) -> HookResult<bool> {
-        self.call(cx, "recur", |w, s| w.call_recur(s, tyme))
+        self.call(cx, "recur", |w, s| recur(w, s, tyme))
     }
 
     fn clean(&mut self, cx: &mut Context<'_>) -> HookResult {
@@ -349,6 +354,20 @@ impl Doer for PluginDoer {
     fn poisoned(&self) -> bool {
         self.poisoned
     }
+}
+
+/// Calls `recur`; when it failed, `failure` for the reason (in the same
+/// hook call: the fuel left pays for it).
+fn recur(
+    world: &DoerWorld,
+    store: &mut Store<StoreData>,
+    tyme: f64,
+) -> wasmtime::Result<Result<bool, String>> {
+    Ok(match world.call_recur(&mut *store, tyme)? {
+        Progress::Running => Ok(false),
+        Progress::Done => Ok(true),
+        Progress::Failed => Err(world.call_failure(store)?),
+    })
 }
 
 /// Writes `bytes` to `file`, mode 0600, never through a symbolic link (one

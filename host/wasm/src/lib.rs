@@ -41,10 +41,11 @@ mod tyme;
 mod wasi;
 
 pub use self::bindings::hio::doer::types::{Scalar, Value};
+pub use self::bindings::{PACKAGE, VERSION};
 pub use self::charge::{DEFAULT_HOST_BYTES, FUEL_PER_BYTE};
 pub use self::engine::{
-    EngineLimits, LoadError, MAPS_PER_DOER, PluginHost, check_map_count, map_count_fits,
-    max_map_count,
+    DEFAULT_WATCHDOG, EngineLimits, LoadError, MAPS_PER_DOER, PluginHost, check_map_count,
+    map_count_fits, max_map_count,
 };
 pub use self::failure::{CallFailure, Limit, MAX_REASON};
 pub use self::http::{OutgoingRes, RequestRes, ServerRes};

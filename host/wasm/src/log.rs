@@ -18,6 +18,7 @@ impl StoreData {
     /// Keeps a line for the log, within the per-call bound on lines (guest
     /// lines and the host's lines about the guest count alike).
     pub(crate) fn log_line(&mut self, level: Level, message: String) {
+        crate::charge::touch();
         if self.logs.len() < MAX_LINES {
             self.logs.push((level, message));
         }
@@ -45,12 +46,14 @@ impl crate::bindings::hio::doer::types::Host for StoreData {}
 /// Puts `log` in the linker in place of the generated one: the same call,
 /// charged for the message's bytes first (see `charge.rs`).
 pub(crate) fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
-    linker.instance("hio:doer/log@0.1.0")?.func_wrap(
-        "log",
-        |mut store: StoreContextMut<'_, StoreData>, (level, message): (WitLevel, String)| {
-            charge(&mut store, message.len())?;
-            Host::log(store.data_mut(), level, message);
-            Ok(())
-        },
-    )
+    linker
+        .instance(&crate::bindings::interface("log"))?
+        .func_wrap(
+            "log",
+            |mut store: StoreContextMut<'_, StoreData>, (level, message): (WitLevel, String)| {
+                charge(&mut store, message.len())?;
+                Host::log(store.data_mut(), level, message);
+                Ok(())
+            },
+        )
 }

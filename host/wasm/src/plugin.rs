@@ -170,8 +170,7 @@ impl Plugin {
                 violation: None,
                 limits,
                 tyme,
-                tock: 0.0,
-                tock_set: false,
+                tock_set: None,
                 logs: Vec::new(),
                 refusals: Default::default(),
                 refusals_capped: false,
@@ -228,6 +227,7 @@ impl Plugin {
             poisoned: false,
             stats,
             crossed: false,
+            now: self.tyme.clone(),
             children: Default::default(),
             spawns: cfg.spawns.clone(),
             // A child may spawn nothing itself: a plugin granted to spawn

@@ -21,11 +21,10 @@ pub struct StoreData {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
     pub(crate) limits: Limiter,
+    /// Tyme and this doer's tock as the host set them for the call.
     pub(crate) tyme: TymeCell,
-    /// The doer's tock, as the host last told it; `tock_set` when the guest
-    /// changed it during the call.
-    pub(crate) tock: f64,
-    pub(crate) tock_set: bool,
+    /// The tock the guest set during the call, if it did.
+    pub(crate) tock_set: Option<f64>,
     pub(crate) logs: Vec<(Level, String)>,
     /// Refused deck calls already logged, by direction, deck and reason.
     pub(crate) refusals: BTreeSet<(&'static str, String, &'static str)>,

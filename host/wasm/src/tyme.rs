@@ -9,15 +9,15 @@ impl Host for StoreData {
     }
 
     fn tock(&mut self) -> f64 {
-        self.tock
+        self.tock_set.unwrap_or_else(|| self.tyme.tock())
     }
 
     fn set_tock(&mut self, tock: f64) -> Result<(), String> {
         if !(tock.is_finite() && tock >= 0.0) {
             return Err(format!("bad tock {tock}: a tock is finite and >= 0"));
         }
-        self.tock = tock;
-        self.tock_set = true;
+        crate::charge::touch();
+        self.tock_set = Some(tock);
         Ok(())
     }
 }

@@ -28,17 +28,23 @@ pub const MAX_RANDOM: u64 = 64 * 1024;
 /// Guest output kept per hook call; the rest is counted and dropped.
 pub const MAX_OUTPUT: usize = 16 * 1024;
 
-/// The current tyme, shared with the WASI clocks (f64 bits).
+/// The current tyme (shared with the WASI clocks) and the calling doer's
+/// tock, as f64 bits; set by the host before each hook call.
 #[derive(Debug, Clone, Default)]
-pub struct TymeCell(Arc<AtomicU64>);
+pub struct TymeCell(Arc<[AtomicU64; 2]>);
 
 impl TymeCell {
-    pub fn set(&self, tyme: f64) {
-        self.0.store(tyme.to_bits(), Ordering::Relaxed);
+    pub fn set(&self, tyme: f64, tock: f64) {
+        self.0[0].store(tyme.to_bits(), Ordering::Relaxed);
+        self.0[1].store(tock.to_bits(), Ordering::Relaxed);
     }
 
     pub fn get(&self) -> f64 {
-        f64::from_bits(self.0.load(Ordering::Relaxed))
+        f64::from_bits(self.0[0].load(Ordering::Relaxed))
+    }
+
+    pub fn tock(&self) -> f64 {
+        f64::from_bits(self.0[1].load(Ordering::Relaxed))
     }
 }
 

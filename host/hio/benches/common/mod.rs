@@ -1,5 +1,9 @@
-//! What the benchmarks share: criterion's figures of this run, and the
-//! Python hio peer measured in the same run.
+//! What the benchmarks share: criterion's figures of this run, the Python
+//! hio peer and the floor program measured in the same run, and an engine
+//! with `hio run`'s settings.
+
+// Each benchmark uses a part of these.
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -31,19 +35,95 @@ pub fn mean_ns(id: &str) -> Option<f64> {
     v["mean"]["point_estimate"].as_f64()
 }
 
-/// Runs bench/python_hio.py with bench/.venv's python (or $HIO_PYTHON), if
-/// it is set up (bench/setup-python-hio.sh).
-pub fn python_hio() -> Option<serde_json::Value> {
+/// Runs bench/python_hio.py for `sizes` with bench/.venv's python (or
+/// $HIO_PYTHON), if it is set up (bench/setup-python-hio.sh).
+pub fn python_hio(sizes: &[usize]) -> Option<serde_json::Value> {
     let bench = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench");
     let python = std::env::var_os("HIO_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| bench.join(".venv/bin/python"));
     let out = Command::new(python)
         .arg(bench.join("python_hio.py"))
+        .arg(
+            sizes
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        )
         .output()
         .ok()?;
     if !out.status.success() {
         return None;
     }
     serde_json::from_slice(&out.stdout).ok()
+}
+
+/// A plugin engine with `hio run`'s settings for a tree of `doers` leaves
+/// in simulated time. Where the kernel's `vm.max_map_count` is too low for
+/// them it raises it (as root); otherwise it returns the host's advice,
+/// for the benchmark to print instead of failing.
+pub fn run_engine(doers: usize) -> Result<hio::plugin::PluginHost, String> {
+    use hio::plugin::{EngineLimits, MAPS_PER_DOER, PluginHost, check_map_count};
+    let limits = EngineLimits::default().for_run(doers, false);
+    if check_map_count(limits.slots).is_err() {
+        let needed = (u64::from(limits.slots) * MAPS_PER_DOER + 8192).next_power_of_two();
+        match std::fs::write("/proc/sys/vm/max_map_count", needed.to_string()) {
+            Ok(()) => println!("raised vm.max_map_count to {needed}"),
+            Err(e) => println!("cannot raise vm.max_map_count ({e})"),
+        }
+    }
+    check_map_count(limits.slots)?;
+    PluginHost::new(limits, None).map_err(|e| e.to_string())
+}
+
+/// The floor program's figures (`run.sh`'s output, saved to the file named
+/// by `$HIO_FLOOR`), when given: ns per component call by instance count
+/// (the pooled variant, as `hio run` pools), and ns per pooled instantiation.
+#[derive(Debug, Default)]
+pub struct Floor {
+    /// (instances, ns per call) of `component/bindgen+pooling`.
+    pub call: Vec<(usize, f64)>,
+    /// (instances, ns per call) of `core-module/TypedFunc`.
+    pub core: Vec<(usize, f64)>,
+    /// ns per instantiation from the pool.
+    pub instantiate: Option<f64>,
+}
+
+impl Floor {
+    /// Reads `$HIO_FLOOR`; `None` when it is not set or not readable.
+    pub fn from_env() -> Option<Floor> {
+        let path = std::env::var_os("HIO_FLOOR")?;
+        let text = std::fs::read_to_string(&path).ok()?;
+        let mut floor = Floor::default();
+        for line in text.lines() {
+            let n = || {
+                line.split_once(" N=")
+                    .and_then(|(_, r)| r.split(':').next())
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+            };
+            let ns = |after: &str| {
+                line.split_once(after)
+                    .and_then(|(_, r)| r.split_whitespace().next())
+                    .and_then(|v| v.parse::<f64>().ok())
+            };
+            if line.starts_with("component/bindgen+pooling ") {
+                if let (Some(n), Some(v)) = (n(), ns("best ")) {
+                    floor.call.push((n, v));
+                }
+            } else if line.starts_with("core-module/TypedFunc ") {
+                if let (Some(n), Some(v)) = (n(), ns("best ")) {
+                    floor.core.push((n, v));
+                }
+            } else if line.starts_with("inst/pool ") && line.contains("best instantiate") {
+                floor.instantiate = ns("best instantiate ");
+            }
+        }
+        Some(floor)
+    }
+
+    /// The figure for `n` instances in `rows`, if measured.
+    pub fn at(rows: &[(usize, f64)], n: usize) -> Option<f64> {
+        rows.iter().find(|(m, _)| *m == n).map(|(_, v)| *v)
+    }
 }

@@ -100,7 +100,7 @@ fn load_errors_name_the_file_and_exit_3() {
         ),
         (
             plugin("command"),
-            "does not export the hio:doer@0.1.0 world",
+            "does not export the hio:doer@0.2.0 world",
         ),
         (plugin("misfit"), "test:misfit/nope"),
     ];
@@ -116,6 +116,35 @@ fn load_errors_name_the_file_and_exit_3() {
         );
         assert!(out.stdout.is_empty());
     }
+}
+
+#[test]
+fn a_plugin_built_for_an_older_world_is_refused_naming_both_versions() {
+    // The recorder as a build against hio:doer@0.1.0 would have it: the
+    // same component, its interface names at the old version (the strings
+    // have the same length, so the binary stays well formed).
+    let bytes = std::fs::read(plugin("recorder")).expect("recorder built");
+    let (new, old) = (b"@0.2.0", b"@0.1.0");
+    let mut patched = bytes.clone();
+    let mut count = 0;
+    for i in 0..patched.len().saturating_sub(new.len()) {
+        if &patched[i..i + new.len()] == new {
+            patched[i..i + new.len()].copy_from_slice(old);
+            count += 1;
+        }
+    }
+    assert!(count > 0, "the recorder names its interfaces at @0.2.0");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("old-recorder.wasm");
+    std::fs::write(&path, patched).expect("write");
+    let out = hio(&["run", path.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("old-recorder.wasm"), "{err}");
+    assert!(
+        err.contains("built for hio:doer@0.1.0 and this host speaks hio:doer@0.2.0"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -175,17 +204,17 @@ fn inspect_shows_imports_exports_and_fit() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     for want in [
-        "hio:doer/tyme@0.1.0",
+        "hio:doer/tyme@0.2.0",
         "recur",
         "validate",
-        "fits hio:doer@0.1.0: yes",
+        "fits hio:doer@0.2.0: yes",
     ] {
         assert!(text.contains(want), "{want}: {text}");
     }
     let cmd = plugin("command");
     let out = hio(&["inspect", cmd.to_str().expect("utf-8")]);
     assert!(
-        stdout(&out).contains("fits hio:doer@0.1.0: no"),
+        stdout(&out).contains("fits hio:doer@0.2.0: no"),
         "{}",
         stdout(&out)
     );
