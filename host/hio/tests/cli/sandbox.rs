@@ -81,6 +81,40 @@ fn host_work_is_paid_in_fuel_and_bounded_by_host_bytes() {
 }
 
 #[test]
+fn host_bytes_count_each_hook_call_afresh_and_every_line_is_delivered() {
+    // The stdlib doer logs about 150 bytes on every recur, beside quiet
+    // recorder doers (which hand the host nothing). 1 KiB per call holds
+    // one call's lines but not eleven calls' worth: the run ends cleanly
+    // only if each call's count starts at zero, and every line arrives.
+    let std = quoted(&plugin("stdlib"));
+    let rec = quoted(&plugin("recorder"));
+    let (_dir, path) = manifest(&format!(
+        "[[doers]]\nname = \"quiet1\"\nplugin = {rec}\noptions = {{ stop = 20 }}\n\
+         [[doers]]\nname = \"chatty\"\nplugin = {std}\noptions = {{ stop = 10 }}\n\
+         limits = {{ host_bytes = \"1KiB\" }}\n\
+         [[doers]]\nname = \"quiet2\"\nplugin = {rec}\noptions = {{ stop = 20 }}\n"
+    ));
+    let out = hio(&["run", path.to_str().expect("utf-8"), "--trace", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let trace = stdout(&out);
+    assert!(!trace.contains("\"event\":\"abort\""), "{trace}");
+    assert!(
+        trace.contains("\"doer\":\"chatty\",\"event\":\"clean\""),
+        "{trace}"
+    );
+    let err = stderr(&out);
+    let lines = err
+        .lines()
+        .filter(|l| l.contains(" chatty info tyme="))
+        .count();
+    assert_eq!(lines, 11, "a line per recur: {err}");
+    assert!(
+        err.contains("chatty info stdout: stdlib doer entered"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_item_too_large_for_its_consumer_is_refused_at_push() {
     // The deck takes 1 MiB, the producer may send 1 MiB, but the consumer
     // may take 64 KiB: the 100 KiB item is refused at push, and the
