@@ -209,6 +209,9 @@ impl Plugin {
         budget
             .refill(&mut store)
             .map_err(|e| CallFailure::from_error(&e, &budget))?;
+        // Its start function runs outside any hook: tyme and tock read 0,
+        // not what the plugin's last call left in the shared cell.
+        self.tyme.set(0.0, 0.0);
         let world = self.pre.instantiate(&mut store).map_err(|e| {
             CallFailure::Instantiate(Box::new(CallFailure::from_error(&e, &budget)))
         })?;
@@ -259,6 +262,8 @@ impl Plugin {
         budget
             .refill(&mut doer.store)
             .map_err(|e| CallFailure::from_error(&e, &budget))?;
+        // Before anything runs: tyme and tock read 0 (see `instantiate`).
+        self.tyme.set(0.0, 0.0);
         match doer.world.call_validate(&mut doer.store, &options.to_vec()) {
             Ok(r) => r.map_err(CallFailure::guest),
             Err(e) => Err(CallFailure::from_error(&e, &budget)),
