@@ -271,7 +271,13 @@ impl PluginHost {
             .max_memories_per_component(MAX_MEMORIES)
             .max_tables_per_component(MAX_TABLES)
             .max_memory_size(usize::try_from(limits.max_memory).unwrap_or(usize::MAX))
-            .table_elements(limits.max_table_elements);
+            .table_elements(limits.max_table_elements)
+            // A freed slot's first 16 KiB of each table is cleared in place
+            // rather than given back to the kernel: the next instance in the
+            // slot then takes no page fault for it (measured: warm
+            // instantiation 10.6-12.3 -> 9.2-10.3 us at 1,000 noop doers,
+            // for about 4 KiB more resident memory per doer).
+            .table_keep_resident(16 << 10);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         config.memory_reservation(limits.max_memory);
         config.memory_reservation_for_growth(0);
