@@ -26,9 +26,16 @@ mod generated {
 }
 
 /// The version of the `hio:doer` package this host speaks (`wit/*.wit`).
-pub const VERSION: &str = "0.2.0";
+macro_rules! version {
+    () => {
+        "0.2.0"
+    };
+}
+
+/// The version of the `hio:doer` package this host speaks (`wit/*.wit`).
+pub const VERSION: &str = version!();
 /// The package, as load errors and `hio inspect` name it.
-pub const PACKAGE: &str = "hio:doer@0.2.0";
+pub const PACKAGE: &str = concat!("hio:doer@", version!());
 
 /// The name a linker gives interface `name` of the package.
 pub(crate) fn interface(name: &str) -> String {

@@ -29,9 +29,10 @@ pub const FUEL_PER_BYTE: u64 = 1;
 pub const DEFAULT_HOST_BYTES: u64 = 4 << 20;
 
 /// Bumped by every host call that leaves the host something to do when the
-/// hook returns: bytes handed over ([`Crossing::add`]: log lines, deck
-/// items, output, network bytes), a tock set, a spawn or removal, a limit
-/// gone over. A hook call that leaves it unchanged (a quiet call, the
+/// hook returns. Every such call but one hands bytes over first (log lines,
+/// deck items, output, network bytes, spawns and removals: limits gone over
+/// are found there too), and [`Crossing::add`] bumps it; the one that does
+/// not, `set-tock`, calls [`touch`], as does every log line kept. A hook call that leaves it unchanged (a quiet call, the
 /// common case) has nothing to deliver, and the host touches none of the
 /// doer's store data for it: at 10,000 doers each line not touched is a
 /// cache miss saved. Another thread's activity only makes a quiet call

@@ -71,7 +71,6 @@ impl StoreData {
     /// and, when it returns, fails with this reason.
     fn over_limit(&mut self, dir: &'static str, deck: &str, size: usize) -> WitDeckError {
         let limit = self.message;
-        crate::charge::touch();
         self.violation.get_or_insert_with(|| Limit::Message {
             dir,
             deck: deck.to_owned(),

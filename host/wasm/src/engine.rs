@@ -119,7 +119,7 @@ pub enum LoadError {
         reason: String,
     },
     /// Its exports do not match the `hio:doer` world.
-    #[error("{path}: does not export the hio:doer@0.2.0 world: {reason}")]
+    #[error("{path}: does not export the {PACKAGE} world: {reason}")]
     Exports {
         /// The file.
         path: PathBuf,

@@ -109,7 +109,6 @@ impl StoreData {
     /// past it the call fails when it returns.
     pub(crate) fn cross(&mut self, bytes: usize) {
         if let Err(over) = self.crossing.add(bytes) {
-            crate::charge::touch();
             self.violation.get_or_insert(over.0);
         }
     }
@@ -387,7 +386,6 @@ impl ChildrenHost for StoreData {
             );
         }
         self.children.insert(name.clone());
-        crate::charge::touch();
         self.spawned.push(SpawnRequest {
             name,
             plugin,
@@ -402,7 +400,6 @@ impl ChildrenHost for StoreData {
         if !self.children.remove(&name) {
             return Err(format!("no child named {name:?}"));
         }
-        crate::charge::touch();
         // Spawned in this same call: it is not made at all.
         if let Some(i) = self.spawned.iter().position(|r| r.name == name) {
             let req = self.spawned.remove(i);
