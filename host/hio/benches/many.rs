@@ -26,24 +26,17 @@
 //! prints figures, and the machine's noise is in them; read the ratios.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{Floor, python_hio, run_engine};
+use common::{Floor, noop_path, python_hio, run_engine};
 use hio::Doist;
 use hio::plugin::{InstanceConfig, Plugin, PluginDoer, Scalar, Value};
 
 const TOCK: f64 = 0.03125;
 const SIZES: [usize; 4] = [1, 1_000, 10_000, 100_000];
-
-fn noop_path() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../plugins/dist/noop.wasm");
-    assert!(p.is_file(), "{} missing: run plugins/build.sh", p.display());
-    p
-}
 
 /// This process's resident set and its count of memory mappings.
 fn rss_and_maps() -> (u64, usize) {

@@ -11,25 +11,18 @@
 //! it the bench raises it (as root) or prints what to do and stops.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
 
 mod common;
 
-use common::{Noop, mean_ns, python_hio, run_engine};
+use common::{Noop, mean_ns, noop_path, python_hio, run_engine};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use hio::plugin::{InstanceConfig, Plugin, PluginDoer, Scalar, Value};
 use hio::{Doist, Spec};
 
 const SIZES: [usize; 4] = [1, 100, 1_000, 10_000];
 const TOCK: f64 = 0.03125;
-
-fn noop_path() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../plugins/dist/noop.wasm");
-    assert!(p.is_file(), "{} missing: run plugins/build.sh", p.display());
-    p
-}
 
 fn cfg(fuel: u64) -> InstanceConfig {
     InstanceConfig {

@@ -59,6 +59,13 @@ pub fn python_hio(sizes: &[usize]) -> Option<serde_json::Value> {
     serde_json::from_slice(&out.stdout).ok()
 }
 
+/// The `noop` plugin the Wasm benchmarks load (`plugins/build.sh` builds it).
+pub fn noop_path() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../plugins/dist/noop.wasm");
+    assert!(p.is_file(), "{} missing: run plugins/build.sh", p.display());
+    p
+}
+
 /// A plugin engine with `hio run`'s settings for a tree of `doers` leaves
 /// in simulated time. Where the kernel's `vm.max_map_count` is too low for
 /// them it raises it (as root); otherwise it returns the host's advice,
