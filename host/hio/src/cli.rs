@@ -273,7 +273,7 @@ pub fn run(args: RunArgs) -> u8 {
         let start = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        built.wall_start.set(start);
+        built.wall_clock.set(start);
         if max >= Level::Info {
             closed.eprintln(format_args!(
                 "hio: run start {}.{:09} (Unix time; tyme 0)",

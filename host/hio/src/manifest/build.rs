@@ -38,9 +38,27 @@ pub struct Built {
     /// The run's network, when a doer is granted one (its service is
     /// already plugged into the Doist).
     pub net: Option<Net>,
-    /// What the doers' WASI wall clocks add tyme to: set it when a real-mode
+    /// What tyme 0 stands for on the wall clock: set it when a real-mode
     /// run starts.
-    pub wall_start: WallStart,
+    pub wall_clock: WallClock,
+}
+
+/// What tyme 0 stands for on the wall clock, for everything of a run that
+/// reads it: the doers' WASI wall clocks and the network's HTTP `Date`
+/// headers. The Unix epoch until set.
+pub struct WallClock {
+    wasi: WallStart,
+    net: Option<Net>,
+}
+
+impl WallClock {
+    /// Sets the start, as time since the Unix epoch.
+    pub fn set(&self, since_epoch: std::time::Duration) {
+        self.wasi.set(since_epoch);
+        if let Some(net) = &self.net {
+            net.set_wall_start(since_epoch);
+        }
+    }
 }
 
 struct Builder<'a> {
@@ -237,7 +255,10 @@ pub fn build(
         doist,
         decks: b.decks,
         stats: b.stats,
+        wall_clock: WallClock {
+            wasi: b.wall_start,
+            net: b.net.clone(),
+        },
         net: b.net,
-        wall_start: b.wall_start,
     })
 }

@@ -27,7 +27,7 @@ mod tests;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use self::build::{BuildError, Built, build};
+pub use self::build::{BuildError, Built, WallClock, build};
 use hio_scheduler::Supervision;
 /// `wake`: when a real-mode tick starts (the scheduler's own type).
 pub use hio_scheduler::Wake;

@@ -379,3 +379,51 @@ fn the_map_count_check_says_how_to_raise_it() {
     );
     assert!(map_count_fits(100_000, 524_288).is_ok());
 }
+
+#[test]
+fn a_real_run_dates_its_http_answers_by_the_wall_clock() {
+    // The HTTP `Date` of a real-mode run is the run's start plus tyme: now,
+    // give or take the test's own time, not 1970 plus tyme.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let hello = quoted(&plugin("hello"));
+    let (_dir, path) = manifest(&format!(
+        "tock = 0.03125\nreal = true\nwake = \"io\"\n[[doers]]\nname = \"hello\"\n\
+         plugin = {hello}\noptions = {{ addr = \"127.0.0.1:{port}\" }}\n\
+         grants = {{ listen = [\"127.0.0.1:*\"] }}\n"
+    ));
+    let mut child = crate::ending::spawn_hio(&["run", path.to_str().expect("utf-8")]);
+    let url = format!("http://127.0.0.1:{port}/");
+    let head = std::process::Command::new("curl")
+        .args(["-s", "-D", "-", "-o", "/dev/null", "--retry", "20"])
+        .args(["--retry-connrefused", "--retry-delay", "1", &url])
+        .output()
+        .expect("curl");
+    let _ = child.kill();
+    let _ = child.wait();
+    let head = String::from_utf8_lossy(&head.stdout).into_owned();
+    let date = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("date: "))
+        .map(|l| &l["date: ".len()..])
+        .unwrap_or_else(|| panic!("no Date header: {head}"))
+        .trim()
+        .to_owned();
+    let check = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import email.utils, sys, time\n\
+             d = email.utils.parsedate_to_datetime(sys.argv[1]).timestamp()\n\
+             print(abs(d - time.time()) < 300)",
+            &date,
+        ])
+        .output()
+        .expect("python3");
+    assert_eq!(
+        String::from_utf8_lossy(&check.stdout).trim(),
+        "True",
+        "Date {date:?} is not now"
+    );
+}

@@ -4,7 +4,7 @@
 use crate::common::{manifest, plugin, quoted};
 
 /// Starts hio with `args` (stderr discarded) and gives it 700 ms to start.
-fn spawn_hio(args: &[&str]) -> std::process::Child {
+pub(crate) fn spawn_hio(args: &[&str]) -> std::process::Child {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_hio"))
         .args(args)
         .stderr(std::process::Stdio::null())
