@@ -228,7 +228,7 @@ impl Web {
         if r.response.is_some() {
             return Err("the response was started already".into());
         }
-        if !(100..=999).contains(&status) || (100..200).contains(&status) {
+        if !(200..=999).contains(&status) {
             return Err(format!(
                 "status {status} is not a final status (200 to 999)"
             ));

@@ -209,7 +209,7 @@ fn check_extensions(mut s: &[u8]) -> Result<(), &'static str> {
 
 /// The length of the quoted-string `s` starts with, if it is one.
 fn quoted_string(s: &[u8]) -> Option<usize> {
-    let text = |b: u8| b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80;
+    let text = |b: u8| b == b'\t' || b == b' ' || super::syntax::is_field_vchar(b);
     let mut i = 1;
     loop {
         match *s.get(i)? {

@@ -13,7 +13,7 @@ pub(crate) fn is_token(s: &[u8]) -> bool {
 }
 
 /// `field-vchar` (VCHAR / obs-text).
-fn is_field_vchar(b: u8) -> bool {
+pub(super) fn is_field_vchar(b: u8) -> bool {
     (0x21..=0x7e).contains(&b) || b >= 0x80
 }
 

@@ -160,12 +160,8 @@ impl Net {
         let Some(c) = conns.get_mut(&cl.conn) else {
             return 0;
         };
-        let n = c
-            .limits
-            .send_buffer
-            .saturating_sub(c.send.len())
-            .min(bytes.len());
-        if n == 0 || c.end.is_some() {
+        let n = c.room().min(bytes.len());
+        if n == 0 {
             return 0;
         }
         match cl.encoder.body(&bytes[..n]) {

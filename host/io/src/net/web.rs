@@ -192,7 +192,7 @@ impl Net {
         let continue_now = r.head.expect_continue && !r.body_done && !r.continued;
         r.continued |= continue_now;
         if continue_now && let Some((_, c)) = inner.request_conn(rid) {
-            c.send.push(b"HTTP/1.1 100 Continue\r\n\r\n");
+            c.send.push(crate::http::CONTINUE);
         }
         Some(rid)
     }
@@ -320,7 +320,6 @@ impl Net {
     /// mid-response, its connection closes (the body never looks complete).
     pub fn http_drop(&self, rid: u64) {
         let mut inner = self.lock();
-        let date = inner.date();
         let Some(r) = inner.web.requests.get_mut(&rid) else {
             return;
         };
@@ -332,18 +331,16 @@ impl Net {
         if let Some(enc) = r.response.as_mut() {
             enc.abort();
         }
+        // The Date is made only for an answer (a doer drops every request
+        // it finished, most after answering it).
+        let answer = unanswered
+            .then(|| ResponseEncoder::simple(500, "internal server error", &inner.date()));
         if let Some((_, c)) = inner.request_conn(rid) {
-            if unanswered {
-                c.send.push(&ResponseEncoder::simple(
-                    500,
-                    "internal server error",
-                    &date,
-                ));
-                c.shut = true;
-            } else {
-                // Cut off: no more bytes, and the end of the stream says so.
-                c.shut = true;
+            if let Some(answer) = &answer {
+                c.send.push(answer);
             }
+            // Cut off or not, no more bytes: the end of the stream says so.
+            c.shut = true;
         }
         inner.request_done(rid, true);
     }
