@@ -108,17 +108,11 @@ impl Web {
         };
         let mut used = 0;
         while !conn.closing {
-            // A request being answered: the next waits (pipelining in order).
-            if let Some(rid) = conn.current
-                && let Some(r) = self.requests.get(&rid)
-                && r.body_done
-            {
-                break;
-            }
-            // A body piece waits for the doer to read: back pressure.
-            if let Some(rid) = conn.current
-                && let Some(r) = self.requests.get(&rid)
-                && r.body.len() >= room
+            // A request being answered: the next waits (pipelining in
+            // order); or a body piece waits for the doer to read: back
+            // pressure.
+            if let Some(r) = conn.current.and_then(|rid| self.requests.get(&rid))
+                && (r.body_done || r.body.len() >= room)
             {
                 break;
             }

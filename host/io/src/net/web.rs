@@ -98,9 +98,9 @@ impl Inner {
         }
     }
 
-    fn request_conn(&mut self, rid: u64) -> Option<(u64, &mut crate::conn::Conn)> {
+    fn request_conn(&mut self, rid: u64) -> Option<&mut crate::conn::Conn> {
         let cid = self.web.requests.get(&rid)?.conn;
-        Some((cid, self.conns.get_mut(&cid)?))
+        self.conns.get_mut(&cid)
     }
 
     /// Ends request `rid`: its connection goes on to the next request, or
@@ -191,7 +191,7 @@ impl Net {
         r.taken = true;
         let continue_now = r.head.expect_continue && !r.body_done && !r.continued;
         r.continued |= continue_now;
-        if continue_now && let Some((_, c)) = inner.request_conn(rid) {
+        if continue_now && let Some(c) = inner.request_conn(rid) {
             c.send.push(crate::http::CONTINUE);
         }
         Some(rid)
@@ -252,7 +252,7 @@ impl Net {
         let date = inner.date();
         let head = inner.web.respond(rid, status, headers, length, &date)?;
         match inner.request_conn(rid) {
-            Some((_, c)) if c.end.is_none() => {
+            Some(c) if c.end.is_none() => {
                 c.send.push(&head);
                 Ok(())
             }
@@ -263,17 +263,16 @@ impl Net {
     /// Queues what fits of a body piece of request `rid`'s response.
     pub fn http_write(&self, rid: u64, bytes: &[u8]) -> usize {
         let mut inner = self.lock();
-        let Some((_, c)) = inner.request_conn(rid) else {
+        // The request and its connection, each looked up once.
+        let Inner { conns, web, .. } = &mut *inner;
+        let Some(r) = web.requests.get_mut(&rid) else {
+            return 0;
+        };
+        let Some(c) = conns.get_mut(&r.conn) else {
             return 0;
         };
         let n = c.room().min(bytes.len());
-        if n == 0 {
-            return 0;
-        }
-        let Some(r) = inner.web.requests.get_mut(&rid) else {
-            return 0;
-        };
-        if r.dead {
+        if n == 0 || r.dead {
             return 0;
         }
         let Some(enc) = r.response.as_mut() else {
@@ -281,9 +280,7 @@ impl Net {
         };
         match enc.body(&bytes[..n]) {
             Ok(framed) => {
-                if let Some((_, c)) = inner.request_conn(rid) {
-                    c.send.push(&framed);
-                }
+                c.send.push(&framed);
                 n
             }
             Err(_) => 0,
@@ -309,7 +306,7 @@ impl Net {
         r.finished = true;
         // A body not read in full leaves the connection mid-request: close.
         let unread = !(r.body_done && r.body.is_empty());
-        if let Some((_, c)) = inner.request_conn(rid) {
+        if let Some(c) = inner.request_conn(rid) {
             c.send.push(&tail);
         }
         inner.request_done(rid, unread);
@@ -335,7 +332,7 @@ impl Net {
         // it finished, most after answering it).
         let answer = unanswered
             .then(|| ResponseEncoder::simple(500, "internal server error", &inner.date()));
-        if let Some((_, c)) = inner.request_conn(rid) {
+        if let Some(c) = inner.request_conn(rid) {
             if let Some(answer) = &answer {
                 c.send.push(answer);
             }
