@@ -334,12 +334,7 @@ fn a_handler_that_fails_holding_a_request_gets_it_a_500_and_a_clean_close() {
         said.to_ascii_lowercase().contains("connection: close"),
         "{said}"
     );
-    let reason = run
-        .records()
-        .into_iter()
-        .find(|r| r.doer == "router" && r.event.as_str() == "abort")
-        .and_then(|r| r.reason)
-        .unwrap_or_default();
+    let reason = run.abort("router").map(|(_, why)| why).unwrap_or_default();
     assert!(reason.contains("failing on purpose"), "{reason}");
 }
 
@@ -473,12 +468,7 @@ fn a_client_doer_whose_server_is_not_there_fails_with_the_reason() {
         .port();
     let mut run = start(&fetch(&format!("http://127.0.0.1:{port}/")));
     run.doist.run().unwrap();
-    let reason = run
-        .records()
-        .into_iter()
-        .find(|r| r.doer == "fetch" && r.event.as_str() == "abort")
-        .and_then(|r| r.reason)
-        .unwrap_or_else(|| panic!("did not fail; {}", run.log()));
+    let reason = run.failure("fetch");
     assert!(reason.contains("connect failed"), "{reason}");
 }
 

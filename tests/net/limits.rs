@@ -5,14 +5,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::util::{Flag, Run, echo_through, payload, plugin, prepare, server, start, start_in};
-
-/// The reason `doer`'s first abort gave.
-fn failure(run: &Run, doer: &str) -> String {
-    run.abort(doer)
-        .map(|(_, why)| why)
-        .unwrap_or_else(|| panic!("{doer} did not fail; log:\n{}", run.log()))
-}
+use crate::util::{Flag, echo_through, payload, plugin, prepare, server, start, start_in};
 
 #[test]
 fn listening_or_connecting_outside_the_grants_is_refused() {
@@ -40,18 +33,18 @@ options = {{ addr = "127.0.0.1:7742" }}
     );
     let mut run = start(&text);
     run.doist.run().unwrap();
-    let listener = failure(&run, "listener");
+    let listener = run.failure("listener");
     assert!(
         listener.contains("not granted: listen on 127.0.0.1:7741"),
         "{listener}"
     );
     // A grant names a host as written: localhost is not 127.0.0.1.
-    let dialer = failure(&run, "dialer");
+    let dialer = run.failure("dialer");
     assert!(
         dialer.contains("not granted: connect to 127.0.0.1:7742"),
         "{dialer}"
     );
-    let nothing = failure(&run, "nothing");
+    let nothing = run.failure("nothing");
     assert!(nothing.contains("no network grants"), "{nothing}");
 }
 

@@ -70,24 +70,18 @@ grants = {{ connect = ["127.0.0.1:{port}"], tls = {{ roots = ["{roots}"], server
 
 const HEAD: &str = "tock = 0.01\nreal = true\nwake = \"io\"\nlimit = 20.0\n";
 
-fn events(run: &crate::util::Run, doer: &str) -> Vec<String> {
-    run.events(doer)
-}
-
-/// Steps the run until `doer` has exited.
-fn until_exit(run: &mut crate::util::Run, doer: &str) {
-    run.until_event(doer, "exit");
-}
-
 #[test]
 fn a_tls_client_doer_echoes_through_a_tls_server_doer() {
     let dir = prepare();
     certificates(dir.path());
     let text = format!("{HEAD}{}{}", server(7731), client(7731, "ca.pem"));
     let mut run = start_in(dir, &text);
-    until_exit(&mut run, "client");
+    run.until_event("client", "exit");
     assert!(run.line("echoed 300000 bytes").is_some(), "{}", run.log());
-    assert!(events(&run, "client").ends_with(&["clean".into(), "exit".into()]));
+    assert!(
+        run.events("client")
+            .ends_with(&["clean".into(), "exit".into()])
+    );
 }
 
 #[test]
@@ -97,13 +91,8 @@ fn a_failed_handshake_is_a_clear_state_and_the_server_goes_on() {
     // The client trusts a CA that did not sign the server's certificate.
     let text = format!("{HEAD}{}{}", server(7732), client(7732, "other-ca.pem"));
     let mut run = start_in(dir, &text);
-    until_exit(&mut run, "client");
-    let abort = run
-        .records()
-        .into_iter()
-        .find(|r| r.doer == "client" && r.event.as_str() == "abort")
-        .unwrap_or_else(|| panic!("the client did not fail; log:\n{}", run.log()));
-    let reason = abort.reason.unwrap_or_default();
+    run.until_event("client", "exit");
+    let reason = run.failure("client");
     assert!(
         reason.contains("failed") && reason.contains("TLS"),
         "{reason}"
@@ -114,7 +103,7 @@ fn a_failed_handshake_is_a_clear_state_and_the_server_goes_on() {
     );
     // The server is still there, not failed.
     assert!(
-        !events(&run, "echo").iter().any(|e| e == "abort"),
+        !run.events("echo").iter().any(|e| e == "abort"),
         "{}",
         run.log()
     );
@@ -127,13 +116,8 @@ fn a_client_may_trust_the_platforms_roots_which_do_not_know_a_private_ca() {
     let client = client(7735, "ca.pem").replace(r#"roots = ["ca.pem"]"#, "platform_roots = true");
     let text = format!("{HEAD}{}{client}", server(7735));
     let mut run = start_in(dir, &text);
-    until_exit(&mut run, "client");
-    let reason = run
-        .records()
-        .into_iter()
-        .find(|r| r.doer == "client" && r.event.as_str() == "abort")
-        .and_then(|r| r.reason)
-        .unwrap_or_else(|| panic!("the client did not fail; log:\n{}", run.log()));
+    run.until_event("client", "exit");
+    let reason = run.failure("client");
     // Granted and tried: verified against the system's roots, which do not
     // hold the test CA.
     assert!(

@@ -155,6 +155,14 @@ impl Run {
             .map(|r| (r.tyme, r.reason.unwrap_or_default()))
     }
 
+    /// The reason `doer`'s first abort gave; panics with the log when it
+    /// did not fail.
+    pub fn failure(&self, doer: &str) -> String {
+        self.abort(doer)
+            .map(|(_, why)| why)
+            .unwrap_or_else(|| panic!("{doer} did not fail; log:\n{}", self.log()))
+    }
+
     /// Steps (entering first if needed) until `doer` has had `event`, or
     /// 20 s have passed (then panics with the log).
     pub fn until_event(&mut self, doer: &str, event: &str) {
