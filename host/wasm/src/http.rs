@@ -1,7 +1,6 @@
 //! Host side of the `http` interface: servers and requests as handles onto
 //! the run's [`hio_io::Net`], served by its HTTP layer.
 
-use hio_io::HostPort;
 use wasmtime::component::Resource;
 
 use crate::bindings::hio::doer::http::{Fields, Host, HostRequest, HostServer};
@@ -20,12 +19,8 @@ fn fields_size(fields: &Fields) -> usize {
 
 impl StoreData {
     fn serve(&mut self, addr: &str, tls: bool) -> Result<Resource<ServerRes>, WitNetError> {
-        self.cross(addr.len());
-        let target = HostPort::parse(addr).map_err(crate::net::wit_error)?;
+        let target = self.listen_target(addr)?;
         let doer = self.network()?;
-        if !hio_io::granted(&doer.access.listen, &target) {
-            return Err(WitNetError::NotGranted(format!("listen on {target}")));
-        }
         let cfg = if tls {
             Some(doer.access.server.clone().ok_or_else(|| {
                 WitNetError::NotGranted(
@@ -46,20 +41,13 @@ impl StoreData {
             .inspect_err(|_| net.http_close(sid))
     }
 
-    fn request_id(&self, r: &Resource<RequestRes>) -> Option<u64> {
-        self.table.get(r).ok().map(|q| q.0)
-    }
-
     fn on_request<T>(
         &self,
         r: &Resource<RequestRes>,
         default: T,
         f: impl FnOnce(&hio_io::Net, u64) -> T,
     ) -> T {
-        match (self.net_ref(), self.request_id(r)) {
-            (Some(net), Some(rid)) => f(net, rid),
-            _ => default,
-        }
+        self.on_handle(r, default, |net, q| f(net, q.0))
     }
 }
 
@@ -73,14 +61,11 @@ impl HostServer for StoreData {
     }
 
     fn address(&mut self, r: Resource<ServerRes>) -> String {
-        let sid = self.table.get(&r).ok().map(|s| s.0);
-        match (self.net_ref(), sid) {
-            (Some(net), Some(sid)) => net
-                .http_address(sid)
+        self.on_handle(&r, String::new(), |net, s| {
+            net.http_address(s.0)
                 .map(|a| a.to_string())
-                .unwrap_or_default(),
-            _ => String::new(),
-        }
+                .unwrap_or_default()
+        })
     }
 
     fn next(&mut self, r: Resource<ServerRes>) -> Option<Resource<RequestRes>> {
@@ -212,20 +197,13 @@ mod client {
     }
 
     impl StoreData {
-        fn outgoing_id(&self, r: &Resource<OutgoingRes>) -> Option<u64> {
-            self.table.get(r).ok().map(|o| o.0)
-        }
-
         fn on_outgoing<T>(
             &self,
             r: &Resource<OutgoingRes>,
             default: T,
             f: impl FnOnce(&hio_io::Net, u64) -> T,
         ) -> T {
-            match (self.net_ref(), self.outgoing_id(r)) {
-                (Some(net), Some(id)) => f(net, id),
-                _ => default,
-            }
+            self.on_handle(r, default, |net, o| f(net, o.0))
         }
     }
 

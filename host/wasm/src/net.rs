@@ -127,12 +127,8 @@ impl StoreData {
         addr: &str,
         tls: Option<Arc<ServerConfig>>,
     ) -> Result<Resource<ListenerRes>, WitNetError> {
-        self.cross(addr.len());
-        let target = HostPort::parse(addr).map_err(wit_error)?;
+        let target = self.listen_target(addr)?;
         let doer = self.network()?;
-        if !granted(&doer.access.listen, &target) {
-            return Err(not_granted(format!("listen on {target}")));
-        }
         let lid = doer
             .access
             .net
@@ -171,8 +167,18 @@ impl StoreData {
         self.net.as_ref().map(|d| &d.access.net)
     }
 
-    fn conn_id(&self, r: &Resource<ConnRes>) -> Option<ConnId> {
-        self.table.get(r).ok().map(|c| c.0)
+    /// `f` of the network and the handle `r` names; `default` when either
+    /// is missing (a stale handle, a doer without a network).
+    pub(crate) fn on_handle<R: 'static, T>(
+        &self,
+        r: &Resource<R>,
+        default: T,
+        f: impl FnOnce(&Net, &R) -> T,
+    ) -> T {
+        match (self.net_ref(), self.table.get(r).ok()) {
+            (Some(net), Some(handle)) => f(net, handle),
+            _ => default,
+        }
     }
 
     fn on_conn<T>(
@@ -181,10 +187,17 @@ impl StoreData {
         default: T,
         f: impl FnOnce(&Net, ConnId) -> T,
     ) -> T {
-        match (self.net_ref(), self.conn_id(r)) {
-            (Some(net), Some(cid)) => f(net, cid),
-            _ => default,
+        self.on_handle(r, default, |net, c| f(net, c.0))
+    }
+
+    /// Checks a listen on `addr` (paid for, parsed, granted): where to listen.
+    pub(crate) fn listen_target(&mut self, addr: &str) -> Result<HostPort, WitNetError> {
+        self.cross(addr.len());
+        let target = HostPort::parse(addr).map_err(wit_error)?;
+        if !granted(&self.network()?.access.listen, &target) {
+            return Err(not_granted(format!("listen on {target}")));
         }
+        Ok(target)
     }
 }
 
