@@ -87,13 +87,11 @@ impl Request {
         self.0.headers()
     }
 
-    /// The first value of header `name` (without regard to case).
+    /// The first value of header `name` (without regard to case). Each
+    /// call copies every header across; for several, take
+    /// [`headers`](Self::headers) once and use [`field`].
     pub fn header(&self, name: &str) -> Option<Vec<u8>> {
-        self.0
-            .headers()
-            .into_iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        field(&self.0.headers(), name).map(<[u8]>::to_vec)
     }
 
     /// Takes up to `max` body bytes that arrived.
@@ -132,6 +130,27 @@ impl Request {
     pub fn finish(&self, trailers: &[(&str, &[u8])]) -> Result<(), String> {
         self.0.finish(&owned(trailers))
     }
+
+    /// Answers with a whole body at once: [`respond`](Self::respond) with
+    /// its length, [`write`](Self::write), [`finish`](Self::finish). A body
+    /// the connection did not take whole (it is gone, or the body is larger
+    /// than its send buffer) is an error, and the response is left
+    /// unfinished: the connection closes when the request is dropped.
+    pub fn reply(&self, status: u16, headers: &[(&str, &[u8])], body: &[u8]) -> Result<(), String> {
+        self.respond(status, headers, Some(body.len() as u64))?;
+        if self.write(body) as usize != body.len() {
+            return Err("the connection took no body".into());
+        }
+        self.finish(&[])
+    }
+}
+
+/// The first value of field `name` in `fields` (without regard to case).
+pub fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a [u8]> {
+    fields
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_slice())
 }
 
 /// A request this doer makes to a granted origin, and its response.

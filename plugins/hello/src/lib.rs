@@ -35,21 +35,9 @@ impl Doer for Hello {
             let (status, body) = if found { (200, BODY) } else { (404, MISSING) };
             // A client that went away is no failure of the server: its
             // request is dropped (the host closes the connection).
-            let answered = request
-                .respond(
-                    status,
-                    &[("content-type", b"text/plain")],
-                    Some(body.len() as u64),
-                )
-                .and_then(|()| {
-                    // A short body fits a fresh response's buffer unless the
-                    // connection is gone.
-                    if request.write(body) as usize == body.len() {
-                        request.finish(&[])
-                    } else {
-                        Err("the connection took no body".into())
-                    }
-                });
+            // A short body fits a fresh response's buffer unless the
+            // connection is gone.
+            let answered = request.reply(status, &[("content-type", b"text/plain")], body);
             if let Err(why) = answered {
                 log::debug(&format!(
                     "{} {}: not answered: {why}",

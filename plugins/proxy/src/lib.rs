@@ -4,7 +4,7 @@
 //! Options: `addr` (default `127.0.0.1:8081`), `upstream` (required,
 //! `http://host:port`). An upstream that fails gets the client a 502.
 
-use hio_guest::http::{Outgoing, Request, Server};
+use hio_guest::http::{Outgoing, Request, Server, field};
 use hio_guest::{Doer, Options, export_doer, log};
 
 /// One request being proxied.
@@ -27,16 +27,8 @@ struct Proxy {
 
 fn bad_gateway(request: &Request, why: &str) {
     let body = format!("bad gateway: {why}\n");
-    let ok = request
-        .respond(
-            502,
-            &[("content-type", b"text/plain")],
-            Some(body.len() as u64),
-        )
-        .is_ok();
-    if ok && request.write(body.as_bytes()) as usize == body.len() {
-        let _ = request.finish(&[]);
-    }
+    // Not answered whole: the connection closes when the request goes.
+    let _ = request.reply(502, &[("content-type", b"text/plain")], body.as_bytes());
 }
 
 /// Moves one pass on; `true` when it is over.
@@ -70,13 +62,10 @@ fn advance(p: &mut Pass) -> bool {
             }
             return false;
         };
-        let kind = p
-            .upstream
-            .headers()
-            .into_iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-            .map(|(_, v)| v)
-            .unwrap_or_else(|| b"application/octet-stream".to_vec());
+        let headers = p.upstream.headers();
+        let kind = field(&headers, "content-type")
+            .unwrap_or(b"application/octet-stream")
+            .to_vec();
         if p.request
             .respond(status, &[("content-type", &kind)], None)
             .is_err()
@@ -141,11 +130,11 @@ impl Doer for Proxy {
 
     fn recur(&mut self, _tyme: f64) -> Result<bool, String> {
         while let Some(request) = self.server.next() {
-            let length = request
-                .header("content-length")
-                .and_then(|v| String::from_utf8(v).ok())
+            let headers = request.headers();
+            let length = field(&headers, "content-length")
+                .and_then(|v| std::str::from_utf8(v).ok())
                 .and_then(|v| v.trim().parse::<u64>().ok());
-            let chunked = request.header("transfer-encoding").is_some();
+            let chunked = field(&headers, "transfer-encoding").is_some();
             let length = if chunked {
                 None
             } else {

@@ -36,11 +36,7 @@ struct Router {
 const EVENTS: u32 = 3;
 
 fn simple(request: &Request, status: u16, kind: &[u8], body: &[u8]) -> Result<(), String> {
-    request.respond(status, &[("content-type", kind)], Some(body.len() as u64))?;
-    if request.write(body) as usize != body.len() {
-        return Err("the connection took no body".into());
-    }
-    request.finish(&[])
+    request.reply(status, &[("content-type", kind)], body)
 }
 
 impl Router {

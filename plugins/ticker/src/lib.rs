@@ -42,14 +42,7 @@ impl Doer for Ticker {
         while let Some(request) = self.server.next() {
             if request.target() != "/" {
                 let body = b"not found\n";
-                let answered = request
-                    .respond(
-                        404,
-                        &[("content-type", b"text/plain")],
-                        Some(body.len() as u64),
-                    )
-                    .map(|()| request.write(body))
-                    .and_then(|_| request.finish(&[]));
+                let answered = request.reply(404, &[("content-type", b"text/plain")], body);
                 if let Err(why) = answered {
                     log::debug(&format!("not answered: {why}"));
                 }
