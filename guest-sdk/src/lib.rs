@@ -106,10 +106,6 @@ pub mod bindings {
         default_bindings_module: "hio_guest::bindings",
         pub_export_macro: true,
         export_macro_name: "export_doer_world",
-        // Standard core names (`cm32p2||abort`, …) for the exports: the
-        // legacy plain names would make the `abort` export the program's
-        // `abort` symbol, shadowing libc's, so a panic would call the hook.
-        export_prefix: "cm32p2||",
     });
 }
 
@@ -310,7 +306,7 @@ macro_rules! export_doer {
                     const { ::std::cell::RefCell::new(None) };
             }
             struct __HioExport;
-            impl $crate::bindings::Guest for __HioExport {
+            impl $crate::bindings::exports::hio::doer::hooks::Guest for __HioExport {
                 fn validate(
                     options: $crate::bindings::hio::doer::types::Options,
                 ) -> Result<(), String> {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use hio::cache::Cache;
 use hio::manifest::{BuildError, Manifest, ManifestError, Wake, build};
 use hio::plugin::{EngineLimits, LoadError, PluginHost};
 use hio::{DoDoer, Doist, JsonLines, Level, LogLine, Recorder};
@@ -30,55 +31,11 @@ fn fail(status: u8, message: impl std::fmt::Display) -> u8 {
     status
 }
 
-/// Where compiled code is cached.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cache {
-    /// Nowhere (`--no-cache`).
-    Off,
-    /// A folder the user named (`--cache-dir`, `HIO_CACHE_DIR`): failing to
-    /// use it is an error.
-    Named(PathBuf),
-    /// The user's cache folder: failing to use it is a warning, and the run
-    /// goes on without a cache.
-    Default(PathBuf),
-}
-
-impl Cache {
-    /// `--no-cache`, else `--cache-dir`, else `$HIO_CACHE_DIR`, else
-    /// `$XDG_CACHE_HOME/hio`, else `$HOME/.cache/hio` (as wasmtime's own
-    /// command does), else none.
-    pub fn choose(flag: Option<PathBuf>, no_cache: bool) -> Cache {
-        let var = |name: &str| {
-            std::env::var_os(name)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
-        if no_cache {
-            return Cache::Off;
-        }
-        if let Some(dir) = flag.or_else(|| var("HIO_CACHE_DIR")) {
-            return Cache::Named(dir);
-        }
-        // The XDG rule: a relative XDG_CACHE_HOME is ignored.
-        match var("XDG_CACHE_HOME").filter(|p| p.is_absolute()) {
-            Some(xdg) => Cache::Default(xdg.join("hio")),
-            None => var("HOME").map_or(Cache::Off, |home| Cache::Default(home.join(".cache/hio"))),
-        }
-    }
-
-    /// A plugin host with this cache.
-    fn host(&self, engine: EngineLimits) -> Result<PluginHost, LoadError> {
-        match self {
-            Cache::Off => PluginHost::new(engine, None),
-            Cache::Named(dir) => PluginHost::new(engine, Some(dir)),
-            Cache::Default(dir) => PluginHost::new(engine.clone(), Some(dir)).or_else(|e| {
-                Closed::default().eprintln(format_args!(
-                    "hio: warning: running without a compile cache: {e}"
-                ));
-                PluginHost::new(engine, None)
-            }),
-        }
-    }
+/// What a run says when the user's cache folder cannot be used.
+fn warn_uncached(e: &LoadError) {
+    Closed::default().eprintln(format_args!(
+        "hio: warning: running without a compile cache: {e}"
+    ));
 }
 
 /// The manifest's engine limits as `hio run` uses them (see
@@ -229,10 +186,11 @@ pub fn run(args: RunArgs) -> u8 {
         core_dumps: args.core_dumps.clone(),
         ..engine_for(&manifest)
     };
-    let host = match Cache::choose(args.cache_dir.clone(), args.no_cache).host(engine) {
-        Ok(h) => h,
-        Err(e) => return fail(LOAD, e),
-    };
+    let host =
+        match Cache::choose(args.cache_dir.clone(), args.no_cache).host(engine, warn_uncached) {
+            Ok(h) => h,
+            Err(e) => return fail(LOAD, e),
+        };
     let built = match build(&manifest, &host, args.stats) {
         Ok(b) => b,
         Err(e) => return build_error(e),
@@ -329,7 +287,7 @@ pub fn check(path: &Path, cache: Cache) -> u8 {
         Ok(m) => m,
         Err(e) => return fail(USAGE, e),
     };
-    let host = match cache.host(engine_for(&manifest)) {
+    let host = match cache.host(engine_for(&manifest), warn_uncached) {
         Ok(h) => h,
         Err(e) => return fail(LOAD, e),
     };

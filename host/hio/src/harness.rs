@@ -31,6 +31,8 @@ use hio_scheduler::{DeckAccess, DeckError, DeckSpec, Decks, Grants};
 use hio_scheduler::{Escalated, LogLine};
 use hio_wasm::{EngineLimits, InstanceConfig, LoadError, Plugin, PluginHost, StatsHandle, Value};
 
+use crate::cache::Cache;
+
 /// Why the harness could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum HarnessError {
@@ -107,10 +109,19 @@ pub struct Harness {
 
 impl Harness {
     /// A harness whose Doist ticks by `tock`, with default engine limits.
+    /// Compiled code is cached where `hio run` caches it by default
+    /// (`$HIO_CACHE_DIR`, else `$XDG_CACHE_HOME/hio`, else
+    /// `~/.cache/hio`), so a test loads a large component (Python,
+    /// JavaScript) from the cache rather than compiling it each time; where
+    /// that folder cannot be used it compiles without one.
     pub fn new(tock: f64) -> Harness {
+        let engine = EngineLimits::default();
         // The default engine settings are valid; a failure here is a broken
         // installation, not a test outcome.
-        let host = PluginHost::new(EngineLimits::default(), None).expect("default plugin engine");
+        let host = Cache::choose(None, false)
+            .host(engine.clone(), |_| {})
+            .or_else(|_| PluginHost::new(engine, None))
+            .expect("default plugin engine");
         let trace = TraceBuffer::new();
         let logs = Rc::new(RefCell::new(Vec::new()));
         let sink = Rc::clone(&logs);

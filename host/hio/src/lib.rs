@@ -42,6 +42,7 @@
 //! The scheduling contract is `docs/contract.md`; the formats (trace,
 //! manifest, WIT world, command) are `docs/formats.md`.
 
+pub mod cache;
 pub mod harness;
 pub mod manifest;
 

@@ -148,7 +148,7 @@ fn main() -> ExitCode {
             manifest,
             cache_dir,
             no_cache,
-        } => cli::check(&manifest, cli::Cache::choose(cache_dir, no_cache)),
+        } => cli::check(&manifest, hio::cache::Cache::choose(cache_dir, no_cache)),
         Command::Inspect { wasm } => cli::inspect(&wasm),
         Command::Demo { limit } => cli::demo(limit),
     };

@@ -434,8 +434,14 @@ impl PluginHost {
             out.push_str(&format!("  {name}\n"));
         }
         out.push_str("exports:\n");
-        for (name, _) in ty.exports(&self.engine) {
+        for (name, item) in ty.exports(&self.engine) {
             out.push_str(&format!("  {name}\n"));
+            // An exported interface (the doer's `hooks`): its functions.
+            if let wasmtime::component::types::ComponentItem::ComponentInstance(i) = item.ty {
+                for (name, _) in i.exports(&self.engine) {
+                    out.push_str(&format!("    {name}\n"));
+                }
+            }
         }
         match self.load(path) {
             Ok(_) => out.push_str(&format!("fits {PACKAGE}: yes\n")),

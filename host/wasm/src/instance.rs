@@ -302,7 +302,11 @@ impl PluginDoer {
     /// Calls the component's `enter` export directly (see `bare_recur`).
     pub fn bare_enter(&mut self) -> Result<(), CallFailure> {
         let options = self.options.clone();
-        match self.world.call_enter(&mut self.store, &options) {
+        match self
+            .world
+            .hio_doer_hooks()
+            .call_enter(&mut self.store, &options)
+        {
             Ok(r) => r.map_err(CallFailure::guest),
             Err(e) => Err(CallFailure::from_error(&e, &self.budget)),
         }
@@ -322,7 +326,9 @@ impl PluginDoer {
 impl Doer for PluginDoer {
     fn enter(&mut self, cx: &mut Context<'_>) -> HookResult {
         let options = std::mem::take(&mut self.options);
-        let r = self.call(cx, "enter", |w, s| w.call_enter(s, &options));
+        let r = self.call(cx, "enter", |w, s| {
+            w.hio_doer_hooks().call_enter(s, &options)
+        });
         self.options = options;
         r
     }
@@ -332,19 +338,21 @@ impl Doer for PluginDoer {
     }
 
     fn clean(&mut self, cx: &mut Context<'_>) -> HookResult {
-        self.call(cx, "clean", |w, s| w.call_clean(s))
+        self.call(cx, "clean", |w, s| w.hio_doer_hooks().call_clean(s))
     }
 
     fn cease(&mut self, cx: &mut Context<'_>) -> HookResult {
-        self.call(cx, "cease", |w, s| w.call_cease(s))
+        self.call(cx, "cease", |w, s| w.hio_doer_hooks().call_cease(s))
     }
 
     fn abort(&mut self, cx: &mut Context<'_>, reason: &str) -> HookResult {
-        self.call(cx, "abort", |w, s| w.call_abort(s, reason).map(Ok))
+        self.call(cx, "abort", |w, s| {
+            w.hio_doer_hooks().call_abort(s, reason).map(Ok)
+        })
     }
 
     fn exit(&mut self, cx: &mut Context<'_>) -> HookResult {
-        let r = self.call(cx, "exit", |w, s| w.call_exit(s));
+        let r = self.call(cx, "exit", |w, s| w.hio_doer_hooks().call_exit(s));
         // Nothing outlives its doer: its children close with it, and its
         // connections (with its store) once flushed.
         self.remove_children(cx);
@@ -363,11 +371,13 @@ fn recur(
     store: &mut Store<StoreData>,
     tyme: f64,
 ) -> wasmtime::Result<Result<bool, String>> {
-    Ok(match world.call_recur(&mut *store, tyme)? {
-        Progress::Running => Ok(false),
-        Progress::Done => Ok(true),
-        Progress::Failed => Err(world.call_failure(store)?),
-    })
+    Ok(
+        match world.hio_doer_hooks().call_recur(&mut *store, tyme)? {
+            Progress::Running => Ok(false),
+            Progress::Done => Ok(true),
+            Progress::Failed => Err(world.hio_doer_hooks().call_failure(store)?),
+        },
+    )
 }
 
 /// Writes `bytes` to `file`, mode 0600, never through a symbolic link (one

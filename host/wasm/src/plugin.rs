@@ -264,7 +264,11 @@ impl Plugin {
             .map_err(|e| CallFailure::from_error(&e, &budget))?;
         // Before anything runs: tyme and tock read 0 (see `instantiate`).
         self.tyme.set(0.0, 0.0);
-        match doer.world.call_validate(&mut doer.store, &options.to_vec()) {
+        match doer
+            .world
+            .hio_doer_hooks()
+            .call_validate(&mut doer.store, &options.to_vec())
+        {
             Ok(r) => r.map_err(CallFailure::guest),
             Err(e) => Err(CallFailure::from_error(&e, &budget)),
         }
