@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds every plugin for wasm32-wasip2 and copies each component to
 # dist/<name>.wasm, after installing the pinned toolchain and the target
-# where they are missing. Usage: plugins/build.sh
+# where they are missing; then the doers in Python, JavaScript and C
+# (langs.sh). Usage: plugins/build.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 ./toolchain.sh
@@ -13,3 +14,5 @@ for name in recorder producer consumer stdlib command misfit noop hostile script
   cp "target/wasm32-wasip2/release/${name//-/_}.wasm" "dist/$name.wasm"
 done
 echo "plugins built into $(pwd)/dist"
+# The doers written in Python, JavaScript and C.
+./langs.sh

@@ -1,0 +1,318 @@
+/* hio's guest SDK for C doers: the exports of the `hooks` interface,
+ * driving the table HIO_EXPORT_DOER defines, and the helpers of
+ * hio_doer.h. */
+#include "hio_doer.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The doer's state between hooks, and why the last recur failed. */
+static void *doer_self;
+static bool doer_entered;
+static hio_err_t failed;
+
+static bool vfail(hio_err_t *err, const char *format, va_list args) {
+  va_list again;
+  va_copy(again, args);
+  int n = vsnprintf(NULL, 0, format, args);
+  char *text = malloc(n > 0 ? (size_t)n + 1 : 1);
+  if (text == NULL) abort();
+  vsnprintf(text, (size_t)n + 1, format, again);
+  va_end(again);
+  err->ptr = (uint8_t *)text;
+  err->len = n > 0 ? (size_t)n : 0;
+  return false;
+}
+
+bool hio_fail(hio_err_t *err, const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  vfail(err, format, args);
+  va_end(args);
+  return false;
+}
+
+char *hio_take_string(http_doer_string_t *s) {
+  char *text = malloc(s->len + 1);
+  if (text == NULL) abort();
+  memcpy(text, s->ptr, s->len);
+  text[s->len] = '\0';
+  http_doer_string_free(s);
+  return text;
+}
+
+/* ---- options ---- */
+
+static bool key_is(const http_doer_string_t *key, const char *name) {
+  size_t n = strlen(name);
+  return key->len == n && memcmp(key->ptr, name, n) == 0;
+}
+
+static const hio_doer_types_value_t *find(const hio_options_t *o, const char *name) {
+  for (size_t i = 0; i < o->len; i++) {
+    if (key_is(&o->ptr[i].f0, name)) return &o->ptr[i].f1;
+  }
+  return NULL;
+}
+
+static const char *kind(const hio_doer_types_value_t *v) {
+  if (v->tag == HIO_DOER_TYPES_VALUE_LIST) return "a list";
+  switch (v->val.scalar.tag) {
+    case HIO_DOER_TYPES_SCALAR_BOOLEAN: return "a boolean";
+    case HIO_DOER_TYPES_SCALAR_INTEGER: return "an integer";
+    case HIO_DOER_TYPES_SCALAR_FLOAT: return "a float";
+    default: return "a string";
+  }
+}
+
+bool hio_only(const hio_options_t *o, const char *const *allowed, hio_err_t *err) {
+  for (size_t i = 0; i < o->len; i++) {
+    const http_doer_string_t *key = &o->ptr[i].f0;
+    bool known = false;
+    for (const char *const *a = allowed; a != NULL && *a != NULL; a++) {
+      if (key_is(key, *a)) known = true;
+    }
+    if (known) continue;
+    if (allowed == NULL || allowed[0] == NULL) {
+      return hio_fail(err, "unknown option `%.*s`: this doer takes no options", (int)key->len,
+                      (const char *)key->ptr);
+    }
+    size_t room = 1;
+    for (const char *const *a = allowed; *a != NULL; a++) room += strlen(*a) + 2;
+    char *list = calloc(room, 1);
+    if (list == NULL) abort();
+    for (const char *const *a = allowed; *a != NULL; a++) {
+      if (a != allowed) strcat(list, ", ");
+      strcat(list, *a);
+    }
+    hio_fail(err, "unknown option `%.*s`: expected one of %s", (int)key->len,
+             (const char *)key->ptr, list);
+    free(list);
+    return false;
+  }
+  return true;
+}
+
+/* The scalar of option `name` when it has tag `want` (or `also`): 1; absent:
+ * 0; another type: -1 with the reason. */
+static int scalar(const hio_options_t *o, const char *name, uint8_t want, int also,
+                  const char *what, const hio_doer_types_scalar_t **out, hio_err_t *err) {
+  const hio_doer_types_value_t *v = find(o, name);
+  if (v == NULL) return 0;
+  if (v->tag == HIO_DOER_TYPES_VALUE_SCALAR &&
+      (v->val.scalar.tag == want || (also >= 0 && v->val.scalar.tag == also))) {
+    *out = &v->val.scalar;
+    return 1;
+  }
+  hio_fail(err, "option `%s` must be %s, not %s", name, what, kind(v));
+  return -1;
+}
+
+int hio_opt_integer(const hio_options_t *o, const char *name, int64_t *out, hio_err_t *err) {
+  const hio_doer_types_scalar_t *s;
+  int r = scalar(o, name, HIO_DOER_TYPES_SCALAR_INTEGER, -1, "an integer", &s, err);
+  if (r == 1) *out = s->val.integer;
+  return r;
+}
+
+int hio_opt_float(const hio_options_t *o, const char *name, double *out, hio_err_t *err) {
+  const hio_doer_types_scalar_t *s;
+  int r = scalar(o, name, HIO_DOER_TYPES_SCALAR_FLOAT, HIO_DOER_TYPES_SCALAR_INTEGER, "a number",
+                 &s, err);
+  if (r == 1) {
+    *out = s->tag == HIO_DOER_TYPES_SCALAR_FLOAT ? s->val.float_ : (double)s->val.integer;
+  }
+  return r;
+}
+
+int hio_opt_boolean(const hio_options_t *o, const char *name, bool *out, hio_err_t *err) {
+  const hio_doer_types_scalar_t *s;
+  int r = scalar(o, name, HIO_DOER_TYPES_SCALAR_BOOLEAN, -1, "a boolean", &s, err);
+  if (r == 1) *out = s->val.boolean;
+  return r;
+}
+
+int hio_opt_text(const hio_options_t *o, const char *name, char **out, hio_err_t *err) {
+  const hio_doer_types_scalar_t *s;
+  int r = scalar(o, name, HIO_DOER_TYPES_SCALAR_TEXT, -1, "a string", &s, err);
+  if (r == 1) {
+    *out = malloc(s->val.text.len + 1);
+    if (*out == NULL) abort();
+    memcpy(*out, s->val.text.ptr, s->val.text.len);
+    (*out)[s->val.text.len] = '\0';
+  }
+  return r;
+}
+
+char *hio_number(double v, char buf[static 40]) {
+  if (isnan(v)) return strcpy(buf, "NaN");
+  if (isinf(v)) return strcpy(buf, v > 0 ? "inf" : "-inf");
+  /* The shortest digits that read back as v, as Rust prints them. */
+  char e[40];
+  for (int p = 1; p <= 17; p++) {
+    snprintf(e, sizeof e, "%.*e", p - 1, v);
+    if (strtod(e, NULL) == v) break;
+  }
+  /* e is [-]d[.ddd]e[+-]x: lay the digits out without an exponent. */
+  char digits[24];
+  size_t nd = 0;
+  const char *c = e;
+  bool negative = *c == '-';
+  if (negative) c++;
+  for (; *c != 'e'; c++) {
+    if (*c != '.') digits[nd++] = *c;
+  }
+  int exp = atoi(c + 1);
+  while (nd > 1 && digits[nd - 1] == '0') nd--;
+  char *out = buf;
+  if (negative) *out++ = '-';
+  int point = exp + 1; /* digits before the decimal point */
+  if (point <= 0) {
+    *out++ = '0';
+    *out++ = '.';
+    for (int i = 0; i < -point; i++) *out++ = '0';
+    for (size_t i = 0; i < nd; i++) *out++ = digits[i];
+  } else {
+    for (int i = 0; i < point; i++) *out++ = (size_t)i < nd ? digits[i] : '0';
+    if ((size_t)point < nd) {
+      *out++ = '.';
+      for (size_t i = (size_t)point; i < nd; i++) *out++ = digits[i];
+    }
+  }
+  *out = '\0';
+  return buf;
+}
+
+/* ---- tyme, log, decks ---- */
+
+double hio_now(void) { return hio_doer_tyme_now(); }
+
+double hio_tock(void) { return hio_doer_tyme_tock(); }
+
+bool hio_set_tock(double tock, hio_err_t *err) { return hio_doer_tyme_set_tock(tock, err); }
+
+void hio_log(hio_level_t level, const char *format, ...) {
+  http_doer_string_t message;
+  va_list args;
+  va_start(args, format);
+  vfail(&message, format, args);
+  va_end(args);
+  hio_doer_log_log((hio_doer_log_level_t)level, &message);
+  http_doer_string_free(&message);
+}
+
+const char *hio_deck_error_name(hio_deck_error_t e) {
+  static const char *const names[] = {"full", "too-large", "not-granted", "unknown-deck"};
+  return (unsigned)e < 4 ? names[e] : "unknown";
+}
+
+bool hio_push(const char *deck, const void *item, size_t len, hio_deck_error_t *why) {
+  http_doer_string_t name = {(uint8_t *)deck, strlen(deck)};
+  http_doer_list_u8_t bytes = {(uint8_t *)item, len};
+  hio_doer_decks_deck_error_t err;
+  if (hio_doer_decks_push(&name, &bytes, &err)) return true;
+  *why = (hio_deck_error_t)err;
+  return false;
+}
+
+int hio_pull(const char *deck, uint8_t **item, size_t *len, hio_deck_error_t *why) {
+  http_doer_string_t name = {(uint8_t *)deck, strlen(deck)};
+  http_doer_option_list_u8_t got;
+  hio_doer_decks_deck_error_t err;
+  if (!hio_doer_decks_pull(&name, &got, &err)) {
+    *why = (hio_deck_error_t)err;
+    return -1;
+  }
+  if (!got.is_some) return 0;
+  *item = got.val.ptr;
+  *len = got.val.len;
+  return 1;
+}
+
+/* ---- the exports ---- */
+
+static bool no_instance(hio_err_t *err) {
+  return hio_fail(err, "no instance: enter did not succeed");
+}
+
+bool exports_hio_doer_hooks_validate(exports_hio_doer_hooks_options_t *options, hio_err_t *err) {
+  const hio_doer_t *d = &hio_exported_doer;
+  bool ok = d->validate != NULL ? d->validate(options, err) : hio_only(options, d->options, err);
+  exports_hio_doer_hooks_options_free(options);
+  return ok;
+}
+
+bool exports_hio_doer_hooks_enter(exports_hio_doer_hooks_options_t *options, hio_err_t *err) {
+  const hio_doer_t *d = &hio_exported_doer;
+  void *self = NULL;
+  bool ok = d->enter != NULL ? d->enter(options, &self, err) : hio_only(options, d->options, err);
+  exports_hio_doer_hooks_options_free(options);
+  if (ok) {
+    doer_self = self;
+    doer_entered = true;
+  }
+  return ok;
+}
+
+exports_hio_doer_hooks_progress_t exports_hio_doer_hooks_recur(double tyme) {
+  const hio_doer_t *d = &hio_exported_doer;
+  http_doer_string_free(&failed);
+  hio_progress_t p;
+  if (!doer_entered) {
+    no_instance(&failed);
+    p = HIO_FAILED;
+  } else if (d->recur == NULL) {
+    hio_fail(&failed, "this doer defines no recur");
+    p = HIO_FAILED;
+  } else {
+    p = d->recur(doer_self, tyme, &failed);
+  }
+  switch (p) {
+    case HIO_RUNNING: return HIO_DOER_TYPES_PROGRESS_RUNNING;
+    case HIO_DONE: return HIO_DOER_TYPES_PROGRESS_DONE;
+    default: return HIO_DOER_TYPES_PROGRESS_FAILED;
+  }
+}
+
+void exports_hio_doer_hooks_failure(hio_err_t *ret) {
+  if (failed.ptr == NULL) {
+    hio_fail(ret, "recur failed and gave no reason");
+    return;
+  }
+  /* The reason moves to the host's result (freed after the call). */
+  *ret = failed;
+  failed.ptr = NULL;
+  failed.len = 0;
+}
+
+static bool with_self(bool (*hook)(void *, hio_err_t *), hio_err_t *err) {
+  if (!doer_entered) return no_instance(err);
+  return hook == NULL || hook(doer_self, err);
+}
+
+bool exports_hio_doer_hooks_clean(hio_err_t *err) {
+  return with_self(hio_exported_doer.clean, err);
+}
+
+bool exports_hio_doer_hooks_cease(hio_err_t *err) {
+  return with_self(hio_exported_doer.cease, err);
+}
+
+void exports_hio_doer_hooks_abort(http_doer_string_t *reason) {
+  char *text = hio_take_string(reason);
+  if (doer_entered && hio_exported_doer.abort != NULL) hio_exported_doer.abort(doer_self, text);
+  free(text);
+}
+
+bool exports_hio_doer_hooks_exit(hio_err_t *err) {
+  if (!doer_entered) return true;
+  void *self = doer_self;
+  doer_self = NULL;
+  doer_entered = false;
+  if (hio_exported_doer.exit != NULL) return hio_exported_doer.exit(self, err);
+  free(self);
+  return true;
+}

@@ -1,0 +1,308 @@
+"""hio's guest SDK for Python doers (componentize-py).
+
+A doer is a class derived from `Doer`; the module that componentize-py
+builds names it with `WitWorld = export(TheDoer)`:
+
+    from hio_doer import Doer, DoerError, export
+
+    class Counter(Doer):
+        OPTIONS = ("stop",)
+
+        def __init__(self, options):        # the enter hook
+            self.stop = options.integer("stop", default=3)
+            self.count = 0
+
+        def recur(self, tyme):              # True: done
+            self.count += 1
+            return self.count > self.stop
+
+    WitWorld = export(Counter)
+
+Any hook fails by raising: `DoerError("reason")` gives the reason as it
+is; any other exception gives its type and message. `tyme`, `log` and
+`decks` wrap the host's imports with the same errors.
+"""
+
+import math
+from decimal import Decimal
+
+from componentize_py_types import Err
+from wit_world.imports import decks as _decks
+from wit_world.imports import log as _log
+from wit_world.imports import tyme as _tyme
+from wit_world.imports import types as _types
+
+__all__ = ["Doer", "DoerError", "Options", "export", "tyme", "log", "decks", "number"]
+
+
+class DoerError(Exception):
+    """A hook's failure; its message is the reason the host reports."""
+
+
+def number(v):
+    """A float as the Rust SDK's messages print it: no exponent, no
+    trailing `.0` (so an error message reads the same in every language)."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    text = format(Decimal(repr(v)), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "-0" if text == "0" and math.copysign(1.0, v) < 0 else text
+
+
+def _kind(v):
+    if isinstance(v, _types.Value_List):
+        return "a list"
+    return _SCALAR_KIND[type(v.value)]
+
+
+_SCALAR_KIND = {
+    _types.Scalar_Boolean: "a boolean",
+    _types.Scalar_Integer: "an integer",
+    _types.Scalar_Float: "a float",
+    _types.Scalar_Text: "a string",
+}
+
+
+class Options:
+    """The options table the manifest gives a doer, in its key order, with
+    typed getters whose errors name the option."""
+
+    def __init__(self, pairs):
+        self.pairs = list(pairs)
+
+    def get(self, name):
+        """The raw value of `name` (a `wit_world.imports.types.Value`), or None."""
+        for key, value in self.pairs:
+            if key == name:
+                return value
+        return None
+
+    def has(self, name):
+        return self.get(name) is not None
+
+    def only(self, allowed):
+        """Fails naming the first option not in `allowed`."""
+        for key, _ in self.pairs:
+            if key not in allowed:
+                if not allowed:
+                    raise DoerError(f"unknown option `{key}`: this doer takes no options")
+                raise DoerError(f"unknown option `{key}`: expected one of {', '.join(allowed)}")
+
+    def _scalar(self, name, kinds, what, default):
+        v = self.get(name)
+        if v is None:
+            return default
+        if isinstance(v, _types.Value_Scalar) and isinstance(v.value, kinds):
+            return v.value.value
+        raise DoerError(f"option `{name}` must be {what}, not {_kind(v)}")
+
+    def integer(self, name, default=None):
+        return self._scalar(name, _types.Scalar_Integer, "an integer", default)
+
+    def float(self, name, default=None):
+        """A number; an integer is accepted."""
+        v = self._scalar(name, (_types.Scalar_Float, _types.Scalar_Integer), "a number", default)
+        return v if v is None else float(v)
+
+    def boolean(self, name, default=None):
+        return self._scalar(name, _types.Scalar_Boolean, "a boolean", default)
+
+    def text(self, name, default=None):
+        return self._scalar(name, _types.Scalar_Text, "a string", default)
+
+    def texts(self, name, default=None):
+        """A list of strings (`[]` is an empty list)."""
+        v = self.get(name)
+        if v is None:
+            return default
+        if not isinstance(v, _types.Value_List):
+            raise DoerError(f"option `{name}` must be a list of strings, not {_kind(v)}")
+        out = []
+        for item in v.value:
+            if not isinstance(item, _types.Scalar_Text):
+                held = _SCALAR_KIND[type(item)]
+                raise DoerError(f"option `{name}` must be a list of strings, but holds {held}")
+            out.append(item.value)
+        return out
+
+
+class Doer:
+    """A doer. `__init__(options)` is the enter hook and `recur(tyme)` runs
+    once per due tick (True: done); every other hook has a default."""
+
+    OPTIONS = ()
+
+    @classmethod
+    def validate(cls, options):
+        """Checks options before anything runs; raise to refuse them."""
+        options.only(cls.OPTIONS)
+
+    def __init__(self, options):
+        options.only(self.OPTIONS)
+
+    def recur(self, tyme):
+        raise DoerError(f"{type(self).__name__} does not define recur")
+
+    def clean(self):
+        """After `recur` reported done."""
+
+    def cease(self):
+        """When the host closes the doer before it is done."""
+
+    def abort(self, reason):
+        """When `enter` or `recur` failed, with the reason."""
+
+    def exit(self):
+        """Always the last hook."""
+
+
+def _reason(e):
+    if isinstance(e, DoerError):
+        return str(e)
+    if isinstance(e, Err):
+        return str(e.value)
+    return f"{type(e).__name__}: {e}"
+
+
+def _hook(f):
+    """Runs `f`, turning any exception into the hook's error."""
+    try:
+        return f()
+    except Exception as e:  # noqa: BLE001 - every failure crosses as a reason
+        raise Err(_reason(e)) from None
+
+
+def export(doer_class):
+    """The `WitWorld` class componentize-py exports, driving `doer_class`."""
+
+    class World:
+        doer = None
+        failed = None
+
+        def validate(self, options):
+            _hook(lambda: doer_class.validate(Options(options)))
+
+        def enter(self, options):
+            World.doer = _hook(lambda: doer_class(Options(options)))
+
+        def _with(self, hook):
+            if World.doer is None:
+                raise Err("no instance: enter did not succeed")
+            _hook(lambda: hook(World.doer))
+
+        def recur(self, tyme):
+            if World.doer is None:
+                World.failed = "no instance: enter did not succeed"
+                return _types.Progress.FAILED
+            try:
+                done = World.doer.recur(tyme)
+            except Exception as e:  # noqa: BLE001
+                World.failed = _reason(e)
+                return _types.Progress.FAILED
+            return _types.Progress.DONE if done else _types.Progress.RUNNING
+
+        def failure(self):
+            reason, World.failed = World.failed, None
+            return reason if reason is not None else "recur failed and gave no reason"
+
+        def clean(self):
+            self._with(lambda d: d.clean())
+
+        def cease(self):
+            self._with(lambda d: d.cease())
+
+        def abort(self, reason):
+            if World.doer is not None:
+                try:
+                    World.doer.abort(reason)
+                except Exception:  # noqa: BLE001 - abort has no error to give
+                    pass
+
+        def exit(self):
+            doer, World.doer = World.doer, None
+            if doer is not None:
+                _hook(doer.exit)
+
+    World.__name__ = "Hooks"
+    return World
+
+
+class tyme:
+    """Simulated time; it does not advance inside a hook."""
+
+    @staticmethod
+    def now():
+        return _tyme.now()
+
+    @staticmethod
+    def tock():
+        return _tyme.tock()
+
+    @staticmethod
+    def set_tock(tock):
+        """Sets this doer's tock (the one after `recur` returns counts)."""
+        try:
+            _tyme.set_tock(tock)
+        except Err as e:
+            raise DoerError(e.value) from None
+
+
+def _at(level):
+    def write(message):
+        _log.log(level, message)
+
+    return staticmethod(write)
+
+
+class log:
+    """The host log; the host tags each line with the tyme and the doer."""
+
+    error = _at(_log.Level.ERROR)
+    warn = _at(_log.Level.WARN)
+    info = _at(_log.Level.INFO)
+    debug = _at(_log.Level.DEBUG)
+    trace = _at(_log.Level.TRACE)
+
+
+class DeckError(DoerError):
+    """Why a deck refused: `kind` is `full`, `too-large`, `not-granted` or
+    `unknown-deck`."""
+
+    def __init__(self, deck, kind):
+        super().__init__(f"{deck}: {kind}")
+        self.deck = deck
+        self.kind = kind
+
+
+_DECK_ERROR = {
+    _decks.DeckError.FULL: "full",
+    _decks.DeckError.TOO_LARGE: "too-large",
+    _decks.DeckError.NOT_GRANTED: "not-granted",
+    _decks.DeckError.UNKNOWN_DECK: "unknown-deck",
+}
+
+
+class decks:
+    """Named, bounded FIFO queues between doers, as the manifest grants."""
+
+    @staticmethod
+    def push(deck, item):
+        """Appends `item` (bytes or str); raises DeckError (kind `full`
+        when the deck holds its capacity)."""
+        if isinstance(item, str):
+            item = item.encode()
+        try:
+            _decks.push(deck, item)
+        except Err as e:
+            raise DeckError(deck, _DECK_ERROR[e.value]) from None
+
+    @staticmethod
+    def pull(deck):
+        """The oldest item as bytes, or None when the deck is empty."""
+        try:
+            return _decks.pull(deck)
+        except Err as e:
+            raise DeckError(deck, _DECK_ERROR[e.value]) from None
