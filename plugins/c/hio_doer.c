@@ -147,7 +147,7 @@ int hio_opt_text(const hio_options_t *o, const char *name, char **out, hio_err_t
   return r;
 }
 
-char *hio_number(double v, char buf[static 40]) {
+char *hio_number(double v, char buf[static HIO_NUMBER_MAX]) {
   if (isnan(v)) return strcpy(buf, "NaN");
   if (isinf(v)) return strcpy(buf, v > 0 ? "inf" : "-inf");
   /* The shortest digits that read back as v, as Rust prints them. */

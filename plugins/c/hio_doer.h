@@ -62,8 +62,10 @@ int hio_opt_boolean(const hio_options_t *o, const char *name, bool *out, hio_err
 int hio_opt_text(const hio_options_t *o, const char *name, char **out, hio_err_t *err);
 
 /* A float as the Rust SDK's messages print it (no exponent, no trailing
- * ".0"), into buf (40 bytes hold any double). Returns buf. */
-char *hio_number(double v, char buf[static 40]);
+ * ".0"), into buf. Returns buf. Without an exponent a double takes up to
+ * 343 characters (5e-324), so buf holds HIO_NUMBER_MAX. */
+#define HIO_NUMBER_MAX 350
+char *hio_number(double v, char buf[static HIO_NUMBER_MAX]);
 
 /* Tyme. */
 double hio_now(void);

@@ -31,7 +31,7 @@ static int at_least(const hio_options_t *o, const char *name, int64_t low, int64
 static int tock(const hio_options_t *o, const char *name, double *out, hio_err_t *err) {
   int r = hio_opt_float(o, name, out, err);
   if (r == 1 && !(isfinite(*out) && *out >= 0.0)) {
-    char n[40];
+    char n[HIO_NUMBER_MAX];
     hio_fail(err, "option `%s` must be a finite number >= 0, got %s", name, hio_number(*out, n));
     return -1;
   }

@@ -43,7 +43,7 @@ fn failures_are_contained_with_the_reason_named() {
     let cases = [
         ("loop", "out of fuel (limit 10000000 per hook call)"),
         ("busy-wait", "out of fuel (limit 10000000 per hook call)"),
-        ("grow", "memory limit exceeded (limit 16777216 bytes)"),
+        ("grow", "memory limit exceeded (limit 67108864 bytes)"),
         ("recurse", "wasm stack overflow"),
         // WASI 0.2's exit carries only success or failure: exit(3) arrives as 1.
         ("exit", "exit(1)"),
@@ -249,7 +249,7 @@ fn why_a_call_failed_is_a_typed_value() {
     let cfg = InstanceConfig::default();
     let cases = [
         ("loop", CallFailure::Limit(Limit::Fuel(10_000_000))),
-        ("grow", CallFailure::Limit(Limit::Memory(16 << 20))),
+        ("grow", CallFailure::Limit(Limit::Memory(64 << 20))),
         ("recurse", CallFailure::Limit(Limit::Stack)),
         ("exit", CallFailure::Exit(1)),
         ("random", CallFailure::Limit(Limit::Random(64 << 10))),

@@ -1,10 +1,12 @@
 //! `hio run m.toml --trace out.jsonl` on a manifest of recorder plugins
 //! writes the trace the native scheduler writes for the same tree of native
-//! recorders: on the trees of T1–T3, T6 and T7, and on random trees.
+//! recorders: on the trees of T1–T3, T6 and T7, and on random trees; with
+//! the recorder in Rust, Python, JavaScript or C, and with the four mixed
+//! in one tree.
 
 mod common;
 
-use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use hio::{DoDoer, Doist, Recorder, Spec, TraceBuffer};
 use proptest::prelude::*;
@@ -47,7 +49,40 @@ fn group(name: &str, tock: f64, doers: Vec<Tree>) -> Tree {
     }
 }
 
-fn toml_node(t: &Tree, rec: &str) -> String {
+/// The recorder in each language: drop-in replacements for one another.
+const RECORDERS: [&str; 4] = ["recorder", "recorder-py", "recorder-js", "recorder-c"];
+
+/// Which recorder each leaf of a tree is.
+#[derive(Debug, Clone, Copy)]
+enum Langs {
+    /// `RECORDERS[i]` for every leaf.
+    One(usize),
+    /// Leaf n (in manifest order) is `RECORDERS[n % 4]`.
+    Mixed,
+}
+
+impl Langs {
+    /// Every choice: each language alone, then the four mixed.
+    const ALL: [Langs; 5] = [
+        Langs::One(0),
+        Langs::One(1),
+        Langs::One(2),
+        Langs::One(3),
+        Langs::Mixed,
+    ];
+
+    /// The plugin, as a TOML string, of the leaf after `*leaves` others.
+    fn next(self, leaves: &mut usize) -> String {
+        let i = match self {
+            Langs::One(i) => i,
+            Langs::Mixed => *leaves % RECORDERS.len(),
+        };
+        *leaves += 1;
+        quoted(&plugin(RECORDERS[i]))
+    }
+}
+
+fn toml_node(t: &Tree, langs: Langs, leaves: &mut usize) -> String {
     match t {
         Tree::Leaf {
             name,
@@ -63,6 +98,7 @@ fn toml_node(t: &Tree, rec: &str) -> String {
             if let Some((at, to)) = retock {
                 opts += &format!(", retock_at = {at}, retock = {to:?}");
             }
+            let rec = langs.next(leaves);
             format!(
                 "{{ name = \"{name}\", plugin = {rec}, tock = {tock:?}, options = {{ {opts} }} }}"
             )
@@ -73,7 +109,7 @@ fn toml_node(t: &Tree, rec: &str) -> String {
             always,
             doers,
         } => {
-            let kids: Vec<String> = doers.iter().map(|d| toml_node(d, rec)).collect();
+            let kids: Vec<String> = doers.iter().map(|d| toml_node(d, langs, leaves)).collect();
             format!(
                 "{{ name = \"{name}\", tock = {tock:?}, always = {always}, doers = [ {} ] }}",
                 kids.join(", ")
@@ -109,32 +145,44 @@ fn native_spec(t: &Tree) -> Spec {
     }
 }
 
-fn cache_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hio-cache")
+/// Compiles every recorder into the cache once, before any test runs one
+/// (a Python or JavaScript component takes seconds to compile; tests that
+/// each compiled it would compete for the same cores).
+fn warm() {
+    static WARM: OnceLock<()> = OnceLock::new();
+    WARM.get_or_init(|| {
+        let mut text = String::new();
+        for r in RECORDERS {
+            let p = quoted(&plugin(r));
+            text += &format!("[[doers]]\nname = \"{r}\"\nplugin = {p}\n");
+        }
+        let (_dir, path) = manifest(&text);
+        let out = hio(&["check", path.to_str().expect("utf-8")]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    });
 }
 
 /// Runs the tree both ways; returns (wasm trace, native trace).
-fn both(tock: f64, limit: Option<f64>, trees: &[Tree]) -> (String, String) {
-    let rec = quoted(&plugin("recorder"));
+fn both(tock: f64, limit: Option<f64>, trees: &[Tree], langs: Langs) -> (String, String) {
+    warm();
+    let mut leaves = 0;
     let mut text = format!("tock = {tock:?}\n");
     if let Some(l) = limit {
         text += &format!("limit = {l:?}\n");
     }
     text += "doers = [\n";
     for t in trees {
-        text += &format!("  {},\n", toml_node(t, &rec));
+        text += &format!("  {},\n", toml_node(t, langs, &mut leaves));
     }
     text += "]\n";
     let (dir, path) = manifest(&text);
     let out_path = dir.path().join("out.jsonl");
-    let cache = cache_dir();
+    // Compiled code is cached in the tests' cache folder (see `hio`).
     let out = hio(&[
         "run",
         path.to_str().expect("utf-8"),
         "--trace",
         out_path.to_str().expect("utf-8"),
-        "--cache-dir",
-        cache.to_str().expect("utf-8"),
     ]);
     assert!(out.status.success(), "{text}\n{}", stderr(&out));
     let wasm = std::fs::read_to_string(&out_path).expect("trace file");
@@ -151,9 +199,13 @@ fn both(tock: f64, limit: Option<f64>, trees: &[Tree]) -> (String, String) {
     (wasm, trace.to_json_lines())
 }
 
+/// The native trace, from the recorder in each language and from the four
+/// mixed.
 fn assert_same(tock: f64, limit: Option<f64>, trees: &[Tree]) {
-    let (wasm, native) = both(tock, limit, trees);
-    assert_eq!(wasm, native);
+    for langs in Langs::ALL {
+        let (wasm, native) = both(tock, limit, trees, langs);
+        assert_eq!(wasm, native, "{langs:?}");
+    }
 }
 
 #[test]
@@ -283,11 +335,15 @@ fn name_all(trees: &mut [Tree]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_trees_give_the_native_trace(trees in tree(), limit in prop::sample::select(vec![0.25, 0.5])) {
-        let (wasm, native) = both(0.03125, Some(limit), &trees);
-        prop_assert_eq!(wasm, native);
+    fn random_trees_give_the_native_trace(
+        trees in tree(),
+        limit in prop::sample::select(vec![0.25, 0.5]),
+        langs in prop::sample::select(Langs::ALL.to_vec()),
+    ) {
+        let (wasm, native) = both(0.03125, Some(limit), &trees, langs);
+        prop_assert_eq!(wasm, native, "{:?}", langs);
     }
 }

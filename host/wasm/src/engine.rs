@@ -47,7 +47,10 @@ pub struct EngineLimits {
 impl Default for EngineLimits {
     fn default() -> Self {
         EngineLimits {
-            max_memory: 16 << 20,
+            // A Python doer (componentize-py) starts with 12.4 MiB and a
+            // JavaScript one (componentize-js) with 9.1 MiB; 64 MiB leaves
+            // either room to work. A Rust or C doer starts near 1 MiB.
+            max_memory: 64 << 20,
             max_wasm_stack: 512 << 10,
             max_table_elements: 20_000,
             slots: 1024,

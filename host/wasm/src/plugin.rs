@@ -63,7 +63,7 @@ impl Default for InstanceConfig {
         InstanceConfig {
             seed: 0,
             fuel: 10_000_000,
-            memory: 16 << 20,
+            memory: crate::EngineLimits::default().max_memory,
             table_elements: 20_000,
             message: 64 << 10,
             handles: 1024,

@@ -258,10 +258,10 @@ fn message_and_handle_limits_are_set_per_subtree() {
 #[test]
 fn a_huge_options_table_is_refused_with_the_limit_it_hit() {
     let bad = quoted(&plugin("hostile"));
-    // 20 MiB of text does not fit the doer's 16 MiB memory.
+    // 20 MiB of text does not fit a doer's 16 MiB memory.
     let blob = "x".repeat(20 << 20);
     let (_d1, big) = manifest(&format!(
-        "[[doers]]\nname = \"h\"\nplugin = {bad}\noptions = {{ mode = \"trap\", blob = \"{blob}\" }}\n"
+        "[limits]\nmemory = \"16MiB\"\n[[doers]]\nname = \"h\"\nplugin = {bad}\noptions = {{ mode = \"trap\", blob = \"{blob}\" }}\n"
     ));
     // 100,000 keys fit, but checking them costs more than a hook's fuel.
     let keys: Vec<String> = (0..100_000).map(|i| format!("k{i} = {i}")).collect();
