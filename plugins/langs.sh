@@ -82,7 +82,7 @@ world_of() {
   case "$1" in hello) echo http-doer ;; *) echo doer ;; esac
 }
 
-doers=(recorder relay hello)
+doers=(recorder relay hello counter)
 
 for name in "${doers[@]}"; do
   out="$dist/$name-py.wasm"

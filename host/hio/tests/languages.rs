@@ -244,3 +244,37 @@ fn the_harness_drives_a_deck_doer_in_each_language() {
         );
     }
 }
+
+#[test]
+fn the_counter_template_runs_alike_in_each_language() {
+    let run = |lang: &str, stop: &str| {
+        let name = format!("counter-{lang}");
+        let p = plugin(&name);
+        let out = hio(&[
+            "run",
+            p.to_str().expect("utf-8"),
+            "--tock",
+            "0.25",
+            "--option",
+            &format!("{name}.stop={stop}"),
+        ]);
+        let text = stderr(&out).replace(p.to_str().expect("utf-8"), "counter.wasm");
+        let text = text.replace(&name, "counter");
+        (out.status.code(), text)
+    };
+    let (status, logs) = run("py", "2");
+    assert_eq!(status, Some(0), "{logs}");
+    assert_eq!(
+        logs,
+        "0.0 counter info count 1 at tyme 0 (tock 0)\n0.25 counter info count 2 at tyme 0.25 (tock 0)\n"
+    );
+    let (_, refused) = run("py", "-1");
+    assert!(
+        refused.ends_with("rejected by counter.wasm: option `stop` must be >= 0, got -1\n"),
+        "{refused}"
+    );
+    for lang in ["js", "c"] {
+        assert_eq!(run(lang, "2"), (status, logs.clone()), "{lang}");
+        assert_eq!(run(lang, "-1").1, refused, "{lang}");
+    }
+}

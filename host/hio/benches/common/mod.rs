@@ -8,6 +8,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+pub mod scale;
+
 use hio::{Context, Doer, HookResult};
 
 /// A native doer that does nothing and is never done.

@@ -261,7 +261,7 @@ fn a_huge_options_table_is_refused_with_the_limit_it_hit() {
     // 20 MiB of text does not fit a doer's 16 MiB memory.
     let blob = "x".repeat(20 << 20);
     let (_d1, big) = manifest(&format!(
-        "[limits]\nmemory = \"16MiB\"\n[[doers]]\nname = \"h\"\nplugin = {bad}\noptions = {{ mode = \"trap\", blob = \"{blob}\" }}\n"
+        "[[doers]]\nname = \"h\"\nplugin = {bad}\noptions = {{ mode = \"trap\", blob = \"{blob}\" }}\n[limits]\nmemory = \"16MiB\"\n"
     ));
     // 100,000 keys fit, but checking them costs more than a hook's fuel.
     let keys: Vec<String> = (0..100_000).map(|i| format!("k{i} = {i}")).collect();
