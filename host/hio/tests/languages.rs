@@ -278,3 +278,25 @@ fn the_counter_template_runs_alike_in_each_language() {
         assert_eq!(run(lang, "-1").1, refused, "{lang}");
     }
 }
+
+#[test]
+fn the_harness_runs_the_counter_template_as_the_guide_shows() {
+    for lang in LANGS {
+        let mut h = Harness::new(0.25);
+        let counter = h.load(plugin(&format!("counter-{lang}"))).expect("load");
+        h.add("counter", &counter, 0.0, vec![]).expect("add");
+        h.run().expect("run");
+        assert!(
+            h.logs()[0].starts_with("0.0 counter info count 1 at tyme 0"),
+            "{lang}: {:?}",
+            h.logs()
+        );
+        assert!(
+            h.trace()
+                .iter()
+                .any(|r| r.doer == "counter" && r.event.as_str() == "clean"),
+            "{lang}"
+        );
+        assert_eq!(h.tyme(), 0.75, "{lang}");
+    }
+}
