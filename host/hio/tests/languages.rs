@@ -300,3 +300,67 @@ fn the_harness_runs_the_counter_template_as_the_guide_shows() {
         assert_eq!(h.tyme(), 0.75, "{lang}");
     }
 }
+
+#[test]
+fn a_relay_refused_by_a_deck_fails_alone_with_the_same_reason_in_each_language() {
+    for lang in LANGS {
+        let mut h = Harness::new(0.25);
+        h.deck("in", 4, 1024);
+        let relay = h.load(plugin(&format!("relay-{lang}"))).expect("load");
+        let options = vec![
+            ("from".to_owned(), text("in")),
+            ("to".to_owned(), text("gone")),
+        ];
+        let grants = Grants {
+            push: Default::default(),
+            pull: ["in".to_owned()].into(),
+        };
+        let spec = h.spec("relay", &relay, 0.0, options, grants).expect("spec");
+        h.add_spec(spec).expect("add");
+        let counter = h.load(plugin(&format!("counter-{lang}"))).expect("load");
+        h.add("counter", &counter, 0.0, vec![]).expect("add");
+        h.push("in", b"a").expect("push");
+        h.doist().set_limit(Some(1.0));
+        h.run().expect("a failed doer is isolated");
+        let reasons: Vec<String> = h
+            .trace()
+            .iter()
+            .filter(|r| r.doer == "relay" && r.event.as_str() == "abort")
+            .filter_map(|r| r.reason.clone())
+            .collect();
+        assert_eq!(reasons, ["gone: unknown-deck"], "{lang}");
+        // Its neighbour ran on to the end.
+        assert!(
+            h.trace()
+                .iter()
+                .any(|r| r.doer == "counter" && r.event.as_str() == "clean"),
+            "{lang}"
+        );
+    }
+}
+
+#[test]
+fn a_hello_server_without_a_grant_fails_with_the_rust_hellos_reason() {
+    let reason = |name: &str| {
+        let p = quoted(&plugin(name));
+        let (_dir, m) = manifest(&format!(
+            "tock = 0.25\nlimit = 0.5\n[[doers]]\nname = \"h\"\nplugin = {p}\n\
+             options = {{ addr = \"127.0.0.1:0\" }}\n"
+        ));
+        let out = hio(&["run", m.to_str().expect("utf-8"), "--trace", "-"]);
+        let trace = common::stdout(&out);
+        trace
+            .lines()
+            .find(|l| l.contains("\"abort\""))
+            .unwrap_or_else(|| panic!("{name} did not fail: {trace}"))
+            .to_owned()
+    };
+    let rust = reason("hello");
+    assert!(
+        rust.contains("cannot serve on 127.0.0.1:0: not granted: "),
+        "{rust}"
+    );
+    for lang in LANGS {
+        assert_eq!(reason(&format!("hello-{lang}")), rust, "{lang}");
+    }
+}
