@@ -49,7 +49,7 @@ def number(v):
     text = format(Decimal(repr(v)), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return "-0" if text == "0" and math.copysign(1.0, v) < 0 else text
+    return text
 
 
 def _kind(v):

@@ -364,3 +364,57 @@ fn a_hello_server_without_a_grant_fails_with_the_rust_hellos_reason() {
         assert_eq!(reason(&format!("hello-{lang}")), rust, "{lang}");
     }
 }
+
+/// Runs `cmd`, failing the test with its output when it fails.
+fn succeeds(cmd: &mut Command, what: &str) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run: {e} (run plugins/build.sh first)"));
+    assert!(
+        out.status.success(),
+        "{what}:\n{}\n{}",
+        common::stdout(&out),
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_python_sdk_layer_passes_its_unit_tests() {
+    // CPython runs the layer against componentize-py's generated bindings,
+    // with the host's imports faked by the tests.
+    let plugins = root().join("plugins");
+    let bin = plugins.join(".tools/py/bin");
+    let bindings = tempfile::tempdir().expect("temp dir");
+    succeeds(
+        Command::new(bin.join("componentize-py"))
+            .args(["-d", "wit", "-w", "doer", "bindings"])
+            .arg(bindings.path())
+            .current_dir(root()),
+        "componentize-py bindings",
+    );
+    let path = std::env::join_paths([bindings.path(), &plugins.join("py")]).expect("path");
+    succeeds(
+        Command::new(bin.join("python"))
+            .args(["-m", "unittest", "-v", "test_hio_doer"])
+            .env("PYTHONPATH", path)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .current_dir(plugins.join("py")),
+        "python -m unittest test_hio_doer",
+    );
+}
+
+#[test]
+fn the_javascript_sdk_layer_passes_its_unit_tests() {
+    // Node.js runs the layer with the host's interfaces faked by a loader.
+    succeeds(
+        Command::new("node")
+            .args([
+                "--import",
+                "./test/loader.mjs",
+                "--test",
+                "test/hio_doer.test.mjs",
+            ])
+            .current_dir(root().join("plugins/js")),
+        "node --test test/hio_doer.test.mjs",
+    );
+}

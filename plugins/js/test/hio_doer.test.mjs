@@ -1,0 +1,155 @@
+// Unit tests of the JavaScript SDK layer under plain Node.js, the host's
+// interfaces faked (loader.mjs), from plugins/js:
+//   node --import ./test/loader.mjs --test test/hio_doer.test.mjs host/hio/tests/languages.rs runs them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { host } from './fake-host.mjs';
+import {
+  DeckError,
+  Doer,
+  DoerError,
+  Options,
+  decks,
+  exportDoer,
+  log,
+  number,
+  tyme,
+} from '../hio_doer.js';
+
+const scalar = (v) => {
+  if (typeof v === 'boolean') return { tag: 'boolean', val: v };
+  if (typeof v === 'bigint') return { tag: 'integer', val: v };
+  if (typeof v === 'number') return { tag: 'float', val: v };
+  return { tag: 'text', val: v };
+};
+const opts = (o) =>
+  Object.entries(o).map(([k, v]) => [
+    k,
+    Array.isArray(v) ? { tag: 'list', val: v.map(scalar) } : { tag: 'scalar', val: scalar(v) },
+  ]);
+
+test('floats print as Rust prints them', () => {
+  const cases = [
+    [3, '3'],
+    [-1, '-1'],
+    [1.5, '1.5'],
+    [1e-7, '0.0000001'],
+    [1e21, '1000000000000000000000'],
+    [0.30000000000000004, '0.30000000000000004'],
+    [-0, '-0'],
+    [5e-324, '0.' + '0'.repeat(323) + '5'],
+    [Infinity, 'inf'],
+    [-Infinity, '-inf'],
+    [NaN, 'NaN'],
+  ];
+  for (const [v, want] of cases) assert.equal(number(v), want, String(v));
+});
+
+test('getters and their errors name the option', () => {
+  const o = new Options(opts({ n: 3n, big: 2n ** 60n, f: 1.5, b: true, s: 'x', l: ['a'], bad: [1n] }));
+  assert.equal(o.integer('n'), 3);
+  assert.equal(o.bigint('big'), 2n ** 60n);
+  assert.equal(o.float('n'), 3);
+  assert.equal(o.float('f'), 1.5);
+  assert.equal(o.boolean('b'), true);
+  assert.equal(o.text('s'), 'x');
+  assert.deepEqual(o.texts('l'), ['a']);
+  assert.equal(o.integer('missing'), undefined);
+  for (const [f, message] of [
+    [() => o.integer('b'), 'option `b` must be an integer, not a boolean'],
+    [() => o.integer('big'), "option `big` is beyond a JavaScript number's exact range"],
+    [() => o.float('s'), 'option `s` must be a number, not a string'],
+    [() => o.text('l'), 'option `l` must be a string, not a list'],
+    [() => o.texts('n'), 'option `n` must be a list of strings, not an integer'],
+    [() => o.texts('bad'), 'option `bad` must be a list of strings, but holds an integer'],
+  ]) {
+    assert.throws(f, (e) => e instanceof DoerError && e.message === message);
+  }
+  assert.throws(
+    () => new Options(opts({ a: 1n, zz: 2n })).only(['a', 'b']),
+    { message: 'unknown option `zz`: expected one of a, b' },
+  );
+  assert.throws(() => new Options(opts({ a: 1n })).only([]), {
+    message: 'unknown option `a`: this doer takes no options',
+  });
+});
+
+class Boom extends Doer {
+  static OPTIONS = ['mode'];
+  constructor(options) {
+    super(options);
+    this.mode = options.text('mode') ?? 'ok';
+    if (this.mode === 'enter') throw new DoerError('no entry');
+  }
+  recur() {
+    if (this.mode === 'type') throw new TypeError('boom');
+    if (this.mode === 'doer') throw new DoerError('fails on purpose');
+    return this.mode === 'done';
+  }
+  abort(reason) {
+    Boom.lastAbort = reason;
+    throw new Error('abort has no error to give');
+  }
+}
+
+const entered = (o) => {
+  const hooks = exportDoer(Boom);
+  hooks.enter(opts(o));
+  return hooks;
+};
+
+test('recur maps to progress and failure gives the reason', () => {
+  assert.equal(entered({}).recur(0), 'running');
+  assert.equal(entered({ mode: 'done' }).recur(0), 'done');
+  let h = entered({ mode: 'doer' });
+  assert.equal(h.recur(0), 'failed');
+  assert.equal(h.failure(), 'fails on purpose');
+  assert.equal(h.failure(), 'recur failed and gave no reason');
+  h = entered({ mode: 'type' });
+  assert.equal(h.recur(0), 'failed');
+  assert.equal(h.failure(), 'TypeError: boom');
+});
+
+test('hook errors cross as strings; without an instance the hooks say so', () => {
+  const h = exportDoer(Boom);
+  assert.throws(() => h.validate(opts({ nope: 1n })), (e) => e === 'unknown option `nope`: expected one of mode');
+  assert.throws(() => h.enter(opts({ mode: 'enter' })), (e) => e === 'no entry');
+  assert.equal(h.recur(0), 'failed');
+  assert.equal(h.failure(), 'no instance: enter did not succeed');
+  assert.throws(() => h.clean(), (e) => e === 'no instance: enter did not succeed');
+});
+
+test('abort swallows errors and exit ends the instance', () => {
+  const h = entered({});
+  h.abort('why');
+  assert.equal(Boom.lastAbort, 'why');
+  h.exit();
+  assert.throws(() => h.cease(), (e) => e === 'no instance: enter did not succeed');
+});
+
+test('the host calls: set-tock errors, log levels, deck refusals', () => {
+  host.setTock = () => {
+    throw { payload: 'tock must be finite and >= 0, got -1' };
+  };
+  assert.throws(() => tyme.setTock(-1), (e) => e instanceof DoerError && e.message === 'tock must be finite and >= 0, got -1');
+  delete host.setTock;
+  host.calls.length = 0;
+  log.info('a');
+  log.trace('b');
+  assert.deepEqual(host.calls, [
+    ['log', 'info', 'a'],
+    ['log', 'trace', 'b'],
+  ]);
+  host.push = (deck) => {
+    if (deck === 'full') throw { payload: 'full' };
+  };
+  decks.push('d', 'text');
+  assert.throws(
+    () => decks.push('full', new Uint8Array([1])),
+    (e) => e instanceof DeckError && e.kind === 'full' && e.message === 'full: full',
+  );
+  host.pull = () => {
+    throw { payload: 'not-granted' };
+  };
+  assert.throws(() => decks.pull('secret'), { message: 'secret: not-granted' });
+});
