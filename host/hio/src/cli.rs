@@ -333,6 +333,52 @@ pub fn inspect(path: &Path) -> u8 {
     }
 }
 
+/// `hio trace FILE [--perfetto OUT] [--stats]`.
+pub fn trace(file: &Path, perfetto: Option<&str>, stats: bool) -> u8 {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => return fail(USAGE, format!("{}: cannot read: {e}", file.display())),
+    };
+    let records = match hio::timeline::read(&text) {
+        Ok(r) => r,
+        Err(e) => return fail(USAGE, format!("{}: {e}", file.display())),
+    };
+    if let Some(out) = perfetto {
+        let json = hio::timeline::chrome_trace(&records).to_string();
+        if out == "-" {
+            Closed::default().print(format!("{json}\n"));
+        } else if let Err(e) = std::fs::write(out, json) {
+            return fail(USAGE, format!("{out}: cannot write: {e}"));
+        }
+    }
+    if stats || perfetto.is_none() {
+        // The summary is the command's output, unless the timeline took
+        // stdout.
+        let mut table = format!(
+            "{:<32} {:>8} {:>8} {:>8} {:>12} {:>12}  ended\n",
+            "doer", "recurs", "failures", "restarts", "first tyme", "last tyme"
+        );
+        for s in hio::timeline::summary(&records) {
+            table += &format!(
+                "{:<32} {:>8} {:>8} {:>8} {:>12} {:>12}  {}\n",
+                hio::Escaped(&s.doer).to_string(),
+                s.recurs,
+                s.failures,
+                s.restarts,
+                s.first,
+                s.last,
+                s.ended
+            );
+        }
+        if perfetto == Some("-") {
+            Closed::default().eprintln(format_args!("{}", table.trim_end()));
+        } else {
+            Closed::default().print(table);
+        }
+    }
+    OK
+}
+
 pub fn demo(limit: f64) -> u8 {
     if !(limit.is_finite() && limit > 0.0) {
         return fail(

@@ -45,6 +45,7 @@
 pub mod cache;
 pub mod harness;
 pub mod manifest;
+pub mod timeline;
 
 /// The host-owned network (`hio-io`): TCP and TLS connections with bounded
 /// buffers, serviced between ticks.

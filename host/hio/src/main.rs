@@ -58,6 +58,31 @@ enum Command {
         /// The component.
         wasm: PathBuf,
     },
+    /// Read a trace file (hio run --trace FILE) and draw it as a timeline,
+    /// or sum it up per doer.
+    ///
+    /// The timeline is Chrome's trace event format: open it in
+    /// https://ui.perfetto.dev or chrome://tracing. Each doer is a track
+    /// named by its path, each attempt a span from its first hook to its
+    /// exit, each hook an instant (a failure's reason in its arguments);
+    /// one second of tyme is one second on the timeline. With neither
+    /// option it prints the summary.
+    ///
+    /// Examples:
+    ///   hio run examples/pipeline.toml --trace run.jsonl
+    ///   hio trace run.jsonl --perfetto run.json
+    ///   hio trace run.jsonl --stats
+    Trace {
+        /// The trace file (JSON lines).
+        file: PathBuf,
+        /// Write the timeline to OUT, or stdout with "-".
+        #[arg(long, value_name = "OUT|-")]
+        perfetto: Option<String>,
+        /// Print per doer: recurs, failures, restarts, first and last tyme,
+        /// and how it ended.
+        #[arg(long)]
+        stats: bool,
+    },
     /// Run a built-in tree of native doers and print its trace.
     ///
     /// The tree is hio's nested example: DoDoer A (tock 0) holds e0 (tock 0)
@@ -150,6 +175,11 @@ fn main() -> ExitCode {
             no_cache,
         } => cli::check(&manifest, hio::cache::Cache::choose(cache_dir, no_cache)),
         Command::Inspect { wasm } => cli::inspect(&wasm),
+        Command::Trace {
+            file,
+            perfetto,
+            stats,
+        } => cli::trace(&file, perfetto.as_deref(), stats),
         Command::Demo { limit } => cli::demo(limit),
     };
     ExitCode::from(status)

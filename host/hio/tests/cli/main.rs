@@ -8,3 +8,4 @@ mod ending;
 mod folders;
 mod overrides;
 mod sandbox;
+mod timeline;
