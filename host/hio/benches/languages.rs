@@ -15,14 +15,13 @@
 //! `HIO_LANGS_DOERS` sets how many doers (default 100). Not a test: it
 //! prints figures, and the machine's noise is in them; read the ratios.
 
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Instant;
 
 mod common;
 
-use common::run_engine;
 use common::scale::{Figures, Phases, cell, measure, ratio};
+use common::{plugin_path, run_engine};
 use hio::plugin::{Scalar, Value};
 
 const RECORDERS: [(&str, &str); 4] = [
@@ -31,14 +30,6 @@ const RECORDERS: [(&str, &str); 4] = [
     ("JavaScript", "recorder-js"),
     ("C", "recorder-c"),
 ];
-
-fn path(name: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../plugins/dist")
-        .join(format!("{name}.wasm"));
-    assert!(p.is_file(), "{} missing: run plugins/build.sh", p.display());
-    p
-}
 
 /// A recorder that is never done within the measurement.
 fn endless(_: usize) -> Vec<(String, Value)> {
@@ -61,7 +52,7 @@ fn main() {
     let mut rows: Vec<(&str, Figures)> = Vec::new();
     for (lang, name) in RECORDERS {
         let host = run_engine(n).expect("an engine for these doers");
-        let file = path(name);
+        let file = plugin_path(name);
         let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
         let start = Instant::now();
         let plugin = Rc::new(host.load(&file).expect("the recorder loads"));

@@ -61,11 +61,19 @@ pub fn python_hio(sizes: &[usize]) -> Option<serde_json::Value> {
     serde_json::from_slice(&out.stdout).ok()
 }
 
-/// The `noop` plugin the Wasm benchmarks load (`plugins/build.sh` builds it).
-pub fn noop_path() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../plugins/dist/noop.wasm");
+/// A built plugin, `plugins/dist/<name>.wasm` (`plugins/build.sh` builds
+/// them).
+pub fn plugin_path(name: &str) -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../plugins/dist")
+        .join(format!("{name}.wasm"));
     assert!(p.is_file(), "{} missing: run plugins/build.sh", p.display());
     p
+}
+
+/// The `noop` plugin the Wasm benchmarks load.
+pub fn noop_path() -> PathBuf {
+    plugin_path("noop")
 }
 
 /// A plugin engine with `hio run`'s settings for a tree of `doers` leaves
