@@ -48,6 +48,7 @@ pub mod http;
 mod net;
 pub mod tls;
 mod web;
+pub mod wire;
 
 pub use addr::{AddrGrant, HostPort, granted};
 pub use conn::ConnState;

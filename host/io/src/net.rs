@@ -29,6 +29,30 @@ pub struct ConnId(u64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ListenerId(u64);
 
+impl ConnId {
+    /// The number behind it (as a wire log keeps it).
+    pub fn raw(self) -> u64 {
+        self.0
+    }
+
+    /// The connection numbered `n` (as a replay gives it back).
+    pub fn from_raw(n: u64) -> ConnId {
+        ConnId(n)
+    }
+}
+
+impl ListenerId {
+    /// The number behind it (as a wire log keeps it).
+    pub fn raw(self) -> u64 {
+        self.0
+    }
+
+    /// The listener numbered `n` (as a replay gives it back).
+    pub fn from_raw(n: u64) -> ListenerId {
+        ListenerId(n)
+    }
+}
+
 struct Listener {
     owner: u64,
     sock: TcpListener,
