@@ -7,24 +7,25 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use hio::cache::Cache;
-use hio::manifest::{BuildError, Manifest, ManifestError, Wake, build};
-use hio::plugin::{EngineLimits, LoadError, PluginHost};
-use hio::{DoDoer, Doist, JsonLines, Level, LogLine, Recorder};
+use hio::manifest::{BuildError, Manifest, ManifestError, Options, Wake, build, build_with};
+use hio::plugin::{EngineLimits, LoadError, PluginHost, Tape};
+use hio::wire::{Settings, TapeSink};
+use hio::{DoDoer, Doist, JsonLines, Level, LogLine, Recorder, TraceSink};
 
 use crate::output::Closed;
 use crate::{LogLevel, RunArgs};
 
 /// Exit statuses.
-const OK: u8 = 0;
-const ESCALATED: u8 = 1;
-const USAGE: u8 = 2;
-const LOAD: u8 = 3;
+pub(crate) const OK: u8 = 0;
+pub(crate) const ESCALATED: u8 = 1;
+pub(crate) const USAGE: u8 = 2;
+pub(crate) const LOAD: u8 = 3;
 const INTERRUPTED: u8 = 130;
 /// stdout or stderr was closed under the run (as a shell reports a process
 /// that SIGPIPE ended).
 const OUTPUT_CLOSED: u8 = 141;
 
-fn fail(status: u8, message: impl std::fmt::Display) -> u8 {
+pub(crate) fn fail(status: u8, message: impl std::fmt::Display) -> u8 {
     // The message may quote a guest or a manifest: escaped, like the log.
     let message = message.to_string();
     Closed::default().eprintln(format_args!("hio: {}", hio::Escaped(&message)));
@@ -76,7 +77,7 @@ fn bare_manifest(wasms: &[PathBuf]) -> Result<Manifest, ManifestError> {
     Manifest::parse(&text, here.join("<command line>"))
 }
 
-fn level_of(l: LogLevel) -> Level {
+pub(crate) fn level_of(l: LogLevel) -> Level {
     match l {
         LogLevel::Error => Level::Error,
         LogLevel::Warn => Level::Warn,
@@ -87,7 +88,7 @@ fn level_of(l: LogLevel) -> Level {
 }
 
 /// Applies the command line's overrides to the manifest.
-fn apply_overrides(m: &mut Manifest, args: &RunArgs) -> Result<(), String> {
+pub(crate) fn apply_overrides(m: &mut Manifest, args: &RunArgs) -> Result<(), String> {
     if let Some(t) = args.tock {
         if !(t.is_finite() && t > 0.0) {
             return Err(format!("--tock must be finite and > 0, got {t}"));
@@ -135,7 +136,7 @@ fn apply_overrides(m: &mut Manifest, args: &RunArgs) -> Result<(), String> {
 /// One `--option PATH.KEY=VALUE`: PATH is split from KEY at the last `.`
 /// before the `=` (doer names may hold dots; an option whose name holds
 /// one cannot be set this way).
-fn set_option(m: &mut Manifest, flag: &str) -> Result<(), String> {
+pub(crate) fn set_option(m: &mut Manifest, flag: &str) -> Result<(), String> {
     let Some((target, value)) = flag.split_once('=') else {
         return Err("missing `=`: write PATH.KEY=VALUE (e.g. group/worker.stop=5)".into());
     };
@@ -182,20 +183,94 @@ pub fn run(args: RunArgs) -> u8 {
         return fail(USAGE, e);
     }
     warn_network_in_simulated_time(&manifest);
-    let engine = EngineLimits {
-        core_dumps: args.core_dumps.clone(),
-        ..engine_for(&manifest)
+    let tape = match &args.record {
+        None => None,
+        Some(file) => match std::fs::File::create(file).and_then(Tape::record) {
+            Ok(t) => Some(t),
+            Err(e) => return fail(USAGE, format!("--record {}: {e}", file.display())),
+        },
     };
-    let host =
-        match Cache::choose(args.cache_dir.clone(), args.no_cache).host(engine, warn_uncached) {
-            Ok(h) => h,
-            Err(e) => return fail(LOAD, e),
-        };
-    let built = match build(&manifest, &host, args.stats) {
+    let session = Session {
+        trace: args.trace.clone(),
+        stats: args.stats,
+        log_level: args.log_level,
+        cache: Cache::choose(args.cache_dir.clone(), args.no_cache),
+        core_dumps: args.core_dumps.clone(),
+        tape: tape.clone(),
+        replay: None,
+    };
+    let status = execute(&manifest, session, |plugins, start| {
+        let Some(tape) = &tape else { return Ok(()) };
+        let settings = Settings::of(&manifest, &args.option);
+        let header =
+            hio::wire::header(&manifest, &settings, plugins, start).map_err(|e| fail(LOAD, e))?;
+        tape.begin(header).map_err(|e| {
+            let file = args.record.as_deref().unwrap_or(Path::new(""));
+            fail(USAGE, format!("--record {}: {e}", file.display()))
+        })
+    });
+    if let (Some(tape), Some(file)) = (&tape, &args.record) {
+        if let Some(e) = tape.write_error() {
+            fail(USAGE, format!("--record {}: {e}", file.display()));
+            return if status == OK { USAGE } else { status };
+        }
+        let d = tape.digests();
+        if level_of(args.log_level) >= Level::Info {
+            Closed::default().eprintln(format_args!(
+                "hio: wire log {}: {} ticks, {} network calls, {} bytes written",
+                file.display(),
+                d.ticks,
+                d.calls,
+                d.bytes
+            ));
+        }
+    }
+    status
+}
+
+/// How [`execute`] runs a manifest, besides the manifest.
+pub(crate) struct Session {
+    pub trace: Option<String>,
+    pub stats: bool,
+    pub log_level: LogLevel,
+    pub cache: Cache,
+    pub core_dumps: Option<PathBuf>,
+    /// The wire log, recording or replaying.
+    pub tape: Option<Tape>,
+    /// Replaying: the recorded ticks and the recorded wall-clock start.
+    pub replay: Option<(Vec<hio::Tick>, std::time::Duration)>,
+}
+
+/// Loads, builds and runs `manifest`: `ready` sees the plugins loaded and the
+/// wall-clock start (zero in simulated time) just before the first tick.
+/// Returns the exit status.
+pub(crate) fn execute(
+    manifest: &Manifest,
+    s: Session,
+    ready: impl FnOnce(&[PathBuf], std::time::Duration) -> Result<(), u8>,
+) -> u8 {
+    let mut engine = EngineLimits {
+        core_dumps: s.core_dumps.clone(),
+        ..engine_for(manifest)
+    };
+    if s.replay.is_some() {
+        // A replay feeds recorded ticks at CPU speed: the watchdog strikes
+        // only where the recording says it did.
+        engine.replay = true;
+    }
+    let host = match s.cache.host(engine, warn_uncached) {
+        Ok(h) => h,
+        Err(e) => return fail(LOAD, e),
+    };
+    let options = Options {
+        record_stats: s.stats,
+        tape: s.tape.clone(),
+    };
+    let built = match build_with(manifest, &host, &options) {
         Ok(b) => b,
         Err(e) => return build_error(e),
     };
-    let max = level_of(args.log_level);
+    let max = level_of(s.log_level);
     let closed = Closed::default();
     let log_out = closed.clone();
     let mut doist = built.doist.logger(Box::new(move |l: &LogLine<'_>| {
@@ -203,13 +278,16 @@ pub fn run(args: RunArgs) -> u8 {
             log_out.eprintln(l);
         }
     }));
-    match args.trace.as_deref() {
-        None => {}
-        Some("-") => doist = doist.trace(JsonLines::new(closed.watch(io::stdout()))),
+    let sink: Option<Box<dyn TraceSink>> = match s.trace.as_deref() {
+        None => None,
+        Some("-") => Some(Box::new(JsonLines::new(closed.watch(io::stdout())))),
         Some(file) => match std::fs::File::create(file) {
-            Ok(f) => doist = doist.trace(JsonLines::new(f)),
+            Ok(f) => Some(Box::new(JsonLines::new(f))),
             Err(e) => return fail(USAGE, format!("--trace {file}: {e}")),
         },
+    };
+    if s.tape.is_some() || sink.is_some() {
+        doist = doist.trace(TapeSink::new(s.tape.clone(), sink));
     }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -225,10 +303,17 @@ pub fn run(args: RunArgs) -> u8 {
             return fail(USAGE, format!("cannot handle signals: {e}"));
         }
     }
-    if manifest.real {
+    let mut start = std::time::Duration::ZERO;
+    if let Some((ticks, recorded_start)) = s.replay {
+        doist = doist.replay(ticks);
+        start = recorded_start;
+        if manifest.real {
+            built.wall_clock.set(start);
+        }
+    } else if manifest.real {
         // The doers' wall clock reads the run's start plus tyme; the start
         // goes to the log so a run's timestamps can be placed.
-        let start = std::time::SystemTime::now()
+        start = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
         built.wall_clock.set(start);
@@ -240,6 +325,14 @@ pub fn run(args: RunArgs) -> u8 {
             ));
         }
     }
+    if let Err(status) = ready(&built.plugins, start) {
+        return status;
+    }
+    let diverged = || {
+        s.tape
+            .as_ref()
+            .is_some_and(|t| t.divergence().is_some() || t.exhausted())
+    };
     let status = loop {
         if stop.load(Ordering::Relaxed) {
             doist.close();
@@ -248,6 +341,12 @@ pub fn run(args: RunArgs) -> u8 {
         if closed.is_set() {
             doist.close();
             break OUTPUT_CLOSED;
+        }
+        // A replay that no longer follows its recording stops where it
+        // left it: nothing after that point means anything. One of a log
+        // cut short stops where the log does.
+        if diverged() {
+            break OK;
         }
         match doist.step() {
             Ok(false) => {}
@@ -260,7 +359,7 @@ pub fn run(args: RunArgs) -> u8 {
     {
         closed.eprintln(format_args!("hio: writing the trace: {e}"));
     }
-    if args.stats {
+    if s.stats {
         closed.eprintln(built.stats.table().trim_end());
         if let Some(kib) = peak_resident_kib() {
             closed.eprintln(format_args!("host peak resident memory: {kib} KiB"));

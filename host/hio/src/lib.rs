@@ -46,6 +46,7 @@ pub mod cache;
 pub mod harness;
 pub mod manifest;
 pub mod timeline;
+pub mod wire;
 
 /// The host-owned network (`hio-io`): TCP and TLS connections with bounded
 /// buffers, serviced between ticks.

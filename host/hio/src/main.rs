@@ -2,6 +2,7 @@
 
 mod cli;
 mod output;
+mod replay;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +36,24 @@ enum Command {
     ///   hio run plugins/dist/recorder.wasm --limit 1 --trace out.jsonl
     ///   hio run plugins/dist/recorder.wasm --option recorder.stop=10 --trace -
     Run(RunArgs),
+    /// Replay a wire log (hio run --record FILE) with no sockets, as fast as
+    /// the CPU allows, and check that it reproduces the run.
+    ///
+    /// The recorded manifest runs again with the recorded settings; each
+    /// plugin is loaded from its recorded path and checked against its
+    /// recorded sha256 first (a changed or missing plugin stops the replay,
+    /// exit status 3, unless --force). Every network call a doer makes gets
+    /// the recorded result; each tick's lifecycle trace and the bytes doers
+    /// wrote are compared with the recording's digests. The summary (on
+    /// stdout) gives both sha256 digests and the verdict. Exit status: 0
+    /// reproduced, 1 diverged (the first tick, record and doer that differ
+    /// are named), 2 a damaged, truncated or unreadable log, 3 a changed or
+    /// missing plugin.
+    ///
+    /// Example:
+    ///   hio run examples/echo.toml --record echo.wire
+    ///   hio replay echo.wire
+    Replay(ReplayArgs),
     /// Check a manifest without running it: parse it, load every plugin and
     /// pass each doer's options through the plugin's validate.
     ///
@@ -163,12 +182,49 @@ struct RunArgs {
     /// debuggers).
     #[arg(long, value_name = "DIR")]
     core_dumps: Option<PathBuf>,
+    /// Write the run's wire log to FILE: every input a doer observed from
+    /// the network, per tick, so that `hio replay FILE` reproduces the run
+    /// without sockets. Flushed at every tick: a crash loses at most the
+    /// tick under way.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// The wire log (hio run --record FILE).
+    file: PathBuf,
+    /// Replay a log that ends early (a run cut short), up to its last
+    /// complete tick.
+    #[arg(long)]
+    partial: bool,
+    /// Replay even if a plugin changed since the recording; the replay then
+    /// reports where the run first differs.
+    #[arg(long)]
+    force: bool,
+    /// Write the replayed lifecycle trace as JSON lines to FILE, or stdout
+    /// with "-" (the summary then goes to stderr).
+    #[arg(long, value_name = "FILE|-")]
+    trace: Option<String>,
+    /// Print per-doer figures at the end.
+    #[arg(long)]
+    stats: bool,
+    /// Least severe log level shown.
+    #[arg(long, value_enum, default_value = "warn")]
+    log_level: LogLevel,
+    /// Folder for compiled code (as for hio run).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile every plugin afresh and keep nothing on disk.
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let status = match cli.command {
         Command::Run(args) => cli::run(args),
+        Command::Replay(args) => replay::replay(args),
         Command::Check {
             manifest,
             cache_dir,

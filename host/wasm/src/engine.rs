@@ -42,6 +42,11 @@ pub struct EngineLimits {
     pub watchdog: Option<Duration>,
     /// Where a core dump of each trapped instance is written; `None`: none.
     pub core_dumps: Option<PathBuf>,
+    /// A replay of a wire log: the watchdog's budget and epoch checks stay
+    /// (the code is the recording's, and so is a failure's reason), but no
+    /// thread advances the epoch; the replay's tape stops a hook where the
+    /// recording's watchdog struck.
+    pub replay: bool,
 }
 
 impl Default for EngineLimits {
@@ -56,6 +61,7 @@ impl Default for EngineLimits {
             slots: 1024,
             watchdog: None,
             core_dumps: None,
+            replay: false,
         }
     }
 }
@@ -207,11 +213,22 @@ impl Watchdog {
     /// Epoch ticks per budget: the deadline is met within a tenth of it.
     const TICKS: u64 = 10;
 
-    fn start(engine: &Engine, budget: Duration) -> io::Result<Watchdog> {
+    fn start(engine: &Engine, budget: Duration, replay: bool) -> io::Result<Watchdog> {
+        let stop = Arc::new(AtomicBool::new(false));
+        if replay {
+            // The epoch never moves: only the tape's callback interrupts.
+            return Ok(Watchdog {
+                watch: Watch {
+                    ticks: 1 << 62,
+                    budget,
+                },
+                stop,
+                thread: None,
+            });
+        }
         let period = (budget / Self::TICKS as u32)
             .clamp(Duration::from_millis(1), Duration::from_millis(100));
         let ticks = (budget.as_nanos() / period.as_nanos()).max(1) as u64;
-        let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let engine = engine.clone();
             let stop = Arc::clone(&stop);
@@ -307,7 +324,7 @@ impl PluginHost {
             .map_err(|e| LoadError::Engine(chain(&e)))?;
         linker.allow_shadowing(false);
         let watchdog = watchdog
-            .map(|budget| Watchdog::start(&engine, budget))
+            .map(|budget| Watchdog::start(&engine, budget, limits.replay))
             .transpose()
             .map_err(|e| LoadError::Engine(format!("watchdog thread: {e}")))?;
         Ok(PluginHost {

@@ -5,7 +5,10 @@ use wasmtime::component::Resource;
 
 use crate::bindings::hio::doer::http::{Fields, Host, HostRequest, HostServer};
 use crate::bindings::hio::doer::tcp::NetError as WitNetError;
+use crate::net::digest;
 use crate::store::StoreData;
+use crate::tape::Op;
+use hio_io::wire::Wire;
 
 /// A server handle in a doer's resource table.
 pub struct ServerRes(u64);
@@ -31,23 +34,30 @@ impl StoreData {
         } else {
             None
         };
-        let sid = doer
-            .access
-            .net
-            .http_listen(&doer.owner, &target, cfg)
+        let args = || digest(&(addr.to_owned(), tls));
+        let sid = self
+            .observe(Op::HttpListen, args, || {
+                doer.access.net.http_listen(&doer.owner, &target, cfg)
+            })
             .map_err(crate::net::wit_error)?;
         let net = doer.access.net.clone();
         self.push_handle(ServerRes(sid))
             .inspect_err(|_| net.http_close(sid))
     }
 
-    fn on_request<T>(
+    /// Call `op` on the request `r` names, through the tape; `arg` is
+    /// what the doer handed over besides the handle.
+    fn on_request<T: Wire, A: Wire>(
         &self,
         r: &Resource<RequestRes>,
         default: T,
+        op: Op,
+        arg: A,
         f: impl FnOnce(&hio_io::Net, u64) -> T,
     ) -> T {
-        self.on_handle(r, default, |net, q| f(net, q.0))
+        self.on_handle(r, default, |net, q| {
+            self.observe(op, || digest(&(q.0, arg)), || f(net, q.0))
+        })
     }
 }
 
@@ -62,7 +72,7 @@ impl HostServer for StoreData {
 
     fn address(&mut self, r: Resource<ServerRes>) -> String {
         self.on_handle(&r, String::new(), |net, s| {
-            net.http_address(s.0)
+            self.observe(Op::HttpAddress, || digest(&s.0), || net.http_address(s.0))
                 .map(|a| a.to_string())
                 .unwrap_or_default()
         })
@@ -71,7 +81,7 @@ impl HostServer for StoreData {
     fn next(&mut self, r: Resource<ServerRes>) -> Option<Resource<RequestRes>> {
         let sid = self.table.get(&r).ok()?.0;
         let net = self.net_ref()?.clone();
-        let rid = net.http_next(sid)?;
+        let rid = self.observe(Op::HttpNext, || digest(&sid), || net.http_next(sid))?;
         match self.push_handle(RequestRes(rid)) {
             Ok(h) => Some(h),
             Err(_) => {
@@ -84,7 +94,8 @@ impl HostServer for StoreData {
     fn drop(&mut self, r: Resource<ServerRes>) -> wasmtime::Result<()> {
         let s = self.table.delete(r)?;
         if let Some(net) = self.net_ref() {
-            net.http_close(s.0);
+            let sid = s.0;
+            self.observe(Op::HttpClose, || digest(&sid), || net.http_close(sid));
         }
         Ok(())
     }
@@ -92,30 +103,40 @@ impl HostServer for StoreData {
 
 impl HostRequest for StoreData {
     fn method(&mut self, r: Resource<RequestRes>) -> String {
-        self.on_request(&r, None, |n, q| n.http_head(q, |h| h.method.clone()))
-            .unwrap_or_default()
+        self.on_request(&r, None, Op::HttpHead, 0u64, |n, q| {
+            n.http_head(q, |h| h.method.clone())
+        })
+        .unwrap_or_default()
     }
 
     fn target(&mut self, r: Resource<RequestRes>) -> String {
-        self.on_request(&r, None, |n, q| n.http_head(q, |h| h.target.clone()))
-            .unwrap_or_default()
+        self.on_request(&r, None, Op::HttpHead, 1u64, |n, q| {
+            n.http_head(q, |h| h.target.clone())
+        })
+        .unwrap_or_default()
     }
 
     fn headers(&mut self, r: Resource<RequestRes>) -> Fields {
-        self.on_request(&r, None, |n, q| n.http_head(q, |h| h.headers.clone()))
-            .unwrap_or_default()
+        self.on_request(&r, None, Op::HttpHead, 2u64, |n, q| {
+            n.http_head(q, |h| h.headers.clone())
+        })
+        .unwrap_or_default()
     }
 
     fn read(&mut self, r: Resource<RequestRes>, max: u32) -> Vec<u8> {
-        self.on_request(&r, Vec::new(), |n, q| n.http_read(q, max as usize))
+        self.on_request(&r, Vec::new(), Op::HttpRead, u64::from(max), |n, q| {
+            n.http_read(q, max as usize)
+        })
     }
 
     fn body_done(&mut self, r: Resource<RequestRes>) -> bool {
-        self.on_request(&r, true, |n, q| n.http_body_done(q))
+        self.on_request(&r, true, Op::HttpBodyDone, (), |n, q| n.http_body_done(q))
     }
 
     fn trailers(&mut self, r: Resource<RequestRes>) -> Fields {
-        self.on_request(&r, Vec::new(), |n, q| n.http_trailers(q))
+        self.on_request(&r, Vec::new(), Op::HttpTrailers, (), |n, q| {
+            n.http_trailers(q)
+        })
     }
 
     fn respond(
@@ -126,26 +147,41 @@ impl HostRequest for StoreData {
         length: Option<u64>,
     ) -> Result<(), String> {
         self.cross(fields_size(&headers));
-        self.on_request(&r, Err("no such request".into()), |n, q| {
-            n.http_respond(q, status, &headers, length)
-        })
+        let arg = (status, (headers.clone(), length));
+        self.on_request(
+            &r,
+            Err("no such request".into()),
+            Op::HttpRespond,
+            arg,
+            |n, q| n.http_respond(q, status, &headers, length),
+        )
     }
 
     fn write(&mut self, r: Resource<RequestRes>, bytes: Vec<u8>) -> u32 {
-        self.on_request(&r, 0, |n, q| n.http_write(q, &bytes)) as u32
+        let n = self.on_request(&r, 0, Op::HttpWrite, bytes.clone(), |n, q| {
+            n.http_write(q, &bytes)
+        });
+        self.wrote(&bytes, n);
+        n as u32
     }
 
     fn finish(&mut self, r: Resource<RequestRes>, trailers: Fields) -> Result<(), String> {
         self.cross(fields_size(&trailers));
-        self.on_request(&r, Err("no such request".into()), |n, q| {
-            n.http_finish(q, &trailers)
-        })
+        let arg = trailers.clone();
+        self.on_request(
+            &r,
+            Err("no such request".into()),
+            Op::HttpFinish,
+            arg,
+            |n, q| n.http_finish(q, &trailers),
+        )
     }
 
     fn drop(&mut self, r: Resource<RequestRes>) -> wasmtime::Result<()> {
         let q = self.table.delete(r)?;
         if let Some(net) = self.net_ref() {
-            net.http_drop(q.0);
+            let rid = q.0;
+            self.observe(Op::HttpDrop, || digest(&rid), || net.http_drop(rid));
         }
         Ok(())
     }
@@ -165,7 +201,10 @@ mod client {
     use crate::bindings::hio::doer::http::Fields;
     use crate::bindings::hio::doer::http_client::{Host, HostOutgoing};
     use crate::bindings::hio::doer::tcp::NetError as WitNetError;
+    use crate::net::digest;
     use crate::store::StoreData;
+    use crate::tape::Op;
+    use hio_io::wire::Wire;
 
     /// `http://host:port` or `https://host:port`: the address and whether
     /// it is TLS (the port defaults to 80 or 443).
@@ -197,13 +236,19 @@ mod client {
     }
 
     impl StoreData {
-        fn on_outgoing<T>(
+        /// Call `op` on the outgoing request `r` names, through the
+        /// tape; `arg` is what the doer handed over besides the handle.
+        fn on_outgoing<T: Wire, A: Wire>(
             &self,
             r: &Resource<OutgoingRes>,
             default: T,
+            op: Op,
+            arg: A,
             f: impl FnOnce(&hio_io::Net, u64) -> T,
         ) -> T {
-            self.on_handle(r, default, |net, o| f(net, o.0))
+            self.on_handle(r, default, |net, o| {
+                self.observe(op, || digest(&(o.0, arg)), || f(net, o.0))
+            })
         }
     }
 
@@ -236,10 +281,22 @@ mod client {
             } else {
                 None
             };
-            let id = doer
-                .access
-                .net
-                .http_send(&doer.owner, &addr, tls, &method, &target, &headers, length)
+            let args = || {
+                let what = (origin_text.clone(), (method.clone(), target.clone()));
+                digest(&(what, (headers.clone(), length)))
+            };
+            let id = self
+                .observe(Op::HttpSend, args, || {
+                    doer.access.net.http_send(
+                        &doer.owner,
+                        &addr,
+                        tls,
+                        &method,
+                        &target,
+                        &headers,
+                        length,
+                    )
+                })
                 .map_err(crate::net::wit_error)?;
             let net = doer.access.net.clone();
             self.push_handle(OutgoingRes(id))
@@ -247,35 +304,49 @@ mod client {
         }
 
         fn write(&mut self, r: Resource<OutgoingRes>, bytes: Vec<u8>) -> u32 {
-            self.on_outgoing(&r, 0, |n, id| n.http_send_body(id, &bytes)) as u32
+            let n = self.on_outgoing(&r, 0, Op::HttpSendBody, bytes.clone(), |n, id| {
+                n.http_send_body(id, &bytes)
+            });
+            self.wrote(&bytes, n);
+            n as u32
         }
 
         fn finish(&mut self, r: Resource<OutgoingRes>, trailers: Fields) -> Result<(), String> {
             self.cross(fields_size(&trailers));
-            self.on_outgoing(&r, Err("no such request".into()), |n, id| {
-                n.http_send_finish(id, &trailers)
-            })
+            let arg = trailers.clone();
+            self.on_outgoing(
+                &r,
+                Err("no such request".into()),
+                Op::HttpSendFinish,
+                arg,
+                |n, id| n.http_send_finish(id, &trailers),
+            )
         }
 
         fn status(&mut self, r: Resource<OutgoingRes>) -> Option<u16> {
-            self.on_outgoing(&r, None, |n, id| n.http_response(id))
+            self.on_outgoing(&r, None, Op::HttpResponse, (), |n, id| n.http_response(id))
                 .map(|h| h.0)
         }
 
         fn headers(&mut self, r: Resource<OutgoingRes>) -> Fields {
-            self.on_outgoing(&r, None, |n, id| n.http_response(id))
+            self.on_outgoing(&r, None, Op::HttpResponse, (), |n, id| n.http_response(id))
                 .map(|h| h.1)
                 .unwrap_or_default()
         }
 
         fn read(&mut self, r: Resource<OutgoingRes>, max: u32) -> Vec<u8> {
-            self.on_outgoing(&r, Vec::new(), |n, id| {
-                n.http_response_read(id, max as usize)
-            })
+            self.on_outgoing(
+                &r,
+                Vec::new(),
+                Op::HttpResponseRead,
+                u64::from(max),
+                |n, id| n.http_response_read(id, max as usize),
+            )
         }
 
         fn done(&mut self, r: Resource<OutgoingRes>) -> Option<Result<(), String>> {
-            self.on_outgoing(&r, Some(Err("no such request".into())), |n, id| {
+            let default = Some(Err("no such request".into()));
+            self.on_outgoing(&r, default, Op::HttpResponseDone, (), |n, id| {
                 n.http_response_done(id)
             })
         }
@@ -283,7 +354,8 @@ mod client {
         fn drop(&mut self, r: Resource<OutgoingRes>) -> wasmtime::Result<()> {
             let o = self.table.delete(r)?;
             if let Some(net) = self.net_ref() {
-                net.http_send_drop(o.0);
+                let id = o.0;
+                self.observe(Op::HttpSendDrop, || digest(&id), || net.http_send_drop(id));
             }
             Ok(())
         }

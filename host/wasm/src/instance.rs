@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use hio_scheduler::{Context, Doer, DoerId, Failure, HookResult, Level};
+use wasmtime::UpdateDeadline;
 use wasmtime::{Store, WasmCoreDump};
 
 use crate::bindings::DoerWorld;
@@ -36,6 +37,8 @@ pub struct PluginDoer {
     /// The last call left the host something (see [`crate::charge`]): its
     /// byte count must start afresh before the next.
     pub(crate) crossed: bool,
+    /// The run's wire log, if it keeps or replays one.
+    pub(crate) tape: Option<crate::tape::Tape>,
     /// Tyme and tock for the guest, shared by the plugin's instances.
     pub(crate) now: crate::wasi::TymeCell,
     /// The children it spawned, by the name it gave them.
@@ -59,8 +62,12 @@ impl PluginDoer {
             self.store.data().crossing.reset();
         }
         let before = charge::activity();
+        let armed = self.arm_interrupt(cx, name);
         let result = match self.budget.refill(&mut self.store) {
             Ok(()) => {
+                if armed {
+                    self.store.set_epoch_deadline(0);
+                }
                 // The clock and the fuel are read only when figures are kept.
                 let start = self.stats.as_ref().map(|_| Instant::now());
                 let r = hook(&self.world, &mut self.store);
@@ -107,6 +114,10 @@ impl PluginDoer {
             (Err(e), _) => {
                 self.poisoned = true;
                 let reason = CallFailure::from_error(&e, &self.budget);
+                if let (Some(tape), CallFailure::Limit(Limit::WallTime(_))) = (&self.tape, &reason)
+                {
+                    tape.interrupted(cx.path(), name);
+                }
                 let fuel = self.budget.fuel;
                 let used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
                 // An epoch interrupt leaves wasmtime's fuel counter where it
@@ -135,6 +146,30 @@ impl PluginDoer {
             stats.record_failure();
         }
         Err(Failure(failure.to_string()))
+    }
+
+    /// With a tape: the hook's network calls are counted from here, and a
+    /// replay whose recording has the watchdog strike this hook arms the
+    /// store to stop it at the same point (returns whether it did).
+    fn arm_interrupt(&mut self, cx: &Context<'_>, hook: &str) -> bool {
+        let Some(tape) = &self.tape else {
+            return false;
+        };
+        tape.hook_start();
+        let Some(calls) = tape.pending_interrupt(cx.path(), hook) else {
+            return false;
+        };
+        let tape = tape.clone();
+        // Called at every epoch check while armed (the deadline is 0):
+        // once the hook has made its recorded calls, it stops there.
+        self.store.epoch_deadline_callback(move |_| {
+            Ok(if tape.hook_calls() >= calls {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Continue(0)
+            })
+        });
+        true
     }
 
     /// Writes the core dump wasmtime took at the trap, where one was asked for.

@@ -37,6 +37,7 @@ mod net;
 mod plugin;
 mod stats;
 mod store;
+pub mod tape;
 mod tyme;
 mod wasi;
 
@@ -53,4 +54,5 @@ pub use self::instance::PluginDoer;
 pub use self::net::{ConnRes, ListenerRes, NetAccess, Spawns};
 pub use self::plugin::{InstanceConfig, Plugin};
 pub use self::stats::{DoerStats, StatsHandle};
+pub use self::tape::{Digests, Divergence, Tape};
 pub use self::wasi::{WallStart, seed};

@@ -21,6 +21,13 @@ use crate::bindings::hio::doer::tls::Host as TlsHost;
 use crate::bindings::hio::doer::types::Value;
 use crate::plugin::Plugin;
 use crate::store::StoreData;
+use crate::tape::Op;
+use hio_io::wire::Wire;
+
+/// The digest of a call's arguments, as its `call` record keeps it.
+pub(crate) fn digest<T: Wire>(args: &T) -> u32 {
+    crc32fast::hash(&hio_io::wire::encode(args))
+}
 
 /// A listener handle in a doer's resource table.
 pub struct ListenerRes(ListenerId);
@@ -99,6 +106,29 @@ fn not_granted(what: String) -> WitNetError {
 }
 
 impl StoreData {
+    /// One network call the doer makes: run on the network, and through
+    /// the run's tape when it keeps one (replaying, `real` does not run
+    /// and the recorded result comes back). `args` gives the digest of
+    /// what the doer handed over.
+    pub(crate) fn observe<T: Wire>(
+        &self,
+        op: Op,
+        args: impl FnOnce() -> u32,
+        real: impl FnOnce() -> T,
+    ) -> T {
+        match &self.tape {
+            Some(tape) => tape.call(&self.path, op, args(), real),
+            None => real(),
+        }
+    }
+
+    /// The bytes of `bytes` a write took (`n`), for the tape's digest.
+    pub(crate) fn wrote(&self, bytes: &[u8], n: usize) {
+        if let Some(tape) = &self.tape {
+            tape.wrote(&bytes[..n.min(bytes.len())]);
+        }
+    }
+
     pub(crate) fn network(&self) -> Result<&NetDoer, WitNetError> {
         self.net
             .as_ref()
@@ -129,10 +159,12 @@ impl StoreData {
     ) -> Result<Resource<ListenerRes>, WitNetError> {
         let target = self.listen_target(addr)?;
         let doer = self.network()?;
-        let lid = doer
-            .access
-            .net
-            .listen(&doer.owner, &target, tls)
+        let has_tls = tls.is_some();
+        let args = || digest(&(addr.to_owned(), has_tls));
+        let lid = self
+            .observe(Op::Listen, args, || {
+                doer.access.net.listen(&doer.owner, &target, tls)
+            })
             .map_err(wit_error)?;
         let net = doer.access.net.clone();
         self.push_handle(ListenerRes(lid))
@@ -151,10 +183,13 @@ impl StoreData {
         if !granted(&doer.access.connect, &target) {
             return Err(not_granted(format!("connect to {target}")));
         }
-        let cid = doer
-            .access
-            .net
-            .connect(&doer.owner, &target, tls, options.reconnect)
+        let args = || digest(&(addr.to_owned(), options.reconnect));
+        let cid = self
+            .observe(Op::Connect, args, || {
+                doer.access
+                    .net
+                    .connect(&doer.owner, &target, tls, options.reconnect)
+            })
             .map_err(wit_error)?;
         let net = doer.access.net.clone();
         self.push_handle(ConnRes(cid))
@@ -181,13 +216,19 @@ impl StoreData {
         }
     }
 
-    fn on_conn<T>(
+    /// Call `op` on the connection `r` names, through the tape; `arg` is
+    /// what the doer handed over besides the handle.
+    fn on_conn<T: Wire, A: Wire>(
         &self,
         r: &Resource<ConnRes>,
         default: T,
+        op: Op,
+        arg: A,
         f: impl FnOnce(&Net, ConnId) -> T,
     ) -> T {
-        self.on_handle(r, default, |net, c| f(net, c.0))
+        self.on_handle(r, default, |net, c| {
+            self.observe(op, || digest(&(c.0.raw(), arg)), || f(net, c.0))
+        })
     }
 
     /// Checks a listen on `addr` (paid for, parsed, granted): where to listen.
@@ -209,8 +250,12 @@ impl HostListener for StoreData {
     fn address(&mut self, r: Resource<ListenerRes>) -> String {
         let lid = self.table.get(&r).ok().map(|l| l.0);
         match (self.net_ref(), lid) {
-            (Some(net), Some(lid)) => net
-                .listener_address(lid)
+            (Some(net), Some(lid)) => self
+                .observe(
+                    Op::ListenerAddress,
+                    || digest(&lid),
+                    || net.listener_address(lid),
+                )
                 .map(|a| a.to_string())
                 .unwrap_or_default(),
             _ => String::new(),
@@ -220,7 +265,7 @@ impl HostListener for StoreData {
     fn accept(&mut self, r: Resource<ListenerRes>) -> Option<Resource<ConnRes>> {
         let lid = self.table.get(&r).ok()?.0;
         let net = self.net_ref()?.clone();
-        let cid = net.accept(lid)?;
+        let cid = self.observe(Op::Accept, || digest(&lid), || net.accept(lid))?;
         match self.push_handle(ConnRes(cid)) {
             Ok(h) => Some(h),
             Err(_) => {
@@ -233,7 +278,12 @@ impl HostListener for StoreData {
     fn drop(&mut self, r: Resource<ListenerRes>) -> wasmtime::Result<()> {
         let l = self.table.delete(r)?;
         if let Some(net) = self.net_ref() {
-            net.close_listener(l.0);
+            let lid = l.0;
+            self.observe(
+                Op::CloseListener,
+                || digest(&lid),
+                || net.close_listener(lid),
+            );
         }
         Ok(())
     }
@@ -249,50 +299,55 @@ impl HostConnection for StoreData {
     }
 
     fn state(&mut self, r: Resource<ConnRes>) -> State {
-        wit_state(self.on_conn(&r, ConnState::Closed, |n, c| n.state(c)))
+        wit_state(self.on_conn(&r, ConnState::Closed, Op::State, (), |n, c| n.state(c)))
     }
 
     fn read(&mut self, r: Resource<ConnRes>, max: u32) -> Vec<u8> {
-        self.on_conn(&r, Vec::new(), |n, c| n.read(c, max as usize))
+        self.on_conn(&r, Vec::new(), Op::Read, u64::from(max), |n, c| {
+            n.read(c, max as usize)
+        })
     }
 
     fn available(&mut self, r: Resource<ConnRes>) -> u32 {
-        self.on_conn(&r, 0, |n, c| n.available(c)) as u32
+        self.on_conn(&r, 0, Op::Available, (), |n, c| n.available(c)) as u32
     }
 
     fn write(&mut self, r: Resource<ConnRes>, bytes: Vec<u8>) -> u32 {
-        self.on_conn(&r, 0, |n, c| n.write(c, &bytes)) as u32
+        let n = self.on_conn(&r, 0, Op::Write, bytes.clone(), |n, c| n.write(c, &bytes));
+        self.wrote(&bytes, n);
+        n as u32
     }
 
     fn room(&mut self, r: Resource<ConnRes>) -> u32 {
-        self.on_conn(&r, 0, |n, c| n.room(c)) as u32
+        self.on_conn(&r, 0, Op::Room, (), |n, c| n.room(c)) as u32
     }
 
     fn shutdown(&mut self, r: Resource<ConnRes>) {
-        self.on_conn(&r, (), |n, c| n.shutdown(c));
+        self.on_conn(&r, (), Op::Shutdown, (), |n, c| n.shutdown(c));
     }
 
     fn local_address(&mut self, r: Resource<ConnRes>) -> String {
-        self.on_conn(&r, None, |n, c| n.addresses(c).0)
+        self.on_conn(&r, None, Op::Addresses, (), |n, c| n.addresses(c).0)
             .map(|a| a.to_string())
             .unwrap_or_default()
     }
 
     fn peer_address(&mut self, r: Resource<ConnRes>) -> String {
-        self.on_conn(&r, None, |n, c| n.addresses(c).1)
+        self.on_conn(&r, None, Op::Addresses, true, |n, c| n.addresses(c).1)
             .map(|a| a.to_string())
             .unwrap_or_default()
     }
 
     fn alpn(&mut self, r: Resource<ConnRes>) -> Option<String> {
-        self.on_conn(&r, None, |n, c| n.alpn(c))
+        self.on_conn(&r, None, Op::Alpn, (), |n, c| n.alpn(c))
             .map(|p| String::from_utf8_lossy(&p).into_owned())
     }
 
     fn drop(&mut self, r: Resource<ConnRes>) -> wasmtime::Result<()> {
         let c = self.table.delete(r)?;
         if let Some(net) = self.net_ref() {
-            net.close(c.0);
+            let cid = c.0;
+            self.observe(Op::Close, || digest(&cid), || net.close(cid));
         }
         Ok(())
     }

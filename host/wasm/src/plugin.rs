@@ -19,6 +19,7 @@ use crate::instance::PluginDoer;
 use crate::net::{NetAccess, NetDoer, Spawns};
 use crate::stats::StatsHandle;
 use crate::store::{self, StoreData};
+use crate::tape::Tape;
 use crate::wasi::{self, WallStart};
 
 /// How one doer instance is set up.
@@ -56,6 +57,8 @@ pub struct InstanceConfig {
     /// What the WASI wall clock adds tyme to: the Unix epoch in simulated
     /// time, the run's start in real mode.
     pub wall_start: WallStart,
+    /// The run's wire log, recording or replaying its network calls.
+    pub tape: Option<Tape>,
 }
 
 impl Default for InstanceConfig {
@@ -75,6 +78,7 @@ impl Default for InstanceConfig {
             spawns: Spawns::default(),
             children: 64,
             wall_start: WallStart::default(),
+            tape: None,
         }
     }
 }
@@ -179,6 +183,8 @@ impl Plugin {
                 stdout,
                 stderr,
                 name: path.rsplit('/').next().unwrap_or(path).to_owned(),
+                path: path.to_owned(),
+                tape: cfg.tape.clone(),
                 net: cfg.net.as_ref().map(|access| NetDoer {
                     owner: access.net.owner(access.limits),
                     access: access.clone(),
@@ -230,6 +236,7 @@ impl Plugin {
             poisoned: false,
             stats,
             crossed: false,
+            tape: cfg.tape.clone(),
             now: self.tyme.clone(),
             children: Default::default(),
             spawns: cfg.spawns.clone(),

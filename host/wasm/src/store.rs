@@ -41,6 +41,10 @@ pub struct StoreData {
     pub(crate) stderr: GuestOutput,
     /// The doer's own name (the last segment of its path).
     pub(crate) name: String,
+    /// The doer's path.
+    pub(crate) path: String,
+    /// The run's wire log, if it keeps or replays one.
+    pub(crate) tape: Option<crate::tape::Tape>,
     /// Its network grants and its claim on the run's network.
     pub(crate) net: Option<NetDoer>,
     /// The connection its parent handed it, until it takes it.

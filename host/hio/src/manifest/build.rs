@@ -13,7 +13,7 @@ use hio_scheduler::Doist;
 use hio_scheduler::Spec;
 use hio_scheduler::{DeckAccess, Decks};
 use hio_wasm::{
-    InstanceConfig, LoadError, NetAccess, Plugin, PluginHost, Spawns, StatsHandle, WallStart,
+    InstanceConfig, LoadError, NetAccess, Plugin, PluginHost, Spawns, StatsHandle, Tape, WallStart,
 };
 
 /// Why a manifest could not be turned into a run.
@@ -41,6 +41,18 @@ pub struct Built {
     /// What tyme 0 stands for on the wall clock: set it when a real-mode
     /// run starts.
     pub wall_clock: WallClock,
+    /// Every plugin loaded (spawnable ones included), by path, in order.
+    pub plugins: Vec<PathBuf>,
+}
+
+/// How [`build_with`] sets a run up besides the manifest.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Keep per-call figures (see [`build`]).
+    pub record_stats: bool,
+    /// The run's wire log, recording or replaying: every doer's network
+    /// calls go through it, and its services frame each tick.
+    pub tape: Option<Tape>,
 }
 
 /// What tyme 0 stands for on the wall clock, for everything of a run that
@@ -70,6 +82,7 @@ struct Builder<'a> {
     record_stats: bool,
     net: Option<Net>,
     wall_start: WallStart,
+    tape: Option<Tape>,
 }
 
 impl Builder<'_> {
@@ -180,6 +193,7 @@ impl Builder<'_> {
                     spawns: Spawns(Rc::new(spawns)),
                     children: leaf.limits.children,
                     wall_start: self.wall_start.clone(),
+                    tape: self.tape.clone(),
                 };
                 plugin.validate(&leaf.options, &cfg).map_err(|msg| {
                     BuildError::Manifest(ManifestError {
@@ -217,15 +231,29 @@ pub fn build(
     host: &PluginHost,
     record_stats: bool,
 ) -> Result<Built, BuildError> {
+    let options = Options {
+        record_stats,
+        ..Options::default()
+    };
+    build_with(manifest, host, &options)
+}
+
+/// [`build`], with a wire log to record or replay (see [`Options`]).
+pub fn build_with(
+    manifest: &Manifest,
+    host: &PluginHost,
+    options: &Options,
+) -> Result<Built, BuildError> {
     let mut b = Builder {
         manifest,
         host,
         plugins: BTreeMap::new(),
         decks: Decks::new(manifest.decks.clone()),
         stats: StatsHandle::default(),
-        record_stats,
+        record_stats: options.record_stats,
         net: None,
         wall_start: WallStart::default(),
+        tape: options.tape.clone(),
     };
     let specs = manifest
         .doers
@@ -236,8 +264,16 @@ pub fn build(
         .real(manifest.real)
         .wake(manifest.wake)
         .supervision(manifest.supervision.clone());
-    if let Some(net) = &b.net {
-        doist = doist.services(net.service());
+    match &options.tape {
+        Some(tape) => {
+            let services = crate::wire::Taped::new(tape.clone(), b.net.as_ref());
+            doist = doist.services(services);
+        }
+        None => {
+            if let Some(net) = &b.net {
+                doist = doist.services(net.service());
+            }
+        }
     }
     doist.set_limit(manifest.limit);
     for spec in specs {
@@ -260,5 +296,6 @@ pub fn build(
             net: b.net.clone(),
         },
         net: b.net,
+        plugins: b.plugins.into_keys().collect(),
     })
 }

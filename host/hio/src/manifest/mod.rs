@@ -27,7 +27,7 @@ mod tests;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use self::build::{BuildError, Built, WallClock, build};
+pub use self::build::{BuildError, Built, Options, WallClock, build, build_with};
 use hio_scheduler::Supervision;
 /// `wake`: when a real-mode tick starts (the scheduler's own type).
 pub use hio_scheduler::Wake;

@@ -57,8 +57,9 @@ pub struct Header {
     pub wall_start: u64,
     /// The effective settings after command-line overrides, as TOML.
     pub settings: String,
-    /// Where the manifest was (for relative plugin paths): its folder.
-    pub folder: String,
+    /// The manifest's path (relative plugin paths are resolved from its
+    /// folder).
+    pub path: String,
     /// The manifest's text (for bare `.wasm` runs, the one the CLI built).
     pub manifest: String,
     /// Each plugin loaded at the start, in manifest order.
@@ -159,7 +160,7 @@ impl Record {
                 e.uint(h.seed);
                 e.uint(h.wall_start);
                 e.str(&h.settings);
-                e.str(&h.folder);
+                e.str(&h.path);
                 e.str(&h.manifest);
                 e.uint(h.plugins.len() as u64);
                 for p in &h.plugins {
@@ -218,7 +219,7 @@ impl Record {
                 let seed = d.uint()?;
                 let wall_start = d.uint()?;
                 let settings = d.string()?;
-                let folder = d.string()?;
+                let path = d.string()?;
                 let manifest = d.string()?;
                 let n = d.uint()?;
                 let mut plugins = Vec::new();
@@ -232,7 +233,7 @@ impl Record {
                     seed,
                     wall_start,
                     settings,
-                    folder,
+                    path,
                     manifest,
                     plugins,
                 })

@@ -7,7 +7,7 @@ fn header() -> Header {
         seed: 7,
         wall_start: 1_700_000_000_000_000_000,
         settings: "tock = 0.03125\n".into(),
-        folder: "/tmp/x".into(),
+        path: "/tmp/x/m.toml".into(),
         manifest: "[[doers]]\nname = \"a\"\n".into(),
         plugins: vec![PluginSum {
             path: "a.wasm".into(),

@@ -1,0 +1,131 @@
+//! `hio replay FILE`: a recorded run again, with no sockets, checked
+//! against its recording.
+
+use std::path::Path;
+use std::time::Duration;
+
+use hio::io::wire::Log;
+use hio::manifest::Manifest;
+use hio::plugin::Tape;
+use hio::wire::{PluginCheck, Settings, check_plugins, hex};
+
+use crate::ReplayArgs;
+use crate::cli::{ESCALATED, LOAD, OK, Session, USAGE, execute, fail, set_option};
+use crate::output::Closed;
+
+/// The recorded manifest with the recorded settings applied.
+fn recorded_manifest(file: &Path, log: &Log) -> Result<Manifest, String> {
+    let h = &log.header;
+    let settings = Settings::parse(&h.settings)
+        .map_err(|e| format!("{}: the header's {e}", file.display()))?;
+    let mut m = Manifest::parse(&h.manifest, &h.path)
+        .map_err(|e| format!("{}: the recorded manifest: {e}", file.display()))?;
+    m.tock = settings.tock;
+    m.limit = settings.limit;
+    m.real = settings.real;
+    m.wake = settings.wake;
+    m.seed = settings.seed;
+    for flag in &settings.options {
+        set_option(&mut m, flag)
+            .map_err(|e| format!("{}: the recorded --option {flag}: {e}", file.display()))?;
+    }
+    Ok(m)
+}
+
+pub fn replay(args: ReplayArgs) -> u8 {
+    let file = &args.file;
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => return fail(USAGE, format!("{}: cannot read: {e}", file.display())),
+    };
+    let log = match Log::parse(&bytes, args.partial) {
+        Ok(l) => l,
+        Err(e) => return fail(USAGE, format!("{}: {e}", file.display())),
+    };
+    let manifest = match recorded_manifest(file, &log) {
+        Ok(m) => m,
+        Err(e) => return fail(USAGE, e),
+    };
+    let out = Closed::default();
+    let changed = check_plugins(&log.header);
+    for (path, check) in &changed {
+        let recorded = log
+            .header
+            .plugins
+            .iter()
+            .find(|p| &p.path == path)
+            .map(|p| hex(&p.sha256))
+            .unwrap_or_default();
+        let what = match check {
+            PluginCheck::Changed(now) => format!(
+                "changed since the recording (sha256 now {}, recorded {recorded})",
+                hex(now)
+            ),
+            PluginCheck::Missing(why) => format!("cannot be read ({why})"),
+            PluginCheck::Same => continue,
+        };
+        out.eprintln(format_args!(
+            "hio: replay {}: plugin {path} {what}",
+            file.display()
+        ));
+    }
+    if !changed.is_empty() && !args.force {
+        return fail(
+            LOAD,
+            "not replayed: pass --force to replay anyway and see where the run differs",
+        );
+    }
+    let complete = log.complete;
+    let ticks = Tape::ticks(&log);
+    let wall_start = Duration::from_nanos(log.header.wall_start);
+    let tape = Tape::replay(log);
+    let to_stderr = args.trace.as_deref() == Some("-");
+    let session = Session {
+        trace: args.trace,
+        stats: args.stats,
+        log_level: args.log_level,
+        cache: hio::cache::Cache::choose(args.cache_dir, args.no_cache),
+        core_dumps: None,
+        tape: Some(tape.clone()),
+        replay: Some((ticks, wall_start)),
+    };
+    let status = execute(&manifest, session, |_, _| Ok(()));
+    if let Some(d) = tape.divergence() {
+        return fail(
+            ESCALATED,
+            format!("replay {}: diverged at {d}", file.display()),
+        );
+    }
+    if status == USAGE || status == LOAD || status > ESCALATED {
+        return status;
+    }
+    let d = tape.digests();
+    let say = |line: String| {
+        if to_stderr {
+            out.eprintln(line);
+        } else {
+            out.print(format_args!("{line}\n"));
+        }
+    };
+    say(format!(
+        "replayed {}: {} ticks, {} network calls, run status {status}",
+        file.display(),
+        d.ticks,
+        d.calls
+    ));
+    say(format!("lifecycle trace sha256 {}", hex(&d.trace)));
+    say(format!(
+        "bytes written   sha256 {} ({} bytes)",
+        hex(&d.written),
+        d.bytes
+    ));
+    if complete {
+        say("reproduced: every tick and both digests match the recording".into());
+    } else {
+        say(format!(
+            "reproduced up to tick {} (the log ends early: no final digests to compare)",
+            d.ticks
+        ));
+    }
+    OK
+}

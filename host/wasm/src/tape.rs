@@ -1,0 +1,619 @@
+//! The [`Tape`]: a run's wire log, written while it runs (recording) or fed
+//! back to its doers (replaying), at the doer boundary.
+//!
+//! Every network call a doer makes goes through [`Tape::call`]: recording,
+//! the call runs on the real network and its result is written as a `call`
+//! record (after a `doer` record when the caller changes); replaying, the
+//! call does not run at all, and the doer gets the recorded result. Each
+//! record also carries a digest of the call's arguments, so a doer that
+//! asks for something else (a changed plugin, a host bug) is caught at the
+//! first call that differs, as a [`Divergence`] naming the tick, the doer
+//! and the record. The services wrapper ([`Tape::tick`], [`Tape::mark`],
+//! [`Tape::end`]) frames each tick and compares the digests of the
+//! lifecycle trace and of the bytes doers wrote.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufWriter};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use hio_io::wire::{self, Header, Log, Record, Wire, Writer};
+use hio_scheduler::Tick;
+use sha2::{Digest, Sha256};
+
+/// The network calls a doer makes, as `call` records number them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[allow(missing_docs)]
+pub enum Op {
+    Listen = 1,
+    ListenerAddress,
+    Accept,
+    CloseListener,
+    Connect,
+    State,
+    Read,
+    Available,
+    Write,
+    Room,
+    Shutdown,
+    Addresses,
+    Alpn,
+    Close,
+    HttpListen,
+    HttpAddress,
+    HttpNext,
+    HttpHead,
+    HttpRead,
+    HttpBodyDone,
+    HttpTrailers,
+    HttpRespond,
+    HttpWrite,
+    HttpFinish,
+    HttpDrop,
+    HttpClose,
+    HttpSend,
+    HttpSendBody,
+    HttpSendFinish,
+    HttpResponse,
+    HttpResponseRead,
+    HttpResponseDone,
+    HttpSendDrop,
+}
+
+const NAMES: [&str; 33] = [
+    "tcp listen",
+    "listener address",
+    "accept",
+    "listener close",
+    "tcp connect",
+    "state",
+    "read",
+    "available",
+    "write",
+    "room",
+    "shutdown",
+    "addresses",
+    "alpn",
+    "connection close",
+    "http listen",
+    "http server address",
+    "http next",
+    "http request head",
+    "http request read",
+    "http request body-done",
+    "http request trailers",
+    "http respond",
+    "http response write",
+    "http response finish",
+    "http request drop",
+    "http server close",
+    "http send",
+    "http send write",
+    "http send finish",
+    "http response head",
+    "http response read",
+    "http response done",
+    "http send drop",
+];
+
+impl Op {
+    /// Its name in messages.
+    pub fn name(self) -> &'static str {
+        NAMES[self as usize - 1]
+    }
+}
+
+/// The name of op number `n`, as a log holds it.
+pub fn op_name(n: u64) -> String {
+    usize::try_from(n)
+        .ok()
+        .and_then(|i| i.checked_sub(1))
+        .and_then(|i| NAMES.get(i))
+        .map_or_else(|| format!("op {n}"), |s| (*s).to_owned())
+}
+
+/// Where a replay first differed from its recording.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Divergence {
+    /// The tick, counted from 1.
+    pub tick: u64,
+    /// Its tyme.
+    pub tyme: f64,
+    /// The doer at fault, if one is.
+    pub doer: String,
+    /// The record the replay expected, by number (the header is 0).
+    pub record: usize,
+    /// What differed.
+    pub what: String,
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "tick {} (tyme {}), record {}",
+            self.tick,
+            hio_scheduler::fmt_tyme(self.tyme),
+            self.record
+        )?;
+        if !self.doer.is_empty() {
+            write!(f, ", doer {}", self.doer)?;
+        }
+        write!(f, ": {}", self.what)
+    }
+}
+
+/// What a run observed and did, in digests (the same for a replay that
+/// reproduced it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digests {
+    /// SHA-256 of the lifecycle trace lines.
+    pub trace: [u8; 32],
+    /// SHA-256 of every byte doers wrote to the network.
+    pub written: [u8; 32],
+    /// How many bytes that is.
+    pub bytes: u64,
+    /// Network calls the doers made.
+    pub calls: u64,
+    /// Ticks.
+    pub ticks: u64,
+}
+
+enum Mode {
+    Record {
+        out: Writer<BufWriter<File>>,
+        /// The first write error; the run goes on, and it is reported.
+        error: Option<String>,
+    },
+    Replay {
+        records: Vec<(usize, Record)>,
+        /// Index into `records` (record number `pos + 1`).
+        pos: usize,
+        divergence: Option<Divergence>,
+    },
+}
+
+struct Inner {
+    mode: Mode,
+    tick: u64,
+    tyme: f64,
+    /// The doer whose calls the last `doer` record announced this tick.
+    doer: String,
+    trace_tick: crc32fast::Hasher,
+    written_tick: crc32fast::Hasher,
+    trace_all: Sha256,
+    written_all: Sha256,
+    bytes: u64,
+    calls: u64,
+    /// Network calls the running hook has made (where an interrupt struck).
+    hook_calls: u64,
+}
+
+/// A run's wire log, shared by its doers' stores and its services (cheap
+/// to clone).
+#[derive(Clone)]
+pub struct Tape(Arc<Mutex<Inner>>);
+
+impl fmt::Debug for Tape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.lock();
+        let mode = match inner.mode {
+            Mode::Record { .. } => "record",
+            Mode::Replay { .. } => "replay",
+        };
+        f.debug_struct("Tape")
+            .field("mode", &mode)
+            .field("tick", &inner.tick)
+            .finish()
+    }
+}
+
+impl Tape {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn with_mode(mode: Mode) -> Tape {
+        Tape(Arc::new(Mutex::new(Inner {
+            mode,
+            tick: 0,
+            tyme: 0.0,
+            doer: String::new(),
+            trace_tick: crc32fast::Hasher::new(),
+            written_tick: crc32fast::Hasher::new(),
+            trace_all: Sha256::new(),
+            written_all: Sha256::new(),
+            bytes: 0,
+            calls: 0,
+            hook_calls: 0,
+        })))
+    }
+
+    /// Starts recording to `file`; [`Tape::begin`] writes the header
+    /// before the first tick.
+    pub fn record(file: File) -> io::Result<Tape> {
+        let out = Writer::new(BufWriter::new(file))?;
+        Ok(Tape::with_mode(Mode::Record { out, error: None }))
+    }
+
+    /// Writes the header, recording (once the run is built and its
+    /// plugins known).
+    pub fn begin(&self, header: Header) -> io::Result<()> {
+        if let Mode::Record { out, .. } = &mut self.lock().mode {
+            out.write(&Record::Header(header))?;
+            out.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Replays `log`'s records.
+    pub fn replay(log: Log) -> Tape {
+        Tape::with_mode(Mode::Replay {
+            records: log.records,
+            pos: 0,
+            divergence: None,
+        })
+    }
+
+    /// Whether it feeds recorded results back (no network call runs).
+    pub fn replaying(&self) -> bool {
+        matches!(self.lock().mode, Mode::Replay { .. })
+    }
+
+    /// The tick starts the Doist should replay, from a log's `tick`
+    /// records, and the end it saw.
+    pub fn ticks(log: &Log) -> Vec<Tick> {
+        log.records
+            .iter()
+            .filter_map(|(_, r)| match r {
+                Record::Tick { tyme, early } | Record::End { tyme, early, .. } => Some(Tick {
+                    tyme: *tyme,
+                    early: *early,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether a replay has used every record (a log cut short ends
+    /// before its run did: the replay stops there).
+    pub fn exhausted(&self) -> bool {
+        match &self.lock().mode {
+            Mode::Replay { records, pos, .. } => *pos >= records.len(),
+            Mode::Record { .. } => false,
+        }
+    }
+
+    /// The first divergence, replaying.
+    pub fn divergence(&self) -> Option<Divergence> {
+        match &self.lock().mode {
+            Mode::Replay { divergence, .. } => divergence.clone(),
+            Mode::Record { .. } => None,
+        }
+    }
+
+    /// The first error writing the log, recording.
+    pub fn write_error(&self) -> Option<String> {
+        match &self.lock().mode {
+            Mode::Record { error, .. } => error.clone(),
+            Mode::Replay { .. } => None,
+        }
+    }
+
+    /// The run's digests so far.
+    pub fn digests(&self) -> Digests {
+        let inner = self.lock();
+        Digests {
+            trace: inner.trace_all.clone().finalize().into(),
+            written: inner.written_all.clone().finalize().into(),
+            bytes: inner.bytes,
+            calls: inner.calls,
+            ticks: inner.tick,
+        }
+    }
+
+    /// A lifecycle trace line the run wrote.
+    pub fn trace_line(&self, line: &str) {
+        let mut inner = self.lock();
+        inner.trace_tick.update(line.as_bytes());
+        inner.trace_tick.update(b"\n");
+        inner.trace_all.update(line.as_bytes());
+        inner.trace_all.update(b"\n");
+    }
+
+    /// A tick begins.
+    pub fn tick(&self, tick: Tick) {
+        let mut inner = self.lock();
+        inner.tick += 1;
+        inner.tyme = tick.tyme;
+        inner.doer.clear();
+        let record = Record::Tick {
+            tyme: tick.tyme,
+            early: tick.early,
+        };
+        inner.put(record, |r| match r {
+            Record::Tick { tyme, .. } if tyme.to_bits() == tick.tyme.to_bits() => Ok(()),
+            Record::Tick { tyme, .. } => Err(format!(
+                "the recorded tick was at tyme {}",
+                hio_scheduler::fmt_tyme(*tyme)
+            )),
+            other => Err(extra(other)),
+        });
+    }
+
+    /// The tick ends: its digests are written, or compared.
+    pub fn mark(&self) {
+        let mut inner = self.lock();
+        let trace = std::mem::take(&mut inner.trace_tick).finalize();
+        let written = std::mem::take(&mut inner.written_tick).finalize();
+        inner.put(Record::Mark { trace, written }, |r| match r {
+            Record::Mark {
+                trace: t,
+                written: w,
+            } => {
+                if *t != trace {
+                    Err("the lifecycle trace of this tick differs".into())
+                } else if *w != written {
+                    Err("the bytes doers wrote in this tick differ".into())
+                } else {
+                    Ok(())
+                }
+            }
+            other => Err(extra(other)),
+        });
+        if let Mode::Record { out, error } = &mut inner.mode
+            && let Err(e) = out.flush()
+        {
+            error.get_or_insert(e.to_string());
+        }
+    }
+
+    /// The run ends at `last`.
+    pub fn end(&self, last: Tick) {
+        let d = self.digests();
+        let mut inner = self.lock();
+        inner.doer.clear();
+        let record = Record::End {
+            tyme: last.tyme,
+            early: last.early,
+            trace: d.trace,
+            written: d.written,
+            bytes: d.bytes,
+        };
+        inner.put(record, |r| match r {
+            Record::End { trace, written, .. } => {
+                if *trace != d.trace {
+                    Err("the lifecycle trace differs at the end".into())
+                } else if *written != d.written {
+                    Err("the bytes doers wrote differ at the end".into())
+                } else {
+                    Ok(())
+                }
+            }
+            other => Err(extra(other)),
+        });
+        if let Mode::Record { out, error } = &mut inner.mode
+            && let Err(e) = out.flush()
+        {
+            error.get_or_insert(e.to_string());
+        }
+    }
+
+    /// A hook starts: its network calls are counted from here.
+    pub(crate) fn hook_start(&self) {
+        self.lock().hook_calls = 0;
+    }
+
+    /// Network calls the running hook has made.
+    pub(crate) fn hook_calls(&self) -> u64 {
+        self.lock().hook_calls
+    }
+
+    /// Replaying: the calls after which the recording's watchdog struck
+    /// the doer at `path` in `hook`, if it did this tick.
+    pub(crate) fn pending_interrupt(&self, path: &str, hook: &str) -> Option<u64> {
+        let inner = self.lock();
+        let Mode::Replay { records, pos, .. } = &inner.mode else {
+            return None;
+        };
+        for (_, r) in records.get(*pos..)? {
+            match r {
+                Record::Interrupt {
+                    path: p,
+                    hook: h,
+                    calls,
+                } if p == path && h == hook => return Some(*calls),
+                Record::Tick { .. } | Record::Mark { .. } | Record::End { .. } => return None,
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// The watchdog struck the doer at `path` in `hook`: recorded, or
+    /// checked against the recording.
+    pub(crate) fn interrupted(&self, path: &str, hook: &str) {
+        let mut inner = self.lock();
+        let calls = inner.hook_calls;
+        let record = Record::Interrupt {
+            path: path.to_owned(),
+            hook: hook.to_owned(),
+            calls,
+        };
+        inner.put(record, |r| match r {
+            Record::Interrupt {
+                path: p,
+                hook: h,
+                calls: c,
+            } if p == path && h == hook && *c == calls => Ok(()),
+            Record::Interrupt { .. } => Err(format!(
+                "the watchdog struck {path} in {hook} elsewhere than recorded"
+            )),
+            other => Err(format!(
+                "{path} was interrupted in {hook}, where {}",
+                extra(other)
+            )),
+        });
+    }
+
+    /// Bytes a doer handed the network to write (hashed, not kept).
+    pub(crate) fn wrote(&self, bytes: &[u8]) {
+        let mut inner = self.lock();
+        inner.written_tick.update(bytes);
+        inner.written_all.update(bytes);
+        inner.bytes += bytes.len() as u64;
+    }
+
+    /// One network call by the doer at `path`: `real` runs it when
+    /// recording (or after a divergence); replaying, the recorded result
+    /// comes back instead. `args` is the digest of what the doer handed
+    /// over.
+    pub(crate) fn call<T: Wire>(
+        &self,
+        path: &str,
+        op: Op,
+        args: u32,
+        real: impl FnOnce() -> T,
+    ) -> T {
+        let mut inner = self.lock();
+        inner.calls += 1;
+        inner.hook_calls += 1;
+        if inner.doer != path {
+            inner.doer = path.to_owned();
+            let who = path.to_owned();
+            inner.put(Record::Doer { path: who.clone() }, |r| match r {
+                Record::Doer { path } if *path == who => Ok(()),
+                Record::Doer { path } => Err(format!(
+                    "{} by {who}, where the recording has a call by {path}",
+                    op.name()
+                )),
+                other => Err(format!("{} by {who}: {}", op.name(), extra(other))),
+            });
+        }
+        match &inner.mode {
+            Mode::Record { .. } => {
+                drop(inner);
+                let v = real();
+                let mut inner = self.lock();
+                let result = wire::encode(&v);
+                inner.put(
+                    Record::Call {
+                        op: op as u64,
+                        args,
+                        result,
+                    },
+                    |_| Ok(()),
+                );
+                v
+            }
+            Mode::Replay { divergence, .. } if divergence.is_some() => {
+                drop(inner);
+                real()
+            }
+            Mode::Replay { records, pos, .. } => {
+                let got = records.get(*pos).map(|(_, r)| r.clone());
+                let result = match got {
+                    Some(Record::Call {
+                        op: o,
+                        args: a,
+                        result,
+                    }) => {
+                        if o != op as u64 {
+                            Err(format!(
+                                "{}, where the recording has {}",
+                                op.name(),
+                                op_name(o)
+                            ))
+                        } else if a != args {
+                            Err(format!("{} with other arguments than recorded", op.name()))
+                        } else {
+                            wire::decode::<T>(&result)
+                                .map_err(|e| format!("{}: a damaged result: {e}", op.name()))
+                        }
+                    }
+                    Some(other) => Err(format!("{}: {}", op.name(), extra(&other))),
+                    None => Err(format!("{}: the recording has ended", op.name())),
+                };
+                match result {
+                    Ok(v) => {
+                        if let Mode::Replay { pos, .. } = &mut inner.mode {
+                            *pos += 1;
+                        }
+                        v
+                    }
+                    Err(what) => {
+                        inner.diverge(path, what);
+                        drop(inner);
+                        real()
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What the replay found where it expected something else.
+fn extra(r: &Record) -> String {
+    match r {
+        Record::Call { op, .. } => format!("the recording has a {} call here", op_name(*op)),
+        Record::Doer { path } => format!("the recording has a call by {path} here"),
+        Record::Tick { .. } => "the recording's tick ends here".into(),
+        Record::Mark { .. } => "the recording's tick ends here".into(),
+        other => format!("the recording has a {} record here", other.name()),
+    }
+}
+
+impl Inner {
+    /// Writes `record` (recording), or checks the next record with
+    /// `expect` and moves past it (replaying).
+    fn put(&mut self, record: Record, expect: impl FnOnce(&Record) -> Result<(), String>) {
+        match &mut self.mode {
+            Mode::Record { out, error } => {
+                if error.is_none()
+                    && let Err(e) = out.write(&record)
+                {
+                    *error = Some(e.to_string());
+                }
+            }
+            Mode::Replay {
+                divergence: Some(_),
+                ..
+            } => {}
+            Mode::Replay { records, pos, .. } => {
+                let verdict = match records.get(*pos) {
+                    Some((_, r)) => expect(r),
+                    None => Err(format!(
+                        "the recording has ended where this run has a {}",
+                        record.name()
+                    )),
+                };
+                match verdict {
+                    Ok(()) => *pos += 1,
+                    Err(what) => {
+                        let doer = match &record {
+                            Record::Doer { path } => path.clone(),
+                            _ => String::new(),
+                        };
+                        self.diverge(&doer, what);
+                    }
+                }
+            }
+        }
+    }
+
+    fn diverge(&mut self, doer: &str, what: String) {
+        let (tick, tyme) = (self.tick, self.tyme);
+        if let Mode::Replay {
+            pos, divergence, ..
+        } = &mut self.mode
+        {
+            divergence.get_or_insert(Divergence {
+                tick,
+                tyme,
+                doer: doer.to_owned(),
+                record: *pos + 1,
+                what,
+            });
+        }
+    }
+}
