@@ -46,12 +46,14 @@ mod buf;
 mod conn;
 pub mod http;
 mod net;
+mod sim;
 pub mod tls;
 mod web;
 
 pub use addr::{AddrGrant, HostPort, granted};
 pub use conn::ConnState;
 pub use net::{ConnId, ListenerId, Net, NetService, Owner};
+pub use sim::{Faults, Sim};
 
 /// Why a network call was refused (mirrors the WIT `net-error`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,0 +1,1 @@
+//! Each fault of the simulated network, observed through the public API.
