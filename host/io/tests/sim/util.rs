@@ -20,7 +20,9 @@ pub struct Rig {
     service: NetService,
     /// The number of the next tick (the first is 0, as the network's).
     pub tick: u64,
+    /// The tyme of the next tick, and of the last one.
     pub tyme: f64,
+    pub last: f64,
 }
 
 impl Rig {
@@ -32,6 +34,7 @@ impl Rig {
             service,
             tick: 0,
             tyme: 0.0,
+            last: 0.0,
         }
     }
 
@@ -44,6 +47,7 @@ impl Rig {
         });
         let out = turn(&self.net, self.tick);
         self.service.after(self.tyme);
+        self.last = self.tyme;
         self.tick += 1;
         self.tyme += STEP;
         out
