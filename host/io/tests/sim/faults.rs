@@ -2,6 +2,7 @@
 //! and runs that repeat exactly under the same seed.
 
 use hio_io::{ConnId, ConnLimits, ConnState, Faults, Sim};
+use hio_scheduler::WaitEnd;
 
 use crate::util::{Reads, Rig, echo, hp, message, pair};
 
@@ -332,6 +333,7 @@ fn next_due_says_when_the_net_needs_a_pass() {
         },
     );
     assert_eq!(rig.net.next_due(), None, "nothing in it");
+    assert_eq!(rig.wait(), WaitEnd::Elapsed);
     let p = pair(&mut rig, ConnLimits::default());
     // Only the idle timeouts are ahead.
     let idle = rig.net.next_due().expect("a deadline");
@@ -340,9 +342,11 @@ fn next_due_says_when_the_net_needs_a_pass() {
     // In flight for four more ticks: due now.
     for _ in 0..4 {
         assert_eq!(rig.net.next_due(), Some(rig.last));
+        assert_eq!(rig.wait(), WaitEnd::Ready);
         rig.idle(1);
     }
     rig.idle(1);
+    assert_eq!(rig.wait(), WaitEnd::Elapsed);
     assert_eq!(rig.net.read(p.server, 10), b"hi");
     let later = rig.net.next_due().expect("a deadline");
     assert!(later > idle, "the idle deadline moved on: {later} {idle}");

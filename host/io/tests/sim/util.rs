@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use hio_io::{ConnId, ConnLimits, ConnState, HostPort, Net, NetService, Owner, Sim};
-use hio_scheduler::{Services, Tick};
+use hio_scheduler::{Services, SystemClock, Tick, WaitEnd};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, IsCa, KeyPair,
 };
@@ -51,6 +51,12 @@ impl Rig {
         self.tick += 1;
         self.tyme += STEP;
         out
+    }
+
+    /// The wait between ticks, as simulated time calls it (no time).
+    pub fn wait(&mut self) -> WaitEnd {
+        self.service
+            .wait(&SystemClock::default(), std::time::Duration::ZERO)
     }
 
     pub fn idle(&mut self, ticks: u64) {
