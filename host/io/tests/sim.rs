@@ -283,3 +283,73 @@ fn pairs_hold_their_addresses_apart() {
     echo(&mut rig, a.client, a.server, b"to a", 10);
     echo(&mut rig, b.client, b.server, b"to b", 10);
 }
+
+#[test]
+fn closing_ends_the_peer_as_real_sockets_do() {
+    let mut rig = Rig::new(Sim::default());
+    // When a listener closes, a connection the host accepted for it (and
+    // no doer took) is closed, one still in the "kernel's" backlog (the
+    // listener's owner takes none: backlog 0) is reset.
+    for (backlog, end) in [(1, ConnState::PeerClosed), (0, ConnState::Reset)] {
+        let owner = rig.net.owner(ConnLimits {
+            backlog,
+            ..ConnLimits::default()
+        });
+        let listener = rig
+            .net
+            .listen(&owner, &hp("127.0.0.1:7100"), None)
+            .expect("listen");
+        let orphan = rig
+            .net
+            .connect(&owner, &hp("127.0.0.1:7100"), None, false)
+            .expect("connect");
+        rig.idle(2);
+        assert_eq!(rig.net.state(orphan), ConnState::Open);
+        rig.net.close_listener(listener);
+        rig.idle(2);
+        assert_eq!(rig.net.state(orphan), end, "backlog {backlog}");
+    }
+    // A connection let go is flushed and ends its stream; once the peer
+    // ends too, it is gone.
+    let p = pair(&mut rig, ConnLimits::default());
+    rig.turn(|net, _| {
+        assert_eq!(net.write(p.client, b"last words"), 10);
+        net.close(p.client);
+    });
+    rig.idle(1);
+    assert_eq!(rig.net.read(p.server, 100), b"last words");
+    assert_eq!(rig.net.state(p.server), ConnState::PeerClosed);
+    let before = rig.net.connections();
+    rig.turn(|net, _| net.shutdown(p.server));
+    rig.idle(2);
+    assert_eq!(rig.net.state(p.server), ConnState::Closed);
+    assert_eq!(rig.net.connections(), before - 1, "the let-go one is gone");
+    // One whose socket closes with bytes unread (a full receive buffer,
+    // then the idle timeout) resets its peer.
+    let server_owner = rig.net.owner(ConnLimits {
+        recv_buffer: 4,
+        idle_timeout: 0.05,
+        ..ConnLimits::default()
+    });
+    let listener = rig
+        .net
+        .listen(&server_owner, &hp("127.0.0.1:7101"), None)
+        .expect("listen");
+    let client_owner = rig.net.owner(ConnLimits::default());
+    let client = rig
+        .net
+        .connect(&client_owner, &hp("127.0.0.1:7101"), None, false)
+        .expect("connect");
+    let mut server = None;
+    rig.until(5, |net| {
+        server = server.or_else(|| net.accept(listener));
+        server.is_some()
+    });
+    rig.turn(|net, _| net.write(client, b"0123456789"));
+    let ended = rig.until(20, |net| net.state(client) != ConnState::Open);
+    assert_eq!(
+        rig.net.state(server.expect("accepted")),
+        ConnState::TimedOut
+    );
+    assert_eq!(rig.net.state(client), ConnState::Reset, "tick {ended}");
+}
