@@ -1,7 +1,7 @@
 //! Addresses a doer names (`host:port`) and the manifest's grants for them
 //! (`host:port` or `host:*`).
 
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 
 use crate::NetError;
 
@@ -71,6 +71,24 @@ impl HostPort {
             return Err(NetError::BadAddress(format!("{}: no address", self.host)));
         }
         Ok(addrs)
+    }
+
+    /// The address it names in a simulated network, where no resolver is
+    /// asked: an IP literal as is, `localhost` as 127.0.0.1, and any other
+    /// name as an address in 10.0.0.0/8 drawn from the name (FNV-1a), the
+    /// same in every run.
+    pub(crate) fn resolve_sim(&self) -> SocketAddr {
+        if let Ok(ip) = self.host.parse::<IpAddr>() {
+            return SocketAddr::new(ip, self.port);
+        }
+        if self.host == "localhost" {
+            return SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), self.port);
+        }
+        let hash = self.host.bytes().fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+        let [_, a, b, c] = hash.to_be_bytes();
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, a, b, c)), self.port)
     }
 }
 

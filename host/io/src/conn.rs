@@ -8,6 +8,54 @@ use mio::net::TcpStream;
 
 use crate::ConnLimits;
 use crate::buf::Buf;
+use crate::sim::{Connect, SimSock};
+
+/// A connection's socket: a real one, or an end of a simulated link.
+pub(crate) enum Sock {
+    Tcp(TcpStream),
+    Sim(SimSock),
+}
+
+impl Read for Sock {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Sock::Tcp(s) => s.read(buf),
+            Sock::Sim(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Sock {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sock::Tcp(s) => s.write(buf),
+            Sock::Sim(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sock::Tcp(s) => s.flush(),
+            Sock::Sim(s) => s.flush(),
+        }
+    }
+}
+
+impl Sock {
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        match self {
+            Sock::Tcp(s) => s.local_addr(),
+            Sock::Sim(s) => Ok(s.state().local),
+        }
+    }
+
+    fn shutdown_write(&self) -> io::Result<()> {
+        match self {
+            Sock::Tcp(s) => s.shutdown(Shutdown::Write),
+            Sock::Sim(s) => s.shutdown_write(),
+        }
+    }
+}
 
 /// A connection's state, as a doer sees it (mirrors the WIT `state`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +94,7 @@ pub(crate) const CHUNK: usize = 64 << 10;
 
 pub(crate) struct Conn {
     pub owner: u64,
-    pub sock: Option<TcpStream>,
+    pub sock: Option<Sock>,
     /// Where a client connects (tried in order); empty for accepted ones.
     pub targets: Vec<SocketAddr>,
     pub connecting: bool,
@@ -224,6 +272,26 @@ impl Conn {
         if !self.writable {
             return;
         }
+        let sock = match sock {
+            Sock::Tcp(s) => s,
+            Sock::Sim(s) => {
+                let (connect, local, peer) = {
+                    let e = s.state();
+                    (e.connect.clone(), e.local, e.peer)
+                };
+                match connect {
+                    Connect::Pending => {}
+                    Connect::Up => {
+                        self.peer = Some(peer);
+                        self.local = Some(local);
+                        self.connecting = false;
+                        self.touch(tyme);
+                    }
+                    Connect::Refused(why) => self.connect_failed(tyme, why),
+                }
+                return;
+            }
+        };
         let error = match sock.take_error() {
             Ok(Some(e)) | Err(e) => Some(e),
             Ok(None) => None,
@@ -485,7 +553,7 @@ impl Conn {
             }
         }
         if let Some(sock) = &self.sock {
-            match sock.shutdown(Shutdown::Write) {
+            match sock.shutdown_write() {
                 Ok(()) => self.fin_sent = true,
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => self.fin_sent = true,
                 Err(e) => self.finish(ended_by(&e)),

@@ -40,12 +40,74 @@
 //! std::io::Read::read_exact(&mut peer, &mut got).unwrap();
 //! assert_eq!(&got, b"hi");
 //! ```
+//!
+//! # The simulated network
+//!
+//! [`Net::simulated`] builds a `Net` whose listeners, connects and bytes
+//! live in memory: the same API and the same [`NetService`] work on it,
+//! plain or TLS, and so do the HTTP servers and requests, but nothing
+//! touches the operating system and nothing moves except in the service's
+//! passes. Time there counts ticks (service passes; the first `before` is
+//! tick 0): what a doer writes in tick `t` is taken onto its link by the
+//! `after` pass and delivered by the `before` pass of tick `t + 1` (plus
+//! any delay), into the reader's socket, whence the connection reads it as
+//! from a real one. Deadlines (connect, idle, header timeouts, reconnect
+//! back-offs) stay in tyme. The wait between ticks never blocks on
+//! anything; [`Net::next_due`] tells a harness that jumps time ahead
+//! whether a pass is needed now, at a deadline, or not at all.
+//!
+//! Addresses are virtual: an IP literal is itself, `localhost` is
+//! 127.0.0.1, any other name a fixed address in 10.0.0.0/8 drawn from the
+//! name. Port 0 and clients' own ports count up from 40000. An address
+//! listened on twice is in use; a connect to one no one listens on is
+//! refused (`Failed("connect failed: connection refused")`, or retried
+//! with `reconnect`). Each direction of a connection holds at most 256 KiB
+//! between writer and reader; a writer past that is held back, as by a
+//! kernel's buffers.
+//!
+//! Everything is ordered and drawn from [`Sim::seed`]: the same seed and
+//! the same calls give the same bytes at the same ticks (a TLS session's
+//! own randomness aside). [`Faults`] adds seeded trouble: delays, random
+//! segmentation, stalls, resets, half-closes, refused and unanswered
+//! connects, random and scripted partitions (see each field for exactly
+//! what it does).
+//!
+//! ```
+//! use hio_io::{ConnLimits, ConnState, Faults, HostPort, Net, Sim};
+//! use hio_scheduler::{Services, Tick};
+//!
+//! let net = Net::simulated(Sim {
+//!     seed: 1,
+//!     faults: Faults { segment: true, ..Faults::default() },
+//! });
+//! let owner = net.owner(ConnLimits::default());
+//! let addr = HostPort::parse("db.internal:5432").unwrap();
+//! let listener = net.listen(&owner, &addr, None).unwrap();
+//! let client = net.connect(&owner, &addr, None, false).unwrap();
+//! let mut service = net.service();
+//! let (mut server, mut got) = (None, Vec::new());
+//! for tick in 0..100 {
+//!     let tyme = tick as f64 * 0.01;
+//!     service.before(Tick { tyme, early: false });
+//!     server = server.or_else(|| net.accept(listener));
+//!     if tick == 2 {
+//!         assert_eq!(net.state(client), ConnState::Open);
+//!         assert_eq!(net.write(client, b"hello, in pieces"), 16);
+//!     }
+//!     if let Some(s) = server {
+//!         got.extend(net.read(s, 1024));
+//!     }
+//!     service.after(tyme);
+//! }
+//! assert_eq!(got, b"hello, in pieces");
+//! ```
 
 mod addr;
 mod buf;
 mod conn;
 pub mod http;
 mod net;
+mod sim;
 pub mod tls;
 mod web;
 pub mod wire;
@@ -53,6 +115,7 @@ pub mod wire;
 pub use addr::{AddrGrant, HostPort, granted};
 pub use conn::ConnState;
 pub use net::{ConnId, ListenerId, Net, NetService, Owner};
+pub use sim::{Faults, Sim};
 
 /// Why a network call was refused (mirrors the WIT `net-error`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

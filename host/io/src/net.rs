@@ -13,11 +13,13 @@ use mio::{Events, Interest, Poll, Token};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ServerConfig};
 
-use crate::conn::{Conn, ConnState, End};
+use crate::conn::{Conn, ConnState, End, Sock};
+use crate::sim::{Sim, World};
 use crate::web::Web;
 
 mod client;
 pub(crate) use client::WebClient;
+mod sim;
 mod web;
 use crate::{ConnLimits, HostPort, NetError};
 
@@ -53,9 +55,16 @@ impl ListenerId {
     }
 }
 
+/// A listener's socket: a real one, or an address bound in the simulated
+/// network.
+enum ListenSock {
+    Tcp(TcpListener),
+    Sim,
+}
+
 struct Listener {
     owner: u64,
-    sock: TcpListener,
+    sock: ListenSock,
     local: SocketAddr,
     tls: Option<Arc<ServerConfig>>,
     pending: VecDeque<u64>,
@@ -69,8 +78,11 @@ struct OwnerInfo {
 }
 
 struct Inner {
-    poll: Poll,
+    /// The poll of real sockets (none in a simulated network).
+    poll: Option<Poll>,
     events: Events,
+    /// The simulated network, in place of real sockets.
+    sim: Option<World>,
     next: u64,
     tyme: f64,
     owners: BTreeMap<u64, OwnerInfo>,
@@ -148,20 +160,30 @@ impl Inner {
             .map_or_else(ConnLimits::default, |o| o.limits)
     }
 
-    fn register(&mut self, id: u64, sock: &mut TcpStream) -> io::Result<()> {
-        self.poll.registry().register(
-            sock,
-            Token(id as usize),
-            Interest::READABLE | Interest::WRITABLE,
-        )
+    fn register(&mut self, id: u64, sock: &mut Sock) -> io::Result<()> {
+        match (sock, &self.poll) {
+            (Sock::Tcp(sock), Some(poll)) => poll.registry().register(
+                sock,
+                Token(id as usize),
+                Interest::READABLE | Interest::WRITABLE,
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// Takes a socket out of the poll (a simulated one is in none).
+    fn deregister(&self, sock: &mut Sock) {
+        if let (Sock::Tcp(sock), Some(poll)) = (sock, &self.poll) {
+            let _ = poll.registry().deregister(sock);
+        }
     }
 
     /// Ends connection `id` and lets its socket go.
     fn end(&mut self, id: u64, end: End) {
+        if let Some(mut sock) = self.conns.get_mut(&id).and_then(|c| c.sock.take()) {
+            self.deregister(&mut sock);
+        }
         if let Some(c) = self.conns.get_mut(&id) {
-            if let Some(mut sock) = c.sock.take() {
-                let _ = self.poll.registry().deregister(&mut sock);
-            }
             c.finish(end);
         }
     }
@@ -170,7 +192,7 @@ impl Inner {
     fn remove(&mut self, id: u64) {
         if let Some(mut c) = self.conns.remove(&id) {
             if let Some(mut sock) = c.sock.take() {
-                let _ = self.poll.registry().deregister(&mut sock);
+                self.deregister(&mut sock);
             }
             // A let-go connection still flushing counted against its
             // owner until now: a doer cannot pile up closing connections.
@@ -191,16 +213,20 @@ impl Inner {
         };
         // Several addresses: rotate, so a retry tries the next one.
         c.targets.rotate_left(1);
+        if let Some(world) = &mut self.sim {
+            c.connecting = true;
+            c.writable = false;
+            c.readable = false;
+            c.sock = Some(Sock::Sim(world.dial(target)));
+            return;
+        }
         match TcpStream::connect(target) {
-            Ok(mut sock) => {
+            Ok(sock) => {
                 c.connecting = true;
                 c.writable = false;
                 c.readable = false;
-                let registered = self.poll.registry().register(
-                    &mut sock,
-                    Token(id as usize),
-                    Interest::READABLE | Interest::WRITABLE,
-                );
+                let mut sock = Sock::Tcp(sock);
+                let registered = self.register(id, &mut sock);
                 let c = self.conns.get_mut(&id).expect("present above");
                 match registered {
                     Ok(()) => c.sock = Some(sock),
@@ -213,7 +239,10 @@ impl Inner {
 
     /// Collects readiness into the listeners' and connections' flags.
     fn poll(&mut self, timeout: Duration) -> usize {
-        if let Err(e) = self.poll.poll(&mut self.events, Some(timeout))
+        let Some(poll) = &mut self.poll else {
+            return 0;
+        };
+        if let Err(e) = poll.poll(&mut self.events, Some(timeout))
             && e.kind() != io::ErrorKind::Interrupted
         {
             return 0;
@@ -257,7 +286,14 @@ impl Inner {
                     break;
                 }
                 let l = self.listeners.get_mut(&lid).expect("present above");
-                let (mut sock, peer) = match l.sock.accept() {
+                let accepted = match &l.sock {
+                    ListenSock::Tcp(sock) => sock.accept().map(|(s, peer)| (Sock::Tcp(s), peer)),
+                    ListenSock::Sim => match self.sim.as_mut().and_then(|w| w.accept(lid)) {
+                        Some((s, peer)) => Ok((Sock::Sim(s), peer)),
+                        None => Err(io::ErrorKind::WouldBlock.into()),
+                    },
+                };
+                let (mut sock, peer) = match accepted {
                     Ok(pair) => pair,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         l.readable = false;
@@ -322,7 +358,11 @@ impl Inner {
     /// Before the doers' turn.
     fn before(&mut self, tyme: f64) {
         self.tyme = tyme;
-        self.poll(Duration::ZERO);
+        if self.sim.is_some() {
+            self.sim_before();
+        } else {
+            self.poll(Duration::ZERO);
+        }
         self.accept_all();
         let ids: Vec<u64> = self.conns.keys().copied().collect();
         for id in ids {
@@ -351,11 +391,17 @@ impl Inner {
         self.serve_web(tyme);
         self.serve_clients();
         self.sweep();
+        if let Some(world) = &self.sim {
+            world.refresh();
+        }
     }
 
     /// After the doers' turn.
     fn after(&mut self, tyme: f64) {
         self.tyme = tyme;
+        if self.sim.is_some() {
+            self.sim_ready();
+        }
         let ids: Vec<u64> = self.conns.keys().copied().collect();
         for id in ids {
             if let Some(c) = self.conns.get_mut(&id) {
@@ -363,6 +409,9 @@ impl Inner {
             }
         }
         self.sweep();
+        if let Some(world) = &mut self.sim {
+            world.after();
+        }
     }
 
     /// Forgets connections their doers let go of once they are done.
@@ -382,9 +431,26 @@ impl Inner {
 impl Net {
     /// A network with nothing open.
     pub fn new() -> io::Result<Net> {
-        Ok(Net(Arc::new(Mutex::new(Inner {
-            poll: Poll::new()?,
-            events: Events::with_capacity(1024),
+        Ok(Net::build(Some(Poll::new()?), None))
+    }
+
+    /// A simulated network with nothing open: listeners, connects and
+    /// bytes in memory, moved on only by its [`NetService`], with the
+    /// faults of `sim` drawn from its seed (see the crate's docs).
+    pub fn simulated(sim: Sim) -> Net {
+        Net::build(None, Some(World::new(sim)))
+    }
+
+    /// Whether it is a simulated network.
+    pub fn is_simulated(&self) -> bool {
+        self.lock().sim.is_some()
+    }
+
+    fn build(poll: Option<Poll>, sim: Option<World>) -> Net {
+        Net(Arc::new(Mutex::new(Inner {
+            poll,
+            events: Events::with_capacity(if sim.is_some() { 0 } else { 1024 }),
+            sim,
             next: 0,
             tyme: 0.0,
             owners: BTreeMap::new(),
@@ -392,7 +458,7 @@ impl Net {
             conns: BTreeMap::new(),
             web: Web::default(),
             wall_start: Duration::ZERO,
-        }))))
+        })))
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -440,6 +506,9 @@ impl Net {
         addr: &HostPort,
         tls: Option<Arc<ServerConfig>>,
     ) -> Result<ListenerId, NetError> {
+        if self.is_simulated() {
+            return self.listen_sim(owner, addr, tls);
+        }
         let target = *addr
             .resolve()?
             .first()
@@ -455,12 +524,14 @@ impl Net {
         };
         let id = inner.id();
         let local = sock.local_addr().unwrap_or(target);
-        if let Err(e) =
-            inner
-                .poll
-                .registry()
-                .register(&mut sock, Token(id as usize), Interest::READABLE)
-        {
+        let registered = match &inner.poll {
+            Some(poll) => {
+                poll.registry()
+                    .register(&mut sock, Token(id as usize), Interest::READABLE)
+            }
+            None => Ok(()),
+        };
+        if let Err(e) = registered {
             inner.unclaim(owner.id);
             return Err(io_error(&e));
         }
@@ -468,7 +539,7 @@ impl Net {
             id,
             Listener {
                 owner: owner.id,
-                sock,
+                sock: ListenSock::Tcp(sock),
                 local,
                 tls,
                 pending: VecDeque::new(),
@@ -509,7 +580,11 @@ impl Net {
         tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
         reconnect: bool,
     ) -> Result<ConnId, NetError> {
-        let targets = addr.resolve()?;
+        let targets = if self.is_simulated() {
+            vec![addr.resolve_sim()]
+        } else {
+            addr.resolve()?
+        };
         let tls = match tls {
             Some((cfg, name)) => Some(rustls::Connection::from(
                 rustls::ClientConnection::new(cfg, name)
@@ -657,7 +732,13 @@ fn close_listener(inner: &mut Inner, lid: u64) {
     let Some(mut l) = inner.listeners.remove(&lid) else {
         return;
     };
-    let _ = inner.poll.registry().deregister(&mut l.sock);
+    match (&mut l.sock, &inner.poll, &mut inner.sim) {
+        (ListenSock::Tcp(sock), Some(poll), _) => {
+            let _ = poll.registry().deregister(sock);
+        }
+        (ListenSock::Sim, _, Some(world)) => world.unbind(lid),
+        _ => {}
+    }
     inner.unclaim(l.owner);
     for id in l.pending {
         inner.end(id, End::Closed);
@@ -695,7 +776,15 @@ impl Services for NetService {
         }
     }
 
-    fn wait(&mut self, _clock: &dyn WallClock, timeout: Duration) -> WaitEnd {
+    /// Real sockets: the wait is spent in the poll. A simulated network
+    /// never blocks on it: with a zero timeout (simulated time) it returns
+    /// at once, `Ready` when a pass would move something; with a timeout
+    /// (real time) it sleeps on the clock, at most 1 ms when something is
+    /// ready.
+    fn wait(&mut self, clock: &dyn WallClock, timeout: Duration) -> WaitEnd {
+        if self.net.is_simulated() {
+            return self.net.wait_sim(clock, timeout);
+        }
         if self.net.lock().poll(timeout) > 0 {
             WaitEnd::Ready
         } else {
