@@ -125,7 +125,7 @@ pub(crate) fn apply_overrides(m: &mut Manifest, args: &RunArgs) -> Result<(), St
         return Err("wake = \"io\" needs real mode (--real)".into());
     }
     if let Some(s) = args.seed {
-        m.seed = s;
+        m.set_seed(s);
     }
     for flag in &args.option {
         set_option(m, flag).map_err(|e| format!("--option {flag}: {e}"))?;
@@ -153,7 +153,7 @@ pub(crate) fn set_option(m: &mut Manifest, flag: &str) -> Result<(), String> {
 
 /// Warns that a network run in simulated time does not keep wall time.
 fn warn_network_in_simulated_time(m: &Manifest) {
-    if m.uses_network() && !m.real {
+    if m.uses_network() && !m.real && m.sim.is_none() {
         Closed::default().eprintln(format_args!(
             "hio: warning: this run uses real sockets in simulated time: its tyme races \
              ahead of wall time, so timeouts and tocks will not match wall time; set \
@@ -265,6 +265,9 @@ pub(crate) fn execute(
     let options = Options {
         record_stats: s.stats,
         tape: s.tape.clone(),
+        // A replay opens no socket: what its doers observe comes from the
+        // log (and after a divergence, from an empty simulated network).
+        sim: s.replay.as_ref().map(|_| hio::io::Sim::default()),
     };
     let built = match build_with(manifest, &host, &options) {
         Ok(b) => b,

@@ -24,7 +24,7 @@ fn recorded_manifest(file: &Path, log: &Log) -> Result<Manifest, String> {
     m.limit = settings.limit;
     m.real = settings.real;
     m.wake = settings.wake;
-    m.seed = settings.seed;
+    m.set_seed(settings.seed);
     for flag in &settings.options {
         set_option(&mut m, flag)
             .map_err(|e| format!("{}: the recorded --option {flag}: {e}", file.display()))?;

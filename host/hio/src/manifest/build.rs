@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use super::{Leaf, Manifest, ManifestError, Node};
-use hio_io::{ConnLimits, Net};
+use hio_io::{ConnLimits, Net, Sim};
 use hio_scheduler::DoDoer;
 use hio_scheduler::Doist;
 use hio_scheduler::Spec;
@@ -53,6 +53,9 @@ pub struct Options {
     /// The run's wire log, recording or replaying: every doer's network
     /// calls go through it, and its services frame each tick.
     pub tape: Option<Tape>,
+    /// A simulated network to use instead of the manifest's choice (a
+    /// replay opens no socket, whatever the recording did).
+    pub sim: Option<Sim>,
 }
 
 /// What tyme 0 stands for on the wall clock, for everything of a run that
@@ -83,6 +86,7 @@ struct Builder<'a> {
     net: Option<Net>,
     wall_start: WallStart,
     tape: Option<Tape>,
+    sim: Option<Sim>,
 }
 
 impl Builder<'_> {
@@ -104,9 +108,12 @@ impl Builder<'_> {
         let net = match &self.net {
             Some(n) => n.clone(),
             None => {
-                let n = Net::new().map_err(|e| {
-                    BuildError::Load(LoadError::Engine(format!("cannot open a poll: {e}")))
-                })?;
+                let n = match &self.sim {
+                    Some(sim) => Net::simulated(sim.clone()),
+                    None => Net::new().map_err(|e| {
+                        BuildError::Load(LoadError::Engine(format!("cannot open a poll: {e}")))
+                    })?,
+                };
                 self.net = Some(n.clone());
                 n
             }
@@ -254,6 +261,7 @@ pub fn build_with(
         net: None,
         wall_start: WallStart::default(),
         tape: options.tape.clone(),
+        sim: options.sim.clone().or_else(|| manifest.sim.clone()),
     };
     let specs = manifest
         .doers

@@ -20,6 +20,7 @@
 
 mod build;
 mod grants;
+mod network;
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -267,6 +268,9 @@ pub struct Manifest {
     pub engine: EngineLimits,
     /// Declared decks.
     pub decks: Vec<DeckSpec>,
+    /// The simulated network (`[net] mode = "sim"`), seeded with the run's
+    /// seed; `None`: real sockets.
+    pub sim: Option<hio_io::Sim>,
     /// The top-level doers.
     pub doers: Vec<Node>,
 }
@@ -293,6 +297,14 @@ impl Manifest {
     /// Every leaf of the tree, depth-first in order.
     pub fn leaves(&self) -> Vec<&Leaf> {
         self.doers.iter().flat_map(Node::leaves).collect()
+    }
+
+    /// Sets the run's seed, which seeds the simulated network too.
+    pub fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
+        if let Some(sim) = &mut self.sim {
+            sim.seed = seed;
+        }
     }
 
     /// Whether any doer is granted an address to listen on or connect to

@@ -34,6 +34,7 @@ const ROOT_KEYS: &[&str] = &[
     "limits",
     "engine",
     "decks",
+    "net",
     "doers",
 ];
 const LEAF_KEYS: &[&str] = &["name", "plugin", "tock", "options", "limits", "grants"];
@@ -160,7 +161,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn number(&self, t: &Table, key: &str, path: &KeyPath) -> Res<Option<f64>> {
+    pub(super) fn number(&self, t: &Table, key: &str, path: &KeyPath) -> Res<Option<f64>> {
         let p = path.key(key);
         match t.get(key) {
             None => Ok(None),
@@ -296,6 +297,7 @@ pub(super) fn parse(text: &str, file: PathBuf) -> Res<Manifest> {
         .unwrap_or(0)
         .unsigned_abs();
     let supervision = supervision(&cx, &root, &top)?;
+    let sim = super::network::net(&cx, &root, &top, seed)?;
     let engine = engine(&cx, &root, &top)?;
     let limits = limits(&cx, &root, &top, default_limits(&engine), &engine)?;
     let decks = decks(&cx, &root, &top)?;
@@ -315,6 +317,7 @@ pub(super) fn parse(text: &str, file: PathBuf) -> Res<Manifest> {
         supervision,
         engine,
         decks,
+        sim,
         doers,
     })
 }
