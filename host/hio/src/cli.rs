@@ -96,17 +96,7 @@ pub(crate) fn apply_overrides(m: &mut Manifest, args: &RunArgs) -> Result<(), St
         m.tock = t;
     }
     if let Some(l) = &args.limit {
-        m.limit = match l.as_str() {
-            "none" => None,
-            s => match s.parse::<f64>() {
-                Ok(v) if v.is_finite() && v > 0.0 => Some(v),
-                _ => {
-                    return Err(format!(
-                        "--limit takes a finite tyme > 0 or \"none\", got {s:?}"
-                    ));
-                }
-            },
-        };
+        m.limit = limit_flag(l)?;
     }
     if args.real {
         m.real = true;
@@ -131,6 +121,19 @@ pub(crate) fn apply_overrides(m: &mut Manifest, args: &RunArgs) -> Result<(), St
         set_option(m, flag).map_err(|e| format!("--option {flag}: {e}"))?;
     }
     Ok(())
+}
+
+/// `--limit`: a finite tyme > 0, or `none`.
+pub(crate) fn limit_flag(l: &str) -> Result<Option<f64>, String> {
+    match l {
+        "none" => Ok(None),
+        s => match s.parse::<f64>() {
+            Ok(v) if v.is_finite() && v > 0.0 => Ok(Some(v)),
+            _ => Err(format!(
+                "--limit takes a finite tyme > 0 or \"none\", got {s:?}"
+            )),
+        },
+    }
 }
 
 /// One `--option PATH.KEY=VALUE`: PATH is split from KEY at the last `.`

@@ -91,6 +91,10 @@ impl TraceSink for TapeSink {
     fn record(&mut self, record: &TraceRecord<'_>) {
         if let Some(tape) = &self.tape {
             tape.trace_line(&record.to_json());
+            if let Some(reason) = record.reason {
+                let attempt = record.attempt.unwrap_or(0);
+                tape.failure(record.doer, attempt, record.tyme, reason);
+            }
         }
         if let Some(inner) = &mut self.inner {
             inner.record(record);

@@ -161,7 +161,8 @@ pub struct Digests {
 
 enum Mode {
     Record {
-        out: Writer<BufWriter<File>>,
+        /// `None`: digests only, no log.
+        out: Option<Writer<BufWriter<File>>>,
         /// The first write error; the run goes on, and it is reported.
         error: Option<String>,
     },
@@ -187,6 +188,10 @@ struct Inner {
     calls: u64,
     /// Network calls the running hook has made (where an interrupt struck).
     hook_calls: u64,
+    /// Doer instances (path, attempt) the trace shows failing.
+    failed: std::collections::BTreeSet<(String, u32)>,
+    /// The first failure, as `path at tyme T: reason`.
+    first_failure: Option<String>,
 }
 
 /// A run's wire log, shared by its doers' stores and its services (cheap
@@ -226,6 +231,8 @@ impl Tape {
             bytes: 0,
             calls: 0,
             hook_calls: 0,
+            failed: Default::default(),
+            first_failure: None,
         })))
     }
 
@@ -233,13 +240,24 @@ impl Tape {
     /// before the first tick.
     pub fn record(file: File) -> io::Result<Tape> {
         let out = Writer::new(BufWriter::new(file))?;
-        Ok(Tape::with_mode(Mode::Record { out, error: None }))
+        Ok(Tape::with_mode(Mode::Record {
+            out: Some(out),
+            error: None,
+        }))
+    }
+
+    /// Keeps the run's digests (trace, bytes written) and writes no log.
+    pub fn digests_only() -> Tape {
+        Tape::with_mode(Mode::Record {
+            out: None,
+            error: None,
+        })
     }
 
     /// Writes the header, recording (once the run is built and its
     /// plugins known).
     pub fn begin(&self, header: Header) -> io::Result<()> {
-        if let Mode::Record { out, .. } = &mut self.lock().mode {
+        if let Mode::Record { out: Some(out), .. } = &mut self.lock().mode {
             out.write(&Record::Header(header))?;
             out.flush()?;
         }
@@ -321,6 +339,21 @@ impl Tape {
         inner.trace_all.update(b"\n");
     }
 
+    /// A doer instance failed (its trace record carries a reason).
+    pub fn failure(&self, path: &str, attempt: u32, tyme: f64, reason: &str) {
+        let mut inner = self.lock();
+        if inner.failed.insert((path.to_owned(), attempt)) && inner.first_failure.is_none() {
+            let at = hio_scheduler::fmt_tyme(tyme);
+            inner.first_failure = Some(format!("{path} at tyme {at}: {reason}"));
+        }
+    }
+
+    /// How many doer instances failed, and the first failure.
+    pub fn failures(&self) -> (usize, Option<String>) {
+        let inner = self.lock();
+        (inner.failed.len(), inner.first_failure.clone())
+    }
+
     /// A tick begins.
     pub fn tick(&self, tick: Tick) {
         let mut inner = self.lock();
@@ -361,7 +394,10 @@ impl Tape {
             }
             other => Err(extra(other)),
         });
-        if let Mode::Record { out, error } = &mut inner.mode
+        if let Mode::Record {
+            out: Some(out),
+            error,
+        } = &mut inner.mode
             && let Err(e) = out.flush()
         {
             error.get_or_insert(e.to_string());
@@ -392,7 +428,10 @@ impl Tape {
             }
             other => Err(extra(other)),
         });
-        if let Mode::Record { out, error } = &mut inner.mode
+        if let Mode::Record {
+            out: Some(out),
+            error,
+        } = &mut inner.mode
             && let Err(e) = out.flush()
         {
             error.get_or_insert(e.to_string());
@@ -569,7 +608,8 @@ impl Inner {
     fn put(&mut self, record: Record, expect: impl FnOnce(&Record) -> Result<(), String>) {
         match &mut self.mode {
             Mode::Record { out, error } => {
-                if error.is_none()
+                if let Some(out) = out
+                    && error.is_none()
                     && let Err(e) = out.write(&record)
                 {
                     *error = Some(e.to_string());

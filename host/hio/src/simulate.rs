@@ -1,0 +1,148 @@
+//! `hio sim MANIFEST --seed N | --seeds A..B`: the tree on the simulated
+//! network, seed after seed, each failing seed reported with the command
+//! that reproduces it.
+
+use std::ops::RangeInclusive;
+
+use hio::io::Sim;
+use hio::manifest::{Manifest, Wake};
+use hio::plugin::Tape;
+use hio::wire::hex;
+
+use crate::SimArgs;
+use crate::cli::{ESCALATED, LOAD, OK, Session, USAGE, execute, fail, limit_flag, set_option};
+use crate::output::Closed;
+
+/// `A..B` (B left out) or `A..=B` (B taken in), as seeds A to B.
+fn seed_range(text: &str) -> Result<RangeInclusive<u64>, String> {
+    let bad =
+        || format!("--seeds takes A..B or A..=B (whole numbers, A < B or A <= B), got {text:?}");
+    let (a, rest) = text.split_once("..").ok_or_else(bad)?;
+    let a: u64 = a.trim().parse().map_err(|_| bad())?;
+    let (b, inclusive) = match rest.strip_prefix('=') {
+        Some(b) => (b, true),
+        None => (rest, false),
+    };
+    let b: u64 = b.trim().parse().map_err(|_| bad())?;
+    let last = if inclusive { Some(b) } else { b.checked_sub(1) };
+    match last {
+        Some(last) if last >= a => Ok(a..=last),
+        _ => Err(bad()),
+    }
+}
+
+/// The manifest as every seed runs it: simulated network and time.
+fn simulated(args: &SimArgs) -> Result<Manifest, String> {
+    let mut m = Manifest::load(&args.manifest).map_err(|e| e.to_string())?;
+    if m.sim.is_none() {
+        m.sim = Some(Sim::default());
+    }
+    m.real = false;
+    m.wake = Wake::Grid;
+    if let Some(l) = &args.limit {
+        m.limit = limit_flag(l)?;
+    }
+    for flag in &args.option {
+        set_option(&mut m, flag).map_err(|e| format!("--option {flag}: {e}"))?;
+    }
+    Ok(m)
+}
+
+pub fn simulate(args: SimArgs) -> u8 {
+    let seeds = match (&args.seeds, args.seed) {
+        (Some(text), _) => match seed_range(text) {
+            Ok(r) => r,
+            Err(e) => return fail(USAGE, e),
+        },
+        (None, Some(s)) => s..=s,
+        (None, None) => return fail(USAGE, "give --seed N or --seeds A..B"),
+    };
+    let mut manifest = match simulated(&args) {
+        Ok(m) => m,
+        Err(e) => return fail(USAGE, e),
+    };
+    let out = Closed::default();
+    // The trace may have stdout: the verdicts then go to stderr.
+    let to_stderr = args.trace.as_deref() == Some("-");
+    let say = |text: String| {
+        if to_stderr {
+            out.eprintln(text.trim_end());
+        } else {
+            out.print(text);
+        }
+    };
+    let mut shown = args.manifest.display().to_string();
+    if let Some(l) = &args.limit {
+        shown.push_str(&format!(" --limit {l}"));
+    }
+    for o in &args.option {
+        shown.push_str(&format!(" --option '{o}'"));
+    }
+    let mut failed = Vec::new();
+    let mut count = 0u64;
+    for seed in seeds {
+        count += 1;
+        manifest.set_seed(seed);
+        let tape = match &args.record {
+            Some(file) => match std::fs::File::create(file).and_then(Tape::record) {
+                Ok(t) => t,
+                Err(e) => return fail(USAGE, format!("--record {}: {e}", file.display())),
+            },
+            None => Tape::digests_only(),
+        };
+        let session = Session {
+            trace: args.trace.clone(),
+            stats: false,
+            log_level: args.log_level,
+            cache: hio::cache::Cache::choose(args.cache_dir.clone(), args.no_cache),
+            core_dumps: None,
+            tape: Some(tape.clone()),
+            replay: None,
+        };
+        let options: Vec<String> = args.option.clone();
+        let status = execute(&manifest, session, |plugins, start| {
+            let settings = hio::wire::Settings::of(&manifest, &options);
+            let header = hio::wire::header(&manifest, &settings, plugins, start)
+                .map_err(|e| fail(LOAD, e))?;
+            tape.begin(header)
+                .map_err(|e| fail(USAGE, format!("--record: {e}")))
+        });
+        if status == USAGE || status == LOAD {
+            // The same for every seed: no point going on.
+            return status;
+        }
+        let d = tape.digests();
+        let digests = format!(
+            "trace {}  bytes {} ({})",
+            &hex(&d.trace)[..16],
+            &hex(&d.written)[..16],
+            d.bytes
+        );
+        let (failures, first) = tape.failures();
+        if status == OK && failures == 0 {
+            say(format!("seed {seed}: ok  {digests}\n"));
+        } else {
+            failed.push(seed);
+            let why = match first {
+                Some(f) if failures > 1 => format!("{failures} doer failures, first {f}"),
+                Some(f) => format!("doer failure: {f}"),
+                None => format!("exit status {status}"),
+            };
+            say(format!(
+                "seed {seed}: FAILED ({why})  {digests}\n  reproduce: hio sim {shown} --seed {seed} --trace -\n"
+            ));
+        }
+    }
+    if failed.is_empty() {
+        say(format!("{count} seeds, all passed\n"));
+        OK
+    } else {
+        let list: Vec<String> = failed.iter().map(u64::to_string).collect();
+        say(format!(
+            "{count} seeds, {} failed: {}\n",
+            failed.len(),
+            list.join(", ")
+        ));
+        ESCALATED
+    }
+}
