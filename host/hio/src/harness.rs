@@ -23,13 +23,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::rc::Rc;
 
+use hio_io::{AddrGrant, ConnLimits, Net, Sim};
 use hio_scheduler::DoerId;
 use hio_scheduler::Doist;
 use hio_scheduler::Spec;
 use hio_scheduler::trace::{OwnedRecord, TraceBuffer};
 use hio_scheduler::{DeckAccess, DeckError, DeckSpec, Decks, Grants};
 use hio_scheduler::{Escalated, LogLine};
-use hio_wasm::{EngineLimits, InstanceConfig, LoadError, Plugin, PluginHost, StatsHandle, Value};
+use hio_wasm::{
+    EngineLimits, InstanceConfig, LoadError, NetAccess, Plugin, PluginHost, StatsHandle, Value,
+};
 
 use crate::cache::Cache;
 
@@ -105,6 +108,7 @@ pub struct Harness {
     logs: Rc<RefCell<Vec<String>>>,
     stats: StatsHandle,
     seed: u64,
+    net: Option<Net>,
 }
 
 impl Harness {
@@ -139,7 +143,75 @@ impl Harness {
             logs,
             stats: StatsHandle::default(),
             seed: 0,
+            net: None,
         }
+    }
+
+    /// Puts the run on the simulated network: doers added afterwards with
+    /// [`Harness::add_net`] or [`Harness::spec_net`] listen and connect on
+    /// it (in memory, no sockets), with `sim`'s seeded faults. Call it
+    /// before the first tick.
+    pub fn simulated_network(&mut self, sim: Sim) -> &mut Harness {
+        let net = Net::simulated(sim);
+        let doist = std::mem::take(&mut self.doist);
+        self.doist = doist.services(net.service());
+        self.net = Some(net);
+        self
+    }
+
+    /// The simulated network, once [`Harness::simulated_network`] made it.
+    pub fn net(&self) -> Option<&Net> {
+        self.net.as_ref()
+    }
+
+    /// A spec like [`Harness::spec`] (no deck grants), granted to listen on
+    /// the addresses of `listen` and connect to those of `connect`
+    /// (`host:port` or `host:*`) on the simulated network, with the default
+    /// connection limits.
+    pub fn spec_net(
+        &self,
+        name: &str,
+        plugin: &Rc<Plugin>,
+        tock: f64,
+        options: Vec<(String, Value)>,
+        listen: &[&str],
+        connect: &[&str],
+    ) -> Result<Spec, HarnessError> {
+        let net = self.net.clone().ok_or_else(|| {
+            HarnessError::Options(format!(
+                "{name}: no network: call simulated_network(..) before adding doers that use it"
+            ))
+        })?;
+        let grants = |list: &[&str]| {
+            list.iter()
+                .map(|a| {
+                    AddrGrant::parse(a).map_err(|e| HarnessError::Options(format!("{name}: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let access = NetAccess {
+            net,
+            limits: ConnLimits::default(),
+            listen: grants(listen)?,
+            connect: grants(connect)?,
+            server: None,
+            client: None,
+            server_names: Vec::new(),
+        };
+        self.spec_with(name, plugin, tock, options, Grants::default(), Some(access))
+    }
+
+    /// Adds a top-level doer made with [`Harness::spec_net`].
+    pub fn add_net(
+        &mut self,
+        name: &str,
+        plugin: &Rc<Plugin>,
+        tock: f64,
+        options: Vec<(String, Value)>,
+        listen: &[&str],
+        connect: &[&str],
+    ) -> Result<(), HarnessError> {
+        self.add_spec(self.spec_net(name, plugin, tock, options, listen, connect)?)
     }
 
     /// Sets the run seed for doers added afterwards.
@@ -173,11 +245,24 @@ impl Harness {
         options: Vec<(String, Value)>,
         grants: Grants,
     ) -> Result<Spec, HarnessError> {
+        self.spec_with(name, plugin, tock, options, grants, None)
+    }
+
+    fn spec_with(
+        &self,
+        name: &str,
+        plugin: &Rc<Plugin>,
+        tock: f64,
+        options: Vec<(String, Value)>,
+        grants: Grants,
+        net: Option<NetAccess>,
+    ) -> Result<Spec, HarnessError> {
         let cfg = InstanceConfig {
             seed: self.seed,
             decks: DeckAccess::granted(&self.decks, grants, InstanceConfig::default().message),
             stats: self.stats.clone(),
             record_stats: true,
+            net,
             ..InstanceConfig::default()
         };
         plugin
@@ -225,9 +310,54 @@ impl Harness {
         Ok(())
     }
 
-    /// Runs until done or the limit.
+    /// Runs until done or the limit. Simulated time jumps ahead over the
+    /// ticks in which no doer is due and the network (if any) has nothing
+    /// to move: those ticks would do nothing, and the trace is the same as
+    /// ticking through them, tyme for tyme (the tock is added tick by tick,
+    /// as a tick adds it).
     pub fn run(&mut self) -> Result<(), Escalated> {
-        self.doist.run()
+        while !self.doist.step()? {
+            if self.jump() {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Skips the ticks before the next one that has work; `true` when the
+    /// limit was reached meanwhile (the run is then closed).
+    fn jump(&mut self) -> bool {
+        let root = self.doist.root();
+        let mut next = self
+            .doist
+            .deeds(root)
+            .into_iter()
+            .map(|(_, due)| due)
+            .fold(f64::INFINITY, f64::min);
+        if let Some(net) = &self.net {
+            // Bytes in flight, or a deadline: the network's next pass.
+            next = next.min(net.next_due().unwrap_or(f64::INFINITY));
+        }
+        let tock = self.doist.tock();
+        let limit = self.doist.limit_tyme();
+        // Nothing will ever be due (and no limit): leave the stepping to
+        // `step`, which ends the run when the tree empties.
+        if !next.is_finite() && limit.is_none() {
+            return false;
+        }
+        // At most so many ticks per jump: a far-off one is reached over
+        // several, between which `step` runs one empty tick.
+        let mut budget = 1u32 << 20;
+        while next > self.doist.tyme() && tock > 0.0 && budget > 0 {
+            budget -= 1;
+            let tyme = self.doist.tyme() + tock;
+            self.doist.set_tyme(tyme);
+            if limit.is_some_and(|l| tyme >= l) {
+                self.doist.close();
+                return true;
+            }
+        }
+        false
     }
 
     /// Ends the run, closing what is left.

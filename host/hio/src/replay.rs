@@ -42,10 +42,6 @@ pub fn replay(args: ReplayArgs) -> u8 {
         Ok(l) => l,
         Err(e) => return fail(USAGE, format!("{}: {e}", file.display())),
     };
-    let manifest = match recorded_manifest(file, &log) {
-        Ok(m) => m,
-        Err(e) => return fail(USAGE, e),
-    };
     let out = Closed::default();
     let changed = check_plugins(&log.header);
     for (path, check) in &changed {
@@ -75,6 +71,10 @@ pub fn replay(args: ReplayArgs) -> u8 {
             "not replayed: pass --force to replay anyway and see where the run differs",
         );
     }
+    let manifest = match recorded_manifest(file, &log) {
+        Ok(m) => m,
+        Err(e) => return fail(USAGE, e),
+    };
     let complete = log.complete;
     let ticks = Tape::ticks(&log);
     let wall_start = Duration::from_nanos(log.header.wall_start);

@@ -80,6 +80,11 @@ impl Doist {
         self
     }
 
+    /// The limit, if one is set.
+    pub fn limit_tyme(&self) -> Option<f64> {
+        self.limit
+    }
+
     /// Sets or clears the limit.
     pub fn set_limit(&mut self, limit: Option<f64>) {
         self.limit = limit;

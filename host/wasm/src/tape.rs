@@ -168,6 +168,9 @@ enum Mode {
     },
     Replay {
         records: Vec<(usize, Record)>,
+        /// The log was cut short: past its end, calls run on the (empty)
+        /// network and nothing diverges.
+        partial: bool,
         /// Index into `records` (record number `pos + 1`).
         pos: usize,
         divergence: Option<Divergence>,
@@ -267,6 +270,7 @@ impl Tape {
     /// Replays `log`'s records.
     pub fn replay(log: Log) -> Tape {
         Tape::with_mode(Mode::Replay {
+            partial: !log.complete,
             records: log.records,
             pos: 0,
             divergence: None,
@@ -545,7 +549,12 @@ impl Tape {
                 );
                 v
             }
-            Mode::Replay { divergence, .. } if divergence.is_some() => {
+            Mode::Replay {
+                divergence,
+                partial,
+                records,
+                pos,
+            } if divergence.is_some() || (*partial && *pos >= records.len()) => {
                 drop(inner);
                 real()
             }
@@ -619,6 +628,12 @@ impl Inner {
                 divergence: Some(_),
                 ..
             } => {}
+            Mode::Replay {
+                partial: true,
+                records,
+                pos,
+                ..
+            } if *pos >= records.len() => {}
             Mode::Replay { records, pos, .. } => {
                 let verdict = match records.get(*pos) {
                     Some((_, r)) => expect(r),

@@ -7,5 +7,6 @@ mod commands;
 mod ending;
 mod folders;
 mod overrides;
+mod replay;
 mod sandbox;
 mod timeline;

@@ -393,7 +393,12 @@ impl Log {
         let mut records = records.into_iter();
         let header = match records.next() {
             Some((_, Record::Header(h))) => h,
-            _ => return Err(LogError::Truncated("no header".into())),
+            _ => {
+                let why = cut.unwrap_or_default();
+                return Err(LogError::Truncated(format!(
+                    "the header is cut short ({why})"
+                )));
+            }
         };
         let mut records: Vec<(usize, Record)> = records.collect();
         let complete = matches!(records.last(), Some((_, Record::End { .. })));
