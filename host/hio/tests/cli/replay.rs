@@ -82,7 +82,8 @@ fn a_tcp_session_recorded_with_real_sockets_replays_identically() {
     let mut sent = 0;
     for round in 0..2 {
         let mut s = TcpStream::connect(addr).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
         for i in 0..4 {
             let msg = format!("round {round} line {i}\n");
             s.write_all(msg.as_bytes()).expect("send");
@@ -112,7 +113,8 @@ fn a_tcp_session_recorded_with_real_sockets_replays_identically() {
 /// Sends one HTTP/1.1 request and reads the whole response.
 fn get(addr: SocketAddr, target: &str) -> String {
     let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     write!(
         s,
         "GET {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
