@@ -109,6 +109,7 @@ pub struct Harness {
     stats: StatsHandle,
     seed: u64,
     net: Option<Net>,
+    ticked: u64,
 }
 
 impl Harness {
@@ -144,6 +145,7 @@ impl Harness {
             stats: StatsHandle::default(),
             seed: 0,
             net: None,
+            ticked: 0,
         }
     }
 
@@ -299,13 +301,19 @@ impl Harness {
 
     /// One tick.
     pub fn tick(&mut self) -> Result<(), Escalated> {
+        self.ticked += 1;
         self.doist.recur()
+    }
+
+    /// Ticks run so far (those [`Harness::run`] jumped over not counted).
+    pub fn ticked(&self) -> u64 {
+        self.ticked
     }
 
     /// `n` ticks.
     pub fn ticks(&mut self, n: usize) -> Result<(), Escalated> {
         for _ in 0..n {
-            self.doist.recur()?;
+            self.tick()?;
         }
         Ok(())
     }
@@ -316,12 +324,15 @@ impl Harness {
     /// ticking through them, tyme for tyme (the tock is added tick by tick,
     /// as a tick adds it).
     pub fn run(&mut self) -> Result<(), Escalated> {
-        while !self.doist.step()? {
+        loop {
+            self.ticked += 1;
+            if self.doist.step()? {
+                return Ok(());
+            }
             if self.jump() {
                 return Ok(());
             }
         }
-        Ok(())
     }
 
     /// Skips the ticks before the next one that has work; `true` when the

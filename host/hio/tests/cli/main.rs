@@ -9,4 +9,5 @@ mod folders;
 mod overrides;
 mod replay;
 mod sandbox;
+mod sim;
 mod timeline;

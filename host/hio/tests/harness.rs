@@ -1,0 +1,116 @@
+//! The harness with the simulated network: a client doer and a server doer
+//! from `cargo test`, no sockets, in simulated time that jumps over the
+//! ticks in which nothing is due.
+
+use std::rc::Rc;
+
+use hio::harness::Harness;
+use hio::io::{Faults, Sim};
+use hio::plugin::{Plugin, Scalar, Value};
+
+#[path = "common/mod.rs"]
+mod common;
+
+fn text(s: &str) -> Value {
+    Value::Scalar(Scalar::Text(s.into()))
+}
+
+fn int(n: i64) -> Value {
+    Value::Scalar(Scalar::Integer(n))
+}
+
+/// Echo (tock 0.05) and a client (tock 0.25) of 100,000 bytes on a network
+/// whose writes take 2 to 4 ticks and arrive in random pieces, under a
+/// Doist of tock 0.001 with a limit of 10.
+fn pair(sim: Sim) -> (Harness, Rc<Plugin>) {
+    let mut h = Harness::new(0.001);
+    h.simulated_network(sim);
+    let echo = h.load(common::plugin("echo")).expect("echo");
+    let client = h.load(common::plugin("client")).expect("client");
+    h.add_net(
+        "echo",
+        &echo,
+        0.05,
+        vec![("addr".into(), text("10.1.1.1:80"))],
+        &["10.1.1.1:*"],
+        &[],
+    )
+    .expect("echo");
+    h.add_net(
+        "client",
+        &client,
+        0.25,
+        vec![
+            ("addr".into(), text("10.1.1.1:80")),
+            ("size".into(), int(100_000)),
+            ("reconnect".into(), Value::Scalar(Scalar::Boolean(true))),
+        ],
+        &[],
+        &["10.1.1.1:80"],
+    )
+    .expect("client");
+    h.doist().set_limit(Some(10.0));
+    (h, echo)
+}
+
+fn faults() -> Sim {
+    Sim {
+        seed: 5,
+        faults: Faults {
+            delay: (2, 4),
+            segment: true,
+            ..Faults::default()
+        },
+    }
+}
+
+#[test]
+fn a_client_and_a_server_echo_over_the_simulated_network_skipping_idle_ticks() {
+    let (mut h, _) = pair(faults());
+    h.run().expect("run");
+    let logs = h.logs().join("\n");
+    assert!(logs.contains("client info echoed 100000 bytes"), "{logs}");
+    let trace = h.trace();
+    assert!(
+        trace
+            .iter()
+            .any(|r| r.doer == "client" && r.event.as_str() == "exit"),
+        "the client exits"
+    );
+    // The doers recur every 0.05 and 0.25: the ticks of 0.001 between,
+    // in which the network is idle, are jumped over.
+    let stepped = (h.tyme() / 0.001) as u64;
+    assert!(
+        h.ticked() * 4 < stepped,
+        "{} ticks run for {stepped} ticks of tyme",
+        h.ticked()
+    );
+    // The echo server is never done: the run ends at the limit.
+    assert_eq!(h.tyme(), trace.last().expect("done").tyme);
+    assert!(h.tyme() >= 10.0);
+}
+
+#[test]
+fn jumping_gives_the_trace_of_ticking_through() {
+    let (mut jumped, _) = pair(faults());
+    jumped.run().expect("run");
+    let (mut ticked, _) = pair(faults());
+    ticked.enter().expect("enter");
+    while ticked.tyme() < 10.0 {
+        ticked.tick().expect("tick");
+    }
+    ticked.close();
+    assert!(ticked.ticked() > jumped.ticked() * 4);
+    assert_eq!(jumped.trace_json(), ticked.trace_json());
+    assert_eq!(jumped.logs(), ticked.logs());
+}
+
+#[test]
+fn a_doer_that_needs_a_network_says_so() {
+    let mut h = Harness::new(0.25);
+    let echo = h.load(common::plugin("echo")).expect("echo");
+    let err = h
+        .add_net("echo", &echo, 0.0, vec![], &["127.0.0.1:*"], &[])
+        .expect_err("no network yet");
+    assert!(err.to_string().contains("simulated_network"), "{err}");
+}
