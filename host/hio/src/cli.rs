@@ -439,17 +439,44 @@ pub fn inspect(path: &Path) -> u8 {
 }
 
 /// `hio trace FILE [--perfetto OUT] [--stats]`.
-pub fn trace(file: &Path, perfetto: Option<&str>, stats: bool) -> u8 {
-    let text = match std::fs::read_to_string(file) {
+pub fn trace(file: &Path, perfetto: Option<&str>, stats: bool, wire: Option<&Path>) -> u8 {
+    let bytes = match std::fs::read(file) {
         Ok(t) => t,
         Err(e) => return fail(USAGE, format!("{}: cannot read: {e}", file.display())),
+    };
+    if bytes.starts_with(hio::io::wire::MAGIC) {
+        return fail(
+            USAGE,
+            format!(
+                "{} is a wire log: give the run's trace (hio run --trace FILE) and this log \
+                 with --wire",
+                file.display()
+            ),
+        );
+    }
+    let Ok(text) = String::from_utf8(bytes) else {
+        return fail(
+            USAGE,
+            format!("{}: cannot read: it is not UTF-8 text", file.display()),
+        );
     };
     let records = match hio::timeline::read(&text) {
         Ok(r) => r,
         Err(e) => return fail(USAGE, format!("{}: {e}", file.display())),
     };
+    let log = match wire {
+        None => None,
+        Some(w) => match std::fs::read(w) {
+            // A log cut short still shows what it holds.
+            Ok(bytes) => match hio::io::wire::Log::parse(&bytes, true) {
+                Ok(log) => Some(log),
+                Err(e) => return fail(USAGE, format!("--wire {}: {e}", w.display())),
+            },
+            Err(e) => return fail(USAGE, format!("--wire {}: cannot read: {e}", w.display())),
+        },
+    };
     if let Some(out) = perfetto {
-        let json = hio::timeline::chrome_trace(&records).to_string();
+        let json = hio::timeline::chrome_trace_with(&records, log.as_ref()).to_string();
         if out == "-" {
             Closed::default().print(format!("{json}\n"));
         } else if let Err(e) = std::fs::write(out, json) {

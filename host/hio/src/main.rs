@@ -109,6 +109,8 @@ enum Command {
     ///   hio run examples/pipeline.toml --trace run.jsonl
     ///   hio trace run.jsonl --perfetto run.json
     ///   hio trace run.jsonl --stats
+    ///   hio run examples/echo.toml --trace run.jsonl --record run.wire
+    ///   hio trace run.jsonl --wire run.wire --perfetto run.json
     Trace {
         /// The trace file (JSON lines).
         file: PathBuf,
@@ -119,6 +121,11 @@ enum Command {
         /// and how it ended.
         #[arg(long)]
         stats: bool,
+        /// Add the I/O of the run's wire log (hio run --record LOG) to the
+        /// timeline: reads, writes, accepts, connects, state changes and
+        /// watchdog interrupts, on the doers' tracks (category "io").
+        #[arg(long, value_name = "LOG", requires = "perfetto")]
+        wire: Option<PathBuf>,
     },
     /// Run a built-in tree of native doers and print its trace.
     ///
@@ -288,7 +295,8 @@ fn main() -> ExitCode {
             file,
             perfetto,
             stats,
-        } => cli::trace(&file, perfetto.as_deref(), stats),
+            wire,
+        } => cli::trace(&file, perfetto.as_deref(), stats, wire.as_deref()),
         Command::Demo { limit } => cli::demo(limit),
     };
     ExitCode::from(status)

@@ -10,7 +10,10 @@
 
 use std::collections::BTreeMap;
 
+use hio_io::ConnState;
+use hio_io::wire::{Log, Record, decode};
 use hio_scheduler::trace::{Event, OwnedRecord};
+use hio_wasm::tape::{Op, op_name};
 use serde_json::{Value, json};
 
 /// A line of a trace file that is not a trace record.
@@ -60,8 +63,79 @@ fn span(doer: &str, tid: usize, from: f64, to: f64, attempt: u32) -> Value {
 
 /// The run as Chrome trace events (`{"traceEvents": [...]}`).
 pub fn chrome_trace(records: &[OwnedRecord]) -> Value {
+    chrome_trace_with(records, None)
+}
+
+/// What a `call` record shows on the timeline, if anything: its name and
+/// arguments. Calls that observed nothing new (an empty read, no
+/// connection to accept, an open connection's state) are left out.
+fn io_event(op: u64, result: &[u8]) -> Option<(String, Value)> {
+    let is = |o: Op| op == o as u64;
+    let name = op_name(op);
+    if is(Op::Read) || is(Op::HttpRead) || is(Op::HttpResponseRead) {
+        let bytes: Vec<u8> = decode(result).ok()?;
+        return (!bytes.is_empty()).then(|| (format!("{name} {} B", bytes.len()), json!({})));
+    }
+    if is(Op::Write) || is(Op::HttpWrite) || is(Op::HttpSendBody) {
+        let n: usize = decode(result).ok()?;
+        return Some((format!("{name} {n} B"), json!({ "accepted": n })));
+    }
+    if is(Op::Accept) || is(Op::HttpNext) {
+        let got: Option<u64> = decode(result).ok()?;
+        return got.map(|id| (name, json!({ "handle": id })));
+    }
+    if is(Op::State) {
+        let state: ConnState = decode(result).ok()?;
+        return match state {
+            ConnState::Open | ConnState::Connecting => None,
+            ConnState::Failed(why) => Some((format!("{name} failed"), json!({ "reason": why }))),
+            other => Some((format!("{name} {other:?}"), json!({}))),
+        };
+    }
+    if is(Op::Listen) || is(Op::Connect) || is(Op::HttpListen) || is(Op::HttpSend) {
+        let r: Result<u64, hio_io::NetError> = decode(result).ok()?;
+        return Some(match r {
+            Ok(id) => (name, json!({ "handle": id })),
+            Err(e) => (
+                format!("{name} refused"),
+                json!({ "reason": e.to_string() }),
+            ),
+        });
+    }
+    if is(Op::Close) || is(Op::Shutdown) || is(Op::CloseListener) || is(Op::HttpClose) {
+        return Some((name, json!({})));
+    }
+    None
+}
+
+/// [`chrome_trace`], with the I/O a wire log recorded (`hio run --record`)
+/// as instant events on the doers' tracks (category `io`), and each
+/// watchdog interrupt.
+pub fn chrome_trace_with(records: &[OwnedRecord], wire: Option<&Log>) -> Value {
     let mut tids: BTreeMap<&str, usize> = BTreeMap::new();
     let mut order: Vec<&str> = Vec::new();
+    let mut io = Vec::new();
+    if let Some(log) = wire {
+        let (mut tyme, mut doer) = (0.0, "");
+        for (_, r) in &log.records {
+            match r {
+                Record::Tick { tyme: t, .. } => tyme = *t,
+                Record::Doer { path } => doer = path,
+                Record::Call { op, result, .. } => {
+                    if let Some((name, args)) = io_event(*op, result) {
+                        io.push((doer, tyme, name, args));
+                    }
+                }
+                Record::Interrupt { path, hook, calls } => io.push((
+                    path,
+                    tyme,
+                    "watchdog interrupt".into(),
+                    json!({ "hook": hook, "calls": calls }),
+                )),
+                _ => {}
+            }
+        }
+    }
     // The open span of each doer: (tyme it began, attempt).
     let mut open: BTreeMap<&str, (f64, u32)> = BTreeMap::new();
     let mut events = vec![json!({
@@ -112,6 +186,17 @@ pub fn chrome_trace(records: &[OwnedRecord]) -> Value {
         {
             events.push(span(doer, tid, from, r.tyme, a));
         }
+    }
+    for (doer, tyme, name, args) in io {
+        let next = tids.len() + 1;
+        let tid = *tids.entry(doer).or_insert_with(|| {
+            order.push(doer);
+            next
+        });
+        events.push(json!({
+            "ph": "i", "s": "t", "pid": 1, "tid": tid, "name": name, "cat": "io",
+            "ts": us(tyme), "args": args,
+        }));
     }
     // Doers still open when the trace ends (a cut-off trace).
     let end = records.last().map_or(0.0, |r| r.tyme);

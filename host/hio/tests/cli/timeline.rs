@@ -207,3 +207,87 @@ fn a_file_that_is_not_a_trace_is_refused_naming_the_line() {
     let timeline: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
     assert_eq!(events(&timeline).len(), 1, "only the process name");
 }
+
+#[test]
+fn a_wire_log_adds_the_runs_io_to_the_timeline() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let m = dir.path().join("m.toml");
+    std::fs::write(
+        &m,
+        format!(
+            r#"
+tock = 0.01
+limit = 0.3
+[net]
+mode = "sim"
+[[doers]]
+name = "echo"
+plugin = {}
+options = {{ addr = "10.0.0.1:7" }}
+grants = {{ listen = ["10.0.0.1:*"] }}
+[[doers]]
+name = "client"
+plugin = {}
+options = {{ addr = "10.0.0.1:7", size = 5000 }}
+grants = {{ connect = ["10.0.0.1:7"] }}
+"#,
+            crate::common::quoted(&plugin("echo")),
+            crate::common::quoted(&plugin("client"))
+        ),
+    )
+    .expect("write");
+    let (trace, wire) = (dir.path().join("run.jsonl"), dir.path().join("run.wire"));
+    let s = |p: &std::path::Path| p.to_str().expect("utf-8").to_owned();
+    let out = hio(&["run", &s(&m), "--trace", &s(&trace), "--record", &s(&wire)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = hio(&["trace", &s(&trace), "--wire", &s(&wire), "--perfetto", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let timeline: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    let ev = events(&timeline);
+    let track = |name: &str| {
+        ev.iter()
+            .find(|e| e["name"] == "thread_name" && e["args"]["name"] == name)
+            .and_then(|e| e["tid"].as_u64())
+            .expect("a track")
+    };
+    let io_on = |tid: u64| -> Vec<String> {
+        ev.iter()
+            .filter(|e| e["cat"] == "io" && e["tid"].as_u64() == Some(tid))
+            .map(|e| e["name"].as_str().expect("name").to_owned())
+            .collect()
+    };
+    let client = io_on(track("client"));
+    assert_eq!(
+        client.first().map(String::as_str),
+        Some("tcp connect"),
+        "{client:?}"
+    );
+    assert!(client.iter().any(|n| n == "write 5000 B"), "{client:?}");
+    let read: usize = client
+        .iter()
+        .filter_map(|n| {
+            n.strip_prefix("read ")?
+                .strip_suffix(" B")?
+                .parse::<usize>()
+                .ok()
+        })
+        .sum();
+    assert_eq!(read, 5000, "{client:?}");
+    let echo = io_on(track("echo"));
+    assert!(echo.contains(&"tcp listen".to_owned()), "{echo:?}");
+    assert!(echo.contains(&"accept".to_owned()), "{echo:?}");
+    // The hooks are there too.
+    assert!(
+        ev.iter()
+            .any(|e| e["cat"] == "hook" && e["name"] == "recur")
+    );
+
+    // The log given as the trace is named for what it is.
+    let out = hio(&["trace", &s(&wire)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is a wire log"), "{}", stderr(&out));
+    // --wire needs a timeline to go into.
+    let out = hio(&["trace", &s(&trace), "--wire", &s(&wire)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--perfetto"), "{}", stderr(&out));
+}
