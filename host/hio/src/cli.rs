@@ -118,7 +118,8 @@ pub(crate) fn apply_overrides(m: &mut Manifest, args: &RunArgs) -> Result<(), St
         m.set_seed(s);
     }
     for flag in &args.option {
-        set_option(m, flag).map_err(|e| format!("--option {flag}: {e}"))?;
+        m.apply_option(flag)
+            .map_err(|e| format!("--option {flag}: {e}"))?;
     }
     Ok(())
 }
@@ -134,24 +135,6 @@ pub(crate) fn limit_flag(l: &str) -> Result<Option<f64>, String> {
             )),
         },
     }
-}
-
-/// One `--option PATH.KEY=VALUE`: PATH is split from KEY at the last `.`
-/// before the `=` (doer names may hold dots; an option whose name holds
-/// one cannot be set this way).
-pub(crate) fn set_option(m: &mut Manifest, flag: &str) -> Result<(), String> {
-    let Some((target, value)) = flag.split_once('=') else {
-        return Err("missing `=`: write PATH.KEY=VALUE (e.g. group/worker.stop=5)".into());
-    };
-    let Some((path, key)) = target.rsplit_once('.') else {
-        return Err(
-            "missing `.` between the doer's path and the option: write PATH.KEY=VALUE".into(),
-        );
-    };
-    if path.is_empty() {
-        return Err("the doer's path is empty".into());
-    }
-    m.set_option(path, key, value)
 }
 
 /// Warns that a network run in simulated time does not keep wall time.

@@ -1,36 +1,15 @@
 //! `hio replay FILE`: a recorded run again, with no sockets, checked
 //! against its recording.
 
-use std::path::Path;
 use std::time::Duration;
 
 use hio::io::wire::Log;
-use hio::manifest::Manifest;
 use hio::plugin::Tape;
-use hio::wire::{PluginCheck, Settings, check_plugins, hex};
+use hio::wire::{PluginCheck, check_plugins, hex, recorded_manifest};
 
 use crate::ReplayArgs;
-use crate::cli::{ESCALATED, LOAD, OK, Session, USAGE, execute, fail, set_option};
+use crate::cli::{ESCALATED, LOAD, OK, Session, USAGE, execute, fail};
 use crate::output::Closed;
-
-/// The recorded manifest with the recorded settings applied.
-fn recorded_manifest(file: &Path, log: &Log) -> Result<Manifest, String> {
-    let h = &log.header;
-    let settings = Settings::parse(&h.settings)
-        .map_err(|e| format!("{}: the header's {e}", file.display()))?;
-    let mut m = Manifest::parse(&h.manifest, &h.path)
-        .map_err(|e| format!("{}: the recorded manifest: {e}", file.display()))?;
-    m.tock = settings.tock;
-    m.limit = settings.limit;
-    m.real = settings.real;
-    m.wake = settings.wake;
-    m.set_seed(settings.seed);
-    for flag in &settings.options {
-        set_option(&mut m, flag)
-            .map_err(|e| format!("{}: the recorded --option {flag}: {e}", file.display()))?;
-    }
-    Ok(m)
-}
 
 pub fn replay(args: ReplayArgs) -> u8 {
     let file = &args.file;
@@ -71,9 +50,9 @@ pub fn replay(args: ReplayArgs) -> u8 {
             "not replayed: pass --force to replay anyway and see where the run differs",
         );
     }
-    let manifest = match recorded_manifest(file, &log) {
+    let manifest = match recorded_manifest(&log) {
         Ok(m) => m,
-        Err(e) => return fail(USAGE, e),
+        Err(e) => return fail(USAGE, format!("{}: {e}", file.display())),
     };
     let complete = log.complete;
     let ticks = Tape::ticks(&log);

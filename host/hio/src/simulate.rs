@@ -10,7 +10,7 @@ use hio::plugin::Tape;
 use hio::wire::hex;
 
 use crate::SimArgs;
-use crate::cli::{ESCALATED, LOAD, OK, Session, USAGE, execute, fail, limit_flag, set_option};
+use crate::cli::{ESCALATED, LOAD, OK, Session, USAGE, execute, fail, limit_flag};
 use crate::output::Closed;
 
 /// `A..B` (B left out) or `A..=B` (B taken in), as seeds A to B.
@@ -43,7 +43,8 @@ fn simulated(args: &SimArgs) -> Result<Manifest, String> {
         m.limit = limit_flag(l)?;
     }
     for flag in &args.option {
-        set_option(&mut m, flag).map_err(|e| format!("--option {flag}: {e}"))?;
+        m.apply_option(flag)
+            .map_err(|e| format!("--option {flag}: {e}"))?;
     }
     Ok(m)
 }

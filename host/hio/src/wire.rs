@@ -9,7 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hio_io::wire::{Header, PluginSum, VERSION};
+use hio_io::wire::{Header, Log, PluginSum, VERSION};
 use hio_io::{Net, NetService};
 use hio_scheduler::trace::Record as TraceRecord;
 use hio_scheduler::{Services, Tick, TraceSink, WaitEnd, Wake, WallClock};
@@ -236,6 +236,25 @@ pub fn header(
         manifest: m.text.clone(),
         plugins,
     })
+}
+
+/// The manifest a log recorded, with its recorded settings applied (the
+/// run to replay).
+pub fn recorded_manifest(log: &Log) -> Result<Manifest, String> {
+    let h = &log.header;
+    let settings = Settings::parse(&h.settings).map_err(|e| format!("the header's {e}"))?;
+    let mut m =
+        Manifest::parse(&h.manifest, &h.path).map_err(|e| format!("the recorded manifest: {e}"))?;
+    m.tock = settings.tock;
+    m.limit = settings.limit;
+    m.real = settings.real;
+    m.wake = settings.wake;
+    m.set_seed(settings.seed);
+    for flag in &settings.options {
+        m.apply_option(flag)
+            .map_err(|e| format!("the recorded --option {flag}: {e}"))?;
+    }
+    Ok(m)
 }
 
 /// How a recorded plugin compares with the file at its path now.

@@ -559,27 +559,26 @@ impl Tape {
                 real()
             }
             Mode::Replay { records, pos, .. } => {
-                let got = records.get(*pos).map(|(_, r)| r.clone());
-                let result = match got {
+                let result = match records.get(*pos).map(|(_, r)| r) {
                     Some(Record::Call {
                         op: o,
                         args: a,
                         result,
                     }) => {
-                        if o != op as u64 {
+                        if *o != op as u64 {
                             Err(format!(
                                 "{}, where the recording has {}",
                                 op.name(),
-                                op_name(o)
+                                op_name(*o)
                             ))
-                        } else if a != args {
+                        } else if *a != args {
                             Err(format!("{} with other arguments than recorded", op.name()))
                         } else {
-                            wire::decode::<T>(&result)
+                            wire::decode::<T>(result)
                                 .map_err(|e| format!("{}: a damaged result: {e}", op.name()))
                         }
                     }
-                    Some(other) => Err(format!("{}: {}", op.name(), extra(&other))),
+                    Some(other) => Err(format!("{}: {}", op.name(), extra(other))),
                     None => Err(format!("{}: the recording has ended", op.name())),
                 };
                 match result {

@@ -299,6 +299,24 @@ impl Manifest {
         self.doers.iter().flat_map(Node::leaves).collect()
     }
 
+    /// Applies one `--option PATH.KEY=VALUE`: PATH is split from KEY at the
+    /// last `.` before the `=` (doer names may hold dots; an option whose
+    /// name holds one cannot be set this way). See [`Manifest::set_option`].
+    pub fn apply_option(&mut self, flag: &str) -> Result<(), String> {
+        let Some((target, value)) = flag.split_once('=') else {
+            return Err("missing `=`: write PATH.KEY=VALUE (e.g. group/worker.stop=5)".into());
+        };
+        let Some((path, key)) = target.rsplit_once('.') else {
+            return Err(
+                "missing `.` between the doer's path and the option: write PATH.KEY=VALUE".into(),
+            );
+        };
+        if path.is_empty() {
+            return Err("the doer's path is empty".into());
+        }
+        self.set_option(path, key, value)
+    }
+
     /// Sets the run's seed, which seeds the simulated network too.
     pub fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
