@@ -284,3 +284,33 @@ pub fn check_plugins(header: &Header) -> Vec<(String, PluginCheck)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_every_field() {
+        let s = Settings {
+            tock: 0.1,
+            limit: Some(2.5),
+            real: true,
+            wake: Wake::Io,
+            seed: u64::MAX,
+            options: vec!["a/b.stop=3".into(), "c.addr=127.0.0.1:0".into()],
+        };
+        assert_eq!(Settings::parse(&s.to_toml()), Ok(s.clone()));
+        let none = Settings {
+            limit: None,
+            real: false,
+            wake: Wake::Grid,
+            options: vec![],
+            ..s
+        };
+        assert_eq!(Settings::parse(&none.to_toml()), Ok(none));
+        assert!(Settings::parse("tock = 1.0").is_err(), "no seed");
+        assert!(Settings::parse("seed = \"1\"").is_err(), "no tock");
+        assert!(Settings::parse("tock = 1.0\nseed = \"1\"\nwake = \"x\"").is_err());
+        assert!(Settings::parse("not toml [").is_err());
+    }
+}

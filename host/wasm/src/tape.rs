@@ -1,7 +1,7 @@
 //! The [`Tape`]: a run's wire log, written while it runs (recording) or fed
 //! back to its doers (replaying), at the doer boundary.
 //!
-//! Every network call a doer makes goes through [`Tape::call`]: recording,
+//! Every network call a doer makes goes through the tape: recording,
 //! the call runs on the real network and its result is written as a `call`
 //! record (after a `doer` record when the caller changes); replaying, the
 //! call does not run at all, and the doer gets the recorded result. Each

@@ -31,6 +31,8 @@ fn help_explains_each_command_with_an_example() {
         ("run", "hio run examples/pipeline.toml --trace -"),
         ("check", "Example: hio check examples/pipeline.toml"),
         ("inspect", "Example: hio inspect plugins/dist/recorder.wasm"),
+        ("replay", "hio replay echo.wire"),
+        ("sim", "hio sim examples/sim.toml --seeds 0..100"),
     ] {
         let out = hio(&[cmd, "--help"]);
         assert!(out.status.success());

@@ -85,7 +85,7 @@ pub enum Record {
     },
     /// One host call a doer made on the network, and what it observed.
     Call {
-        /// Which call ([`Op`]).
+        /// Which call (its number: `docs/formats.md` section 6).
         op: u64,
         /// CRC-32 of the call's arguments (what the doer handed over).
         args: u32,
