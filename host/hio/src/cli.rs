@@ -337,6 +337,12 @@ pub(crate) fn execute(
         if diverged() {
             break OK;
         }
+        // The recording was closed here (a signal, a closed output): so is
+        // the replay, which checks the closing hooks' calls and the end.
+        if s.tape.as_ref().is_some_and(Tape::closes_here) {
+            doist.close();
+            break OK;
+        }
         match doist.step() {
             Ok(false) => {}
             Ok(true) => break OK,

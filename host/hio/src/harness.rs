@@ -109,6 +109,9 @@ pub struct Harness {
     stats: StatsHandle,
     seed: u64,
     net: Option<Net>,
+    /// The network draws faults every tick, busy or idle: no tick may be
+    /// jumped over without changing them.
+    rolls_each_tick: bool,
     ticked: u64,
 }
 
@@ -145,6 +148,7 @@ impl Harness {
             stats: StatsHandle::default(),
             seed: 0,
             net: None,
+            rolls_each_tick: false,
             ticked: 0,
         }
     }
@@ -154,6 +158,12 @@ impl Harness {
     /// it (in memory, no sockets), with `sim`'s seeded faults. Call it
     /// before the first tick.
     pub fn simulated_network(&mut self, sim: Sim) -> &mut Harness {
+        let f = &sim.faults;
+        self.rolls_each_tick = f.stall > 0.0
+            || f.reset > 0.0
+            || f.half_close > 0.0
+            || f.partition > 0.0
+            || !f.partitions.is_empty();
         let net = Net::simulated(sim);
         let doist = std::mem::take(&mut self.doist);
         self.doist = doist.services(net.service());
@@ -322,7 +332,9 @@ impl Harness {
     /// ticks in which no doer is due and the network (if any) has nothing
     /// to move: those ticks would do nothing, and the trace is the same as
     /// ticking through them, tyme for tyme (the tock is added tick by tick,
-    /// as a tick adds it).
+    /// as a tick adds it). A network with faults drawn every tick (`stall`,
+    /// `reset`, `half_close`, `partition`, `partitions`) is ticked through:
+    /// skipping a tick would skip its draws.
     pub fn run(&mut self) -> Result<(), Escalated> {
         loop {
             self.ticked += 1;
@@ -338,6 +350,9 @@ impl Harness {
     /// Skips the ticks before the next one that has work; `true` when the
     /// limit was reached meanwhile (the run is then closed).
     fn jump(&mut self) -> bool {
+        if self.rolls_each_tick {
+            return false;
+        }
         let root = self.doist.root();
         let mut next = self
             .doist

@@ -62,8 +62,9 @@ enum Command {
     /// go to the in-memory network, with the faults of its [net.faults]
     /// (none if it has none), in simulated time (real = false). The seed
     /// seeds the run and the network's faults alike, so a seed reproduces
-    /// its run exactly. A run fails when it does not end normally (a
-    /// failure escalated to the root, exit status 1). Each seed's line on
+    /// its run exactly. A seed fails when its run escalates a failure to the
+    /// root, or when any doer fails (a hook's error or trap), even one its
+    /// supervisor restarts or isolates. Each seed's line on
     /// stdout gives its verdict and the sha256 of its lifecycle trace and
     /// of the bytes its doers wrote. Exit status: 0 every seed passed, 1
     /// some failed, 2 usage or manifest error, 3 plugin load error.

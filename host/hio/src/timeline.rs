@@ -115,11 +115,18 @@ pub fn chrome_trace_with(records: &[OwnedRecord], wire: Option<&Log>) -> Value {
     let mut tids: BTreeMap<&str, usize> = BTreeMap::new();
     let mut order: Vec<&str> = Vec::new();
     let mut io = Vec::new();
+    let mut ticks = Vec::new();
     if let Some(log) = wire {
         let (mut tyme, mut doer) = (0.0, "");
         for (_, r) in &log.records {
             match r {
-                Record::Tick { tyme: t, .. } => tyme = *t,
+                Record::Tick { tyme: t, early } => {
+                    tyme = *t;
+                    ticks.push(json!({
+                        "ph": "i", "s": "p", "pid": 1, "tid": 0, "name": "tick", "cat": "tick",
+                        "ts": us(tyme), "args": { "n": ticks.len() + 1, "early": early },
+                    }));
+                }
                 Record::Doer { path } => doer = path,
                 Record::Call { op, result, .. } => {
                     if let Some((name, args)) = io_event(*op, result) {
@@ -141,6 +148,7 @@ pub fn chrome_trace_with(records: &[OwnedRecord], wire: Option<&Log>) -> Value {
     let mut events = vec![json!({
         "ph": "M", "pid": 1, "tid": 0, "name": "process_name", "args": { "name": "hio run" }
     })];
+    events.append(&mut ticks);
     for r in records {
         if r.event == Event::Done {
             events.push(json!({

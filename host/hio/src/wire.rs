@@ -220,7 +220,11 @@ pub fn header(
         .iter()
         .map(|p| {
             Ok(PluginSum {
-                path: p.to_string_lossy().into_owned(),
+                // Absolute: a replay may run from another folder.
+                path: std::path::absolute(p)
+                    .unwrap_or_else(|_| p.clone())
+                    .to_string_lossy()
+                    .into_owned(),
                 sha256: sha256_file(p).map_err(|e| {
                     io::Error::new(e.kind(), format!("{}: cannot read: {e}", p.display()))
                 })?,
@@ -232,7 +236,10 @@ pub fn header(
         seed: m.seed,
         wall_start: u64::try_from(wall_start.as_nanos()).unwrap_or(u64::MAX),
         settings: settings.to_toml(),
-        path: m.path.to_string_lossy().into_owned(),
+        path: std::path::absolute(&m.path)
+            .unwrap_or_else(|_| m.path.clone())
+            .to_string_lossy()
+            .into_owned(),
         manifest: m.text.clone(),
         plugins,
     })

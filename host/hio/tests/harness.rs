@@ -90,16 +90,23 @@ fn a_client_and_a_server_echo_over_the_simulated_network_skipping_idle_ticks() {
     assert!(h.tyme() >= 10.0);
 }
 
-#[test]
-fn jumping_gives_the_trace_of_ticking_through() {
-    let (mut jumped, _) = pair(faults());
+/// The pair on `sim()`, run once by `run` (jumping) and once ticked
+/// through tick by tick to the limit.
+fn jumped_and_ticked(sim: impl Fn() -> Sim) -> (Harness, Harness) {
+    let (mut jumped, _) = pair(sim());
     jumped.run().expect("run");
-    let (mut ticked, _) = pair(faults());
+    let (mut ticked, _) = pair(sim());
     ticked.enter().expect("enter");
     while ticked.tyme() < 10.0 {
         ticked.tick().expect("tick");
     }
     ticked.close();
+    (jumped, ticked)
+}
+
+#[test]
+fn jumping_gives_the_trace_of_ticking_through() {
+    let (jumped, ticked) = jumped_and_ticked(faults);
     assert!(ticked.ticked() > jumped.ticked() * 4);
     assert_eq!(jumped.trace_json(), ticked.trace_json());
     assert_eq!(jumped.logs(), ticked.logs());
@@ -113,4 +120,19 @@ fn a_doer_that_needs_a_network_says_so() {
         .add_net("echo", &echo, 0.0, vec![], &["127.0.0.1:*"], &[])
         .expect_err("no network yet");
     assert!(err.to_string().contains("simulated_network"), "{err}");
+}
+
+#[test]
+fn faults_drawn_every_tick_are_ticked_through_and_give_the_same_trace() {
+    let stalls = || Sim {
+        seed: 5,
+        faults: Faults {
+            stall: 0.2,
+            stall_ticks: (1, 3),
+            ..Faults::default()
+        },
+    };
+    let (jumped, ticked) = jumped_and_ticked(stalls);
+    assert_eq!(jumped.trace_json(), ticked.trace_json());
+    assert!(jumped.logs().join("\n").contains("echoed 100000 bytes"));
 }

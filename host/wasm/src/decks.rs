@@ -83,6 +83,10 @@ impl StoreData {
 
 impl Host for StoreData {
     fn push(&mut self, deck: String, item: Vec<u8>) -> Result<(), WitDeckError> {
+        // Other doers see a deck: it counts where a replay stops a hook.
+        if let Some(tape) = &self.tape {
+            tape.count_call();
+        }
         if !valid_name(&deck) {
             return Err(self.refused("push", &deck, DeckError::UnknownDeck));
         }
@@ -95,6 +99,9 @@ impl Host for StoreData {
     }
 
     fn pull(&mut self, deck: String) -> Result<Option<Vec<u8>>, WitDeckError> {
+        if let Some(tape) = &self.tape {
+            tape.count_call();
+        }
         if !valid_name(&deck) {
             return Err(self.refused("pull", &deck, DeckError::UnknownDeck));
         }

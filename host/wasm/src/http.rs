@@ -45,18 +45,19 @@ impl StoreData {
             .inspect_err(|_| net.http_close(sid))
     }
 
-    /// Call `op` on the request `r` names, through the tape; `arg` is
-    /// what the doer handed over besides the handle.
+    /// Call `op` on the request `r` names, through the tape; `arg` gives
+    /// what the doer handed over besides the handle (asked for only when a
+    /// tape keeps it).
     fn on_request<T: Wire, A: Wire>(
         &self,
         r: &Resource<RequestRes>,
         default: T,
         op: Op,
-        arg: A,
+        arg: impl FnOnce() -> A,
         f: impl FnOnce(&hio_io::Net, u64) -> T,
     ) -> T {
         self.on_handle(r, default, |net, q| {
-            self.observe(op, || digest(&(q.0, arg)), || f(net, q.0))
+            self.observe(op, || digest(&(q.0, arg())), || f(net, q.0))
         })
     }
 }
@@ -103,40 +104,66 @@ impl HostServer for StoreData {
 
 impl HostRequest for StoreData {
     fn method(&mut self, r: Resource<RequestRes>) -> String {
-        self.on_request(&r, None, Op::HttpHead, 0u64, |n, q| {
-            n.http_head(q, |h| h.method.clone())
-        })
+        self.on_request(
+            &r,
+            None,
+            Op::HttpHead,
+            || 0u64,
+            |n, q| n.http_head(q, |h| h.method.clone()),
+        )
         .unwrap_or_default()
     }
 
     fn target(&mut self, r: Resource<RequestRes>) -> String {
-        self.on_request(&r, None, Op::HttpHead, 1u64, |n, q| {
-            n.http_head(q, |h| h.target.clone())
-        })
+        self.on_request(
+            &r,
+            None,
+            Op::HttpHead,
+            || 1u64,
+            |n, q| n.http_head(q, |h| h.target.clone()),
+        )
         .unwrap_or_default()
     }
 
     fn headers(&mut self, r: Resource<RequestRes>) -> Fields {
-        self.on_request(&r, None, Op::HttpHead, 2u64, |n, q| {
-            n.http_head(q, |h| h.headers.clone())
-        })
+        self.on_request(
+            &r,
+            None,
+            Op::HttpHead,
+            || 2u64,
+            |n, q| n.http_head(q, |h| h.headers.clone()),
+        )
         .unwrap_or_default()
     }
 
     fn read(&mut self, r: Resource<RequestRes>, max: u32) -> Vec<u8> {
-        self.on_request(&r, Vec::new(), Op::HttpRead, u64::from(max), |n, q| {
-            n.http_read(q, max as usize)
-        })
+        self.on_request(
+            &r,
+            Vec::new(),
+            Op::HttpRead,
+            || u64::from(max),
+            |n, q| n.http_read(q, max as usize),
+        )
     }
 
     fn body_done(&mut self, r: Resource<RequestRes>) -> bool {
-        self.on_request(&r, true, Op::HttpBodyDone, (), |n, q| n.http_body_done(q))
+        self.on_request(
+            &r,
+            true,
+            Op::HttpBodyDone,
+            || (),
+            |n, q| n.http_body_done(q),
+        )
     }
 
     fn trailers(&mut self, r: Resource<RequestRes>) -> Fields {
-        self.on_request(&r, Vec::new(), Op::HttpTrailers, (), |n, q| {
-            n.http_trailers(q)
-        })
+        self.on_request(
+            &r,
+            Vec::new(),
+            Op::HttpTrailers,
+            || (),
+            |n, q| n.http_trailers(q),
+        )
     }
 
     fn respond(
@@ -147,7 +174,7 @@ impl HostRequest for StoreData {
         length: Option<u64>,
     ) -> Result<(), String> {
         self.cross(fields_size(&headers));
-        let arg = (status, (headers.clone(), length));
+        let arg = || (status, (headers.clone(), length));
         self.on_request(
             &r,
             Err("no such request".into()),
@@ -158,16 +185,20 @@ impl HostRequest for StoreData {
     }
 
     fn write(&mut self, r: Resource<RequestRes>, bytes: Vec<u8>) -> u32 {
-        let n = self.on_request(&r, 0, Op::HttpWrite, bytes.clone(), |n, q| {
-            n.http_write(q, &bytes)
-        });
+        let n = self.on_request(
+            &r,
+            0,
+            Op::HttpWrite,
+            || bytes.clone(),
+            |n, q| n.http_write(q, &bytes),
+        );
         self.wrote(&bytes, n);
         n as u32
     }
 
     fn finish(&mut self, r: Resource<RequestRes>, trailers: Fields) -> Result<(), String> {
         self.cross(fields_size(&trailers));
-        let arg = trailers.clone();
+        let arg = || trailers.clone();
         self.on_request(
             &r,
             Err("no such request".into()),
@@ -236,18 +267,30 @@ mod client {
     }
 
     impl StoreData {
+        /// The response's status and headers, once they came.
+        fn response_head(&self, r: &Resource<OutgoingRes>) -> Option<(u16, Fields)> {
+            self.on_outgoing(
+                r,
+                None,
+                Op::HttpResponse,
+                || (),
+                |n, id| n.http_response(id),
+            )
+        }
+
         /// Call `op` on the outgoing request `r` names, through the
-        /// tape; `arg` is what the doer handed over besides the handle.
+        /// tape; `arg` gives what the doer handed over besides the handle
+        /// (asked for only when a tape keeps it).
         fn on_outgoing<T: Wire, A: Wire>(
             &self,
             r: &Resource<OutgoingRes>,
             default: T,
             op: Op,
-            arg: A,
+            arg: impl FnOnce() -> A,
             f: impl FnOnce(&hio_io::Net, u64) -> T,
         ) -> T {
             self.on_handle(r, default, |net, o| {
-                self.observe(op, || digest(&(o.0, arg)), || f(net, o.0))
+                self.observe(op, || digest(&(o.0, arg())), || f(net, o.0))
             })
         }
     }
@@ -304,16 +347,20 @@ mod client {
         }
 
         fn write(&mut self, r: Resource<OutgoingRes>, bytes: Vec<u8>) -> u32 {
-            let n = self.on_outgoing(&r, 0, Op::HttpSendBody, bytes.clone(), |n, id| {
-                n.http_send_body(id, &bytes)
-            });
+            let n = self.on_outgoing(
+                &r,
+                0,
+                Op::HttpSendBody,
+                || bytes.clone(),
+                |n, id| n.http_send_body(id, &bytes),
+            );
             self.wrote(&bytes, n);
             n as u32
         }
 
         fn finish(&mut self, r: Resource<OutgoingRes>, trailers: Fields) -> Result<(), String> {
             self.cross(fields_size(&trailers));
-            let arg = trailers.clone();
+            let arg = || trailers.clone();
             self.on_outgoing(
                 &r,
                 Err("no such request".into()),
@@ -324,14 +371,11 @@ mod client {
         }
 
         fn status(&mut self, r: Resource<OutgoingRes>) -> Option<u16> {
-            self.on_outgoing(&r, None, Op::HttpResponse, (), |n, id| n.http_response(id))
-                .map(|h| h.0)
+            self.response_head(&r).map(|h| h.0)
         }
 
         fn headers(&mut self, r: Resource<OutgoingRes>) -> Fields {
-            self.on_outgoing(&r, None, Op::HttpResponse, (), |n, id| n.http_response(id))
-                .map(|h| h.1)
-                .unwrap_or_default()
+            self.response_head(&r).map(|h| h.1).unwrap_or_default()
         }
 
         fn read(&mut self, r: Resource<OutgoingRes>, max: u32) -> Vec<u8> {
@@ -339,16 +383,20 @@ mod client {
                 &r,
                 Vec::new(),
                 Op::HttpResponseRead,
-                u64::from(max),
+                || u64::from(max),
                 |n, id| n.http_response_read(id, max as usize),
             )
         }
 
         fn done(&mut self, r: Resource<OutgoingRes>) -> Option<Result<(), String>> {
             let default = Some(Err("no such request".into()));
-            self.on_outgoing(&r, default, Op::HttpResponseDone, (), |n, id| {
-                n.http_response_done(id)
-            })
+            self.on_outgoing(
+                &r,
+                default,
+                Op::HttpResponseDone,
+                || (),
+                |n, id| n.http_response_done(id),
+            )
         }
 
         fn drop(&mut self, r: Resource<OutgoingRes>) -> wasmtime::Result<()> {

@@ -63,6 +63,9 @@ impl PluginDoer {
         }
         let before = charge::activity();
         let armed = self.arm_interrupt(cx, name);
+        // The hook's outside calls as it left them (closing its children,
+        // below, runs their hooks).
+        let mut calls = 0;
         let result = match self.budget.refill(&mut self.store) {
             Ok(()) => {
                 if armed {
@@ -71,6 +74,9 @@ impl PluginDoer {
                 // The clock and the fuel are read only when figures are kept.
                 let start = self.stats.as_ref().map(|_| Instant::now());
                 let r = hook(&self.world, &mut self.store);
+                if let Some(tape) = &self.tape {
+                    calls = tape.hook_calls();
+                }
                 // A trap: no more of its code runs, and what it asked for
                 // in this call is not made (see `deliver_children`).
                 self.poisoned |= r.is_err();
@@ -116,7 +122,7 @@ impl PluginDoer {
                 let reason = CallFailure::from_error(&e, &self.budget);
                 if let (Some(tape), CallFailure::Limit(Limit::WallTime(_))) = (&self.tape, &reason)
                 {
-                    tape.interrupted(cx.path(), name);
+                    tape.interrupted(cx.path(), name, calls);
                 }
                 let fuel = self.budget.fuel;
                 let used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));

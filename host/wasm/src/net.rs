@@ -152,15 +152,17 @@ impl StoreData {
         })
     }
 
+    /// Listens on `addr`; `tls` with the ALPN protocols offered.
     fn listen_on(
         &mut self,
         addr: &str,
-        tls: Option<Arc<ServerConfig>>,
+        tls: Option<(Arc<ServerConfig>, &[String])>,
     ) -> Result<Resource<ListenerRes>, WitNetError> {
         let target = self.listen_target(addr)?;
         let doer = self.network()?;
-        let has_tls = tls.is_some();
-        let args = || digest(&(addr.to_owned(), has_tls));
+        let alpn = tls.as_ref().map(|(_, a)| a.join(","));
+        let tls = tls.map(|(cfg, _)| cfg);
+        let args = || digest(&(addr.to_owned(), alpn.clone()));
         let lid = self
             .observe(Op::Listen, args, || {
                 doer.access.net.listen(&doer.owner, &target, tls)
@@ -171,10 +173,12 @@ impl StoreData {
             .inspect_err(|_| net.close_listener(lid))
     }
 
+    /// Connects to `addr`; `tls` with the server name verified and the
+    /// ALPN protocols offered.
     fn connect_to(
         &mut self,
         addr: &str,
-        tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
+        tls: Option<(Arc<ClientConfig>, ServerName<'static>, &[String])>,
         options: ConnectOptions,
     ) -> Result<Resource<ConnRes>, WitNetError> {
         self.cross(addr.len());
@@ -183,7 +187,11 @@ impl StoreData {
         if !granted(&doer.access.connect, &target) {
             return Err(not_granted(format!("connect to {target}")));
         }
-        let args = || digest(&(addr.to_owned(), options.reconnect));
+        let what = tls
+            .as_ref()
+            .map(|(_, name, alpn)| (name.to_str().into_owned(), alpn.join(",")));
+        let tls = tls.map(|(cfg, name, _)| (cfg, name));
+        let args = || digest(&((addr.to_owned(), options.reconnect), what.clone()));
         let cid = self
             .observe(Op::Connect, args, || {
                 doer.access
@@ -216,18 +224,19 @@ impl StoreData {
         }
     }
 
-    /// Call `op` on the connection `r` names, through the tape; `arg` is
-    /// what the doer handed over besides the handle.
+    /// Call `op` on the connection `r` names, through the tape; `arg`
+    /// gives what the doer handed over besides the handle (asked for only
+    /// when a tape keeps it).
     fn on_conn<T: Wire, A: Wire>(
         &self,
         r: &Resource<ConnRes>,
         default: T,
         op: Op,
-        arg: A,
+        arg: impl FnOnce() -> A,
         f: impl FnOnce(&Net, ConnId) -> T,
     ) -> T {
         self.on_handle(r, default, |net, c| {
-            self.observe(op, || digest(&(c.0.raw(), arg)), || f(net, c.0))
+            self.observe(op, || digest(&(c.0.raw(), arg())), || f(net, c.0))
         })
     }
 
@@ -299,47 +308,57 @@ impl HostConnection for StoreData {
     }
 
     fn state(&mut self, r: Resource<ConnRes>) -> State {
-        wit_state(self.on_conn(&r, ConnState::Closed, Op::State, (), |n, c| n.state(c)))
+        wit_state(self.on_conn(&r, ConnState::Closed, Op::State, || (), |n, c| n.state(c)))
     }
 
     fn read(&mut self, r: Resource<ConnRes>, max: u32) -> Vec<u8> {
-        self.on_conn(&r, Vec::new(), Op::Read, u64::from(max), |n, c| {
-            n.read(c, max as usize)
-        })
+        self.on_conn(
+            &r,
+            Vec::new(),
+            Op::Read,
+            || u64::from(max),
+            |n, c| n.read(c, max as usize),
+        )
     }
 
     fn available(&mut self, r: Resource<ConnRes>) -> u32 {
-        self.on_conn(&r, 0, Op::Available, (), |n, c| n.available(c)) as u32
+        self.on_conn(&r, 0, Op::Available, || (), |n, c| n.available(c)) as u32
     }
 
     fn write(&mut self, r: Resource<ConnRes>, bytes: Vec<u8>) -> u32 {
-        let n = self.on_conn(&r, 0, Op::Write, bytes.clone(), |n, c| n.write(c, &bytes));
+        let n = self.on_conn(
+            &r,
+            0,
+            Op::Write,
+            || bytes.clone(),
+            |n, c| n.write(c, &bytes),
+        );
         self.wrote(&bytes, n);
         n as u32
     }
 
     fn room(&mut self, r: Resource<ConnRes>) -> u32 {
-        self.on_conn(&r, 0, Op::Room, (), |n, c| n.room(c)) as u32
+        self.on_conn(&r, 0, Op::Room, || (), |n, c| n.room(c)) as u32
     }
 
     fn shutdown(&mut self, r: Resource<ConnRes>) {
-        self.on_conn(&r, (), Op::Shutdown, (), |n, c| n.shutdown(c));
+        self.on_conn(&r, (), Op::Shutdown, || (), |n, c| n.shutdown(c));
     }
 
     fn local_address(&mut self, r: Resource<ConnRes>) -> String {
-        self.on_conn(&r, None, Op::Addresses, (), |n, c| n.addresses(c).0)
+        self.on_conn(&r, None, Op::Addresses, || (), |n, c| n.addresses(c).0)
             .map(|a| a.to_string())
             .unwrap_or_default()
     }
 
     fn peer_address(&mut self, r: Resource<ConnRes>) -> String {
-        self.on_conn(&r, None, Op::Addresses, true, |n, c| n.addresses(c).1)
+        self.on_conn(&r, None, Op::Addresses, || true, |n, c| n.addresses(c).1)
             .map(|a| a.to_string())
             .unwrap_or_default()
     }
 
     fn alpn(&mut self, r: Resource<ConnRes>) -> Option<String> {
-        self.on_conn(&r, None, Op::Alpn, (), |n, c| n.alpn(c))
+        self.on_conn(&r, None, Op::Alpn, || (), |n, c| n.alpn(c))
             .map(|p| String::from_utf8_lossy(&p).into_owned())
     }
 
@@ -374,7 +393,7 @@ impl TlsHost for StoreData {
             ));
         };
         let cfg = hio_io::tls::with_alpn(cfg, &alpn, |c, p| c.alpn_protocols = p);
-        self.listen_on(&addr, Some(cfg))
+        self.listen_on(&addr, Some((cfg, &alpn)))
     }
 
     fn connect(
@@ -407,7 +426,7 @@ impl TlsHost for StoreData {
         let name = ServerName::try_from(server_name.clone())
             .map_err(|_| WitNetError::BadAddress(format!("bad server name {server_name:?}")))?;
         let cfg = hio_io::tls::with_alpn(cfg, &alpn, |c, p| c.alpn_protocols = p);
-        self.connect_to(&addr, Some((cfg, name)), options)
+        self.connect_to(&addr, Some((cfg, name, &alpn)), options)
     }
 }
 

@@ -189,7 +189,8 @@ struct Inner {
     written_all: Sha256,
     bytes: u64,
     calls: u64,
-    /// Network calls the running hook has made (where an interrupt struck).
+    /// Host calls that reach outside (network, decks) the running hook has
+    /// made: where an interrupt struck.
     hook_calls: u64,
     /// Doer instances (path, attempt) the trace shows failing.
     failed: std::collections::BTreeSet<(String, u32)>,
@@ -447,9 +448,34 @@ impl Tape {
         self.lock().hook_calls = 0;
     }
 
-    /// Network calls the running hook has made.
+    /// Host calls the running hook has made that reach outside it (the
+    /// network, decks): where an interrupt is placed.
     pub(crate) fn hook_calls(&self) -> u64 {
         self.lock().hook_calls
+    }
+
+    /// A deck call: counted toward [`Tape::hook_calls`], not recorded (the
+    /// decks are the scheduler's own, and replay the same).
+    pub(crate) fn count_call(&self) {
+        self.lock().hook_calls += 1;
+    }
+
+    /// Replaying: whether the recording closed its tree here (stopped by a
+    /// signal, or a closed output) rather than ticking on: after a tick,
+    /// the next record is not another tick.
+    pub fn closes_here(&self) -> bool {
+        let inner = self.lock();
+        match &inner.mode {
+            Mode::Replay {
+                records,
+                pos,
+                divergence: None,
+                ..
+            } if inner.tick > 0 => records
+                .get(*pos)
+                .is_some_and(|(_, r)| !matches!(r, Record::Tick { .. })),
+            _ => false,
+        }
     }
 
     /// Replaying: the calls after which the recording's watchdog struck
@@ -473,11 +499,10 @@ impl Tape {
         None
     }
 
-    /// The watchdog struck the doer at `path` in `hook`: recorded, or
-    /// checked against the recording.
-    pub(crate) fn interrupted(&self, path: &str, hook: &str) {
+    /// The watchdog struck the doer at `path` in `hook` after `calls` host
+    /// calls: recorded, or checked against the recording.
+    pub(crate) fn interrupted(&self, path: &str, hook: &str, calls: u64) {
         let mut inner = self.lock();
-        let calls = inner.hook_calls;
         let record = Record::Interrupt {
             path: path.to_owned(),
             hook: hook.to_owned(),

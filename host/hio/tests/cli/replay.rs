@@ -335,3 +335,130 @@ fn a_recording_is_compact_and_replays_without_the_run_folder() {
     // 50 ticks and 3000 bytes each way: the log is a few kilobytes.
     assert!(size < 32 << 10, "{size} bytes");
 }
+
+#[test]
+fn a_watchdog_interrupt_is_replayed_where_it_struck() {
+    let text = format!(
+        r#"
+tock = 0.01
+real = true
+limit = 0.1
+[engine]
+watchdog = 0.05
+[[doers]]
+name = "spin"
+plugin = {}
+options = {{ mode = "loop" }}
+limits = {{ fuel = 100_000_000_000 }}
+[[doers]]
+name = "r"
+plugin = {}
+options = {{ stop = 4 }}
+"#,
+        quoted(&plugin("hostile")),
+        quoted(&plugin("recorder"))
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let m = dir.path().join("m.toml");
+    std::fs::write(&m, text).expect("write");
+    let (wire, run_trace) = (dir.path().join("spin.wire"), dir.path().join("run.jsonl"));
+    let out = hio(&[
+        "run",
+        path_str(&m),
+        "--record",
+        path_str(&wire),
+        "--trace",
+        path_str(&run_trace),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let recorded = std::fs::read_to_string(&run_trace).expect("trace");
+    assert!(recorded.contains("wall-time budget exceeded"), "{recorded}");
+    let log = Log::parse(&std::fs::read(&wire).expect("log"), false).expect("parse");
+    assert!(
+        log.records.iter().any(|(_, r)| matches!(r, Record::Interrupt { path, hook, calls: 0 } if path == "spin" && hook == "recur")),
+        "no interrupt record"
+    );
+    let replay_trace = dir.path().join("replay.jsonl");
+    let out = replay(&wire, &["--trace", path_str(&replay_trace)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("reproduced"), "{}", stdout(&out));
+    assert_eq!(
+        recorded,
+        std::fs::read_to_string(&replay_trace).expect("replay trace")
+    );
+}
+
+#[test]
+fn a_bare_component_run_is_recorded_with_the_manifest_the_command_built() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wire = dir.path().join("bare.wire");
+    let rec = plugin("recorder");
+    let out = hio(&[
+        "run",
+        path_str(&rec),
+        "--option",
+        "recorder.stop=2",
+        "--seed",
+        "9",
+        "--record",
+        path_str(&wire),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = Log::parse(&std::fs::read(&wire).expect("log"), false).expect("parse");
+    assert!(
+        log.header.manifest.contains("[[doers]]"),
+        "{}",
+        log.header.manifest
+    );
+    assert_eq!(log.header.seed, 9);
+    assert!(
+        log.header.settings.contains("recorder.stop=2"),
+        "{}",
+        log.header.settings
+    );
+    let out = replay(&wire, &["--trace", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // recurs at 0, 1/32, 2/32; done at the third: the option was applied.
+    let recurs = stdout(&out).matches("\"recur\"").count();
+    assert_eq!(recurs, 3, "{}", stdout(&out));
+    assert!(stderr(&out).contains("reproduced"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_run_stopped_by_a_signal_replays_to_where_it_stopped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let m = dir.path().join("m.toml");
+    // No limit: it runs until the signal, as `hio run examples/echo.toml`.
+    let text = serving(&plugin("echo"), "echo", 1.0).replace("limit = 1\n", "");
+    assert!(!text.contains("limit"), "{text}");
+    std::fs::write(&m, text).expect("write");
+    let (wire, run_trace) = (dir.path().join("echo.wire"), dir.path().join("run.jsonl"));
+    let (child, addr) = record(&m, &wire, &run_trace);
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(b"before the signal\n").expect("send");
+    let mut back = [0u8; 18];
+    s.read_exact(&mut back).expect("echo");
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(130));
+    let replay_trace = dir.path().join("replay.jsonl");
+    let out = replay(&wire, &["--trace", path_str(&replay_trace)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("reproduced: every tick"),
+        "{}",
+        stdout(&out)
+    );
+    let recorded = std::fs::read_to_string(&run_trace).expect("run trace");
+    assert!(recorded.contains("\"cease\""), "{recorded}");
+    assert_eq!(
+        recorded,
+        std::fs::read_to_string(&replay_trace).expect("replay trace")
+    );
+}

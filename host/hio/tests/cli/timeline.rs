@@ -276,11 +276,14 @@ grants = {{ connect = ["10.0.0.1:7"] }}
     let echo = io_on(track("echo"));
     assert!(echo.contains(&"tcp listen".to_owned()), "{echo:?}");
     assert!(echo.contains(&"accept".to_owned()), "{echo:?}");
-    // The hooks are there too.
+    // The hooks are there too, and every tick.
     assert!(
         ev.iter()
             .any(|e| e["cat"] == "hook" && e["name"] == "recur")
     );
+    let ticks: Vec<&Value> = ev.iter().filter(|e| e["cat"] == "tick").collect();
+    assert_eq!(ticks.len(), 30, "0.3 of tyme at tock 0.01");
+    assert_eq!(ticks[29]["args"]["n"], 30);
 
     // The log given as the trace is named for what it is.
     let out = hio(&["trace", &s(&wire)]);

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use rand::RngExt;
-use rand::rngs::StdRng;
+use rand::rngs::ChaCha12Rng as StdRng;
 
 use super::Faults;
 use super::end::Shared;
