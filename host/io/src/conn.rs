@@ -60,7 +60,8 @@ impl Sock {
 /// A connection's state, as a doer sees it (mirrors the WIT `state`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnState {
-    /// A connect or a TLS handshake is under way.
+    /// A connect or a TLS handshake is under way, or a reconnect waits out
+    /// its back-off.
     Connecting,
     /// Bytes flow both ways.
     Open,
@@ -181,7 +182,11 @@ impl Conn {
             Some(End::TimedOut) => ConnState::TimedOut,
             Some(End::Failed(why)) => ConnState::Failed(why.clone()),
             Some(End::Closed) => ConnState::Closed,
-            None if self.connecting || self.handshaking() => ConnState::Connecting,
+            // Waiting out a reconnect back-off is connecting too: nothing
+            // is connected, and a retry is due.
+            None if self.connecting || self.retry_at.is_some() || self.handshaking() => {
+                ConnState::Connecting
+            }
             None if self.peer_eof && self.fin_sent => ConnState::Closed,
             None if self.peer_eof => ConnState::PeerClosed,
             None => ConnState::Open,

@@ -189,10 +189,17 @@ fn a_refused_connect_fails_or_is_retried() {
         rig.net.state(once),
         ConnState::Failed("connect failed: connection refused".into())
     );
-    // The one that reconnects keeps trying (reading `Open` between
-    // attempts, as on real sockets), until the next back-off would end
-    // past its connect timeout.
-    let ended = rig.until(100, |net| matches!(net.state(again), ConnState::Failed(_)));
+    // The one that reconnects keeps trying (reading `Connecting` between
+    // attempts too), until the next back-off would end past its connect
+    // timeout.
+    let ended = rig.until(100, |net| {
+        let state = net.state(again);
+        assert!(
+            matches!(state, ConnState::Connecting | ConnState::Failed(_)),
+            "{state:?}"
+        );
+        matches!(state, ConnState::Failed(_))
+    });
     assert_eq!(
         rig.net.state(again),
         ConnState::Failed("connect failed: connection refused".into())
