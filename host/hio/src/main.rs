@@ -36,6 +36,7 @@ enum Command {
     ///   hio run examples/pipeline.toml --trace -
     ///   hio run plugins/dist/recorder.wasm --limit 1 --trace out.jsonl
     ///   hio run plugins/dist/recorder.wasm --option recorder.stop=10 --trace -
+    #[command(verbatim_doc_comment)]
     Run(RunArgs),
     /// Replay a wire log (hio run --record FILE) with no sockets, as fast as
     /// the CPU allows, and check that it reproduces the run.
@@ -54,6 +55,7 @@ enum Command {
     /// Example:
     ///   hio run examples/echo.toml --record echo.wire
     ///   hio replay echo.wire
+    #[command(verbatim_doc_comment)]
     Replay(ReplayArgs),
     /// Run a manifest on the simulated network, for one seed or many, and
     /// report each seed that fails with the command that reproduces it.
@@ -72,6 +74,7 @@ enum Command {
     /// Examples:
     ///   hio sim examples/sim.toml --seeds 0..100
     ///   hio sim examples/sim.toml --seed 17 --trace -
+    #[command(verbatim_doc_comment)]
     Sim(SimArgs),
     /// Check a manifest without running it: parse it, load every plugin and
     /// pass each doer's options through the plugin's validate.
@@ -112,6 +115,7 @@ enum Command {
     ///   hio trace run.jsonl --stats
     ///   hio run examples/echo.toml --trace run.jsonl --record run.wire
     ///   hio trace run.jsonl --wire run.wire --perfetto run.json
+    #[command(verbatim_doc_comment)]
     Trace {
         /// The trace file (JSON lines).
         file: PathBuf,
