@@ -6,6 +6,7 @@
 
 mod http;
 mod limits;
+mod replay;
 mod tcp;
 mod timeouts;
 mod tls;

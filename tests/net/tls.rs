@@ -42,7 +42,7 @@ fn authority(cn: &str) -> CertificateParams {
     ca
 }
 
-fn server(port: u16) -> String {
+pub(crate) fn server(port: u16) -> String {
     format!(
         r#"
 [[doers]]
@@ -55,7 +55,7 @@ grants = {{ listen = ["127.0.0.1:*"], tls = {{ cert = "server.pem", key = "serve
     )
 }
 
-fn client(port: u16, roots: &str) -> String {
+pub(crate) fn client(port: u16, roots: &str) -> String {
     format!(
         r#"
 [[doers]]
