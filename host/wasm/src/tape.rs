@@ -388,25 +388,13 @@ impl Tape {
             Record::Mark {
                 trace: t,
                 written: w,
-            } => {
-                if *t != trace {
-                    Err("the lifecycle trace of this tick differs".into())
-                } else if *w != written {
-                    Err("the bytes doers wrote in this tick differ".into())
-                } else {
-                    Ok(())
-                }
-            }
+            } => same(
+                (*t == trace, "the lifecycle trace of this tick differs"),
+                (*w == written, "the bytes doers wrote in this tick differ"),
+            ),
             other => Err(extra(other)),
         });
-        if let Mode::Record {
-            out: Some(out),
-            error,
-        } = &mut inner.mode
-            && let Err(e) = out.flush()
-        {
-            error.get_or_insert(e.to_string());
-        }
+        inner.flush();
     }
 
     /// The run ends at `last`.
@@ -422,25 +410,16 @@ impl Tape {
             bytes: d.bytes,
         };
         inner.put(record, |r| match r {
-            Record::End { trace, written, .. } => {
-                if *trace != d.trace {
-                    Err("the lifecycle trace differs at the end".into())
-                } else if *written != d.written {
-                    Err("the bytes doers wrote differ at the end".into())
-                } else {
-                    Ok(())
-                }
-            }
+            Record::End { trace, written, .. } => same(
+                (*trace == d.trace, "the lifecycle trace differs at the end"),
+                (
+                    *written == d.written,
+                    "the bytes doers wrote differ at the end",
+                ),
+            ),
             other => Err(extra(other)),
         });
-        if let Mode::Record {
-            out: Some(out),
-            error,
-        } = &mut inner.mode
-            && let Err(e) = out.flush()
-        {
-            error.get_or_insert(e.to_string());
-        }
+        inner.flush();
     }
 
     /// A hook starts: its network calls are counted from here.
@@ -624,6 +603,15 @@ impl Tape {
     }
 }
 
+/// A replay's digests against the recording's: the first that differs,
+/// by what its check says.
+fn same(trace: (bool, &str), written: (bool, &str)) -> Result<(), String> {
+    match [trace, written].into_iter().find(|(ok, _)| !ok) {
+        Some((_, what)) => Err(what.to_owned()),
+        None => Ok(()),
+    }
+}
+
 /// What the replay found where it expected something else.
 fn extra(r: &Record) -> String {
     match r {
@@ -636,6 +624,18 @@ fn extra(r: &Record) -> String {
 }
 
 impl Inner {
+    /// Hands what is written to the operating system, recording.
+    fn flush(&mut self) {
+        if let Mode::Record {
+            out: Some(out),
+            error,
+        } = &mut self.mode
+            && let Err(e) = out.flush()
+        {
+            error.get_or_insert(e.to_string());
+        }
+    }
+
     /// Writes `record` (recording), or checks the next record with
     /// `expect` and moves past it (replaying).
     fn put(&mut self, record: Record, expect: impl FnOnce(&Record) -> Result<(), String>) {
