@@ -180,20 +180,21 @@ pub fn run(args: RunArgs) -> u8 {
         trace: args.trace.clone(),
         stats: args.stats,
         log_level: args.log_level,
-        cache: Cache::choose(args.cache_dir.clone(), args.no_cache),
+        cache: args.cache.choose(),
         core_dumps: args.core_dumps.clone(),
         tape: tape.clone(),
         replay: None,
     };
-    let status = execute(&manifest, session, |plugins, start| {
-        let Some(tape) = &tape else { return Ok(()) };
-        let settings = Settings::of(&manifest, &args.option);
-        let header =
-            hio::wire::header(&manifest, &settings, plugins, start).map_err(|e| fail(LOAD, e))?;
-        tape.begin(header).map_err(|e| {
-            let file = args.record.as_deref().unwrap_or(Path::new(""));
-            fail(USAGE, format!("--record {}: {e}", file.display()))
-        })
+    let status = execute(&manifest, session, |plugins, start| match &tape {
+        Some(tape) => begin_log(
+            tape,
+            args.record.as_deref(),
+            &manifest,
+            &args.option,
+            plugins,
+            start,
+        ),
+        None => Ok(()),
     });
     if let (Some(tape), Some(file)) = (&tape, &args.record) {
         if let Some(e) = tape.write_error() {
@@ -212,6 +213,25 @@ pub fn run(args: RunArgs) -> u8 {
         }
     }
     status
+}
+
+/// Writes the wire log's header once the run of `m` (with `options`) is
+/// built and about to start at `start` with `plugins` loaded; the exit
+/// status if it cannot (naming the log's `file`).
+pub(crate) fn begin_log(
+    tape: &Tape,
+    file: Option<&Path>,
+    m: &Manifest,
+    options: &[String],
+    plugins: &[PathBuf],
+    start: std::time::Duration,
+) -> Result<(), u8> {
+    let settings = Settings::of(m, options);
+    let header = hio::wire::header(m, &settings, plugins, start).map_err(|e| fail(LOAD, e))?;
+    tape.begin(header).map_err(|e| {
+        let file = file.unwrap_or(Path::new(""));
+        fail(USAGE, format!("--record {}: {e}", file.display()))
+    })
 }
 
 /// How [`execute`] runs a manifest, besides the manifest.

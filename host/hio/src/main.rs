@@ -83,13 +83,8 @@ enum Command {
     Check {
         /// The manifest.
         manifest: PathBuf,
-        /// Folder for compiled code (default: $HIO_CACHE_DIR, else
-        /// $XDG_CACHE_HOME/hio, else ~/.cache/hio).
-        #[arg(long, value_name = "DIR")]
-        cache_dir: Option<PathBuf>,
-        /// Compile every plugin afresh and keep nothing on disk.
-        #[arg(long, conflicts_with = "cache_dir")]
-        no_cache: bool,
+        #[command(flatten)]
+        cache: CacheArgs,
     },
     /// Show a component's imports and exports and whether it fits the
     /// hio:doer world.
@@ -156,6 +151,26 @@ enum LogLevel {
     Trace,
 }
 
+/// Where compiled plugin code is kept (every command that loads plugins).
+#[derive(clap::Args)]
+struct CacheArgs {
+    /// Folder for compiled code (default: $HIO_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/hio, else ~/.cache/hio; created mode 0700). A second
+    /// run of the same plugins then starts without compiling them.
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile every plugin afresh and keep nothing on disk.
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
+}
+
+impl CacheArgs {
+    /// The cache these flags choose.
+    fn choose(&self) -> hio::cache::Cache {
+        hio::cache::Cache::choose(self.cache_dir.clone(), self.no_cache)
+    }
+}
+
 #[derive(clap::Args)]
 struct RunArgs {
     /// A manifest (.toml) or one or more components (.wasm).
@@ -199,14 +214,8 @@ struct RunArgs {
     /// Least severe log level shown.
     #[arg(long, value_enum, default_value = "info")]
     log_level: LogLevel,
-    /// Folder for compiled code (default: $HIO_CACHE_DIR, else
-    /// $XDG_CACHE_HOME/hio, else ~/.cache/hio; created mode 0700). A second
-    /// run of the same plugins then starts without compiling them.
-    #[arg(long, value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
-    /// Compile every plugin afresh and keep nothing on disk.
-    #[arg(long, conflicts_with = "cache_dir")]
-    no_cache: bool,
+    #[command(flatten)]
+    cache: CacheArgs,
     /// Write a Wasm core dump of each trapped doer instance into DIR
     /// (`<doer path>.<attempt>.coredump`, readable by wasmtime and wasm
     /// debuggers).
@@ -246,12 +255,8 @@ struct SimArgs {
     /// Least severe log level shown.
     #[arg(long, value_enum, default_value = "warn")]
     log_level: LogLevel,
-    /// Folder for compiled code (as for hio run).
-    #[arg(long, value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
-    /// Compile every plugin afresh and keep nothing on disk.
-    #[arg(long, conflicts_with = "cache_dir")]
-    no_cache: bool,
+    #[command(flatten)]
+    cache: CacheArgs,
 }
 
 #[derive(clap::Args)]
@@ -276,12 +281,8 @@ struct ReplayArgs {
     /// Least severe log level shown.
     #[arg(long, value_enum, default_value = "warn")]
     log_level: LogLevel,
-    /// Folder for compiled code (as for hio run).
-    #[arg(long, value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
-    /// Compile every plugin afresh and keep nothing on disk.
-    #[arg(long, conflicts_with = "cache_dir")]
-    no_cache: bool,
+    #[command(flatten)]
+    cache: CacheArgs,
 }
 
 fn main() -> ExitCode {
@@ -290,11 +291,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run(args),
         Command::Replay(args) => replay::replay(args),
         Command::Sim(args) => simulate::simulate(args),
-        Command::Check {
-            manifest,
-            cache_dir,
-            no_cache,
-        } => cli::check(&manifest, hio::cache::Cache::choose(cache_dir, no_cache)),
+        Command::Check { manifest, cache } => cli::check(&manifest, cache.choose()),
         Command::Inspect { wasm } => cli::inspect(&wasm),
         Command::Trace {
             file,

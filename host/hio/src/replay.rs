@@ -63,7 +63,7 @@ pub fn replay(args: ReplayArgs) -> u8 {
         trace: args.trace,
         stats: args.stats,
         log_level: args.log_level,
-        cache: hio::cache::Cache::choose(args.cache_dir, args.no_cache),
+        cache: args.cache.choose(),
         core_dumps: None,
         tape: Some(tape.clone()),
         replay: Some((ticks, wall_start)),

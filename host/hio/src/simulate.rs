@@ -10,7 +10,7 @@ use hio::plugin::Tape;
 use hio::wire::hex;
 
 use crate::SimArgs;
-use crate::cli::{ESCALATED, LOAD, OK, Session, USAGE, execute, fail, limit_flag};
+use crate::cli::{ESCALATED, LOAD, OK, Session, USAGE, begin_log, execute, fail, limit_flag};
 use crate::output::Closed;
 
 /// `A..B` (B left out) or `A..=B` (B taken in), as seeds A to B.
@@ -95,18 +95,20 @@ pub fn simulate(args: SimArgs) -> u8 {
             trace: args.trace.clone(),
             stats: false,
             log_level: args.log_level,
-            cache: hio::cache::Cache::choose(args.cache_dir.clone(), args.no_cache),
+            cache: args.cache.choose(),
             core_dumps: None,
             tape: Some(tape.clone()),
             replay: None,
         };
-        let options: Vec<String> = args.option.clone();
         let status = execute(&manifest, session, |plugins, start| {
-            let settings = hio::wire::Settings::of(&manifest, &options);
-            let header = hio::wire::header(&manifest, &settings, plugins, start)
-                .map_err(|e| fail(LOAD, e))?;
-            tape.begin(header)
-                .map_err(|e| fail(USAGE, format!("--record: {e}")))
+            begin_log(
+                &tape,
+                args.record.as_deref(),
+                &manifest,
+                &args.option,
+                plugins,
+                start,
+            )
         });
         if status == USAGE || status == LOAD {
             // The same for every seed: no point going on.
