@@ -15,7 +15,7 @@ use crate::util::prepare;
 fn host(m: &Manifest, replay: bool) -> PluginHost {
     let limits = EngineLimits {
         replay,
-        ..m.engine.clone().for_run(m.leaves().len(), m.real)
+        ..m.engine_for_run()
     };
     PluginHost::new(limits, None).expect("plugin host")
 }

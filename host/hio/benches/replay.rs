@@ -55,7 +55,7 @@ grants = {{ connect = ["127.0.0.1:{port}"] }}
 }
 
 fn host_for(m: &Manifest, replay: bool) -> hio::plugin::PluginHost {
-    let mut limits = m.engine.clone().for_run(m.leaves().len(), m.real);
+    let mut limits = m.engine_for_run();
     limits.replay = replay;
     Cache::choose(None, false)
         .host(limits, |_| {})

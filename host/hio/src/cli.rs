@@ -39,12 +39,6 @@ fn warn_uncached(e: &LoadError) {
     ));
 }
 
-/// The manifest's engine limits as `hio run` uses them (see
-/// [`EngineLimits::for_run`]).
-fn engine_for(m: &Manifest) -> EngineLimits {
-    m.engine.clone().for_run(m.leaves().len(), m.real)
-}
-
 fn build_error(e: BuildError) -> u8 {
     match e {
         BuildError::Manifest(m) => fail(USAGE, m),
@@ -257,7 +251,7 @@ pub(crate) fn execute(
 ) -> u8 {
     let mut engine = EngineLimits {
         core_dumps: s.core_dumps.clone(),
-        ..engine_for(manifest)
+        ..manifest.engine_for_run()
     };
     if s.replay.is_some() {
         // A replay feeds recorded ticks at CPU speed: the watchdog strikes
@@ -401,7 +395,7 @@ pub fn check(path: &Path, cache: Cache) -> u8 {
         Ok(m) => m,
         Err(e) => return fail(USAGE, e),
     };
-    let host = match cache.host(engine_for(&manifest), warn_uncached) {
+    let host = match cache.host(manifest.engine_for_run(), warn_uncached) {
         Ok(h) => h,
         Err(e) => return fail(LOAD, e),
     };

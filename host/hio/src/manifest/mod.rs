@@ -317,6 +317,12 @@ impl Manifest {
         self.set_option(path, key, value)
     }
 
+    /// Its engine limits as `hio run` uses them: a pool slot per doer and
+    /// the watchdog in real mode (see `EngineLimits::for_run`).
+    pub fn engine_for_run(&self) -> EngineLimits {
+        self.engine.clone().for_run(self.leaves().len(), self.real)
+    }
+
     /// Sets the run's seed, which seeds the simulated network too.
     pub fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
