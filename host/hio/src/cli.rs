@@ -441,31 +441,32 @@ pub fn inspect(path: &Path) -> u8 {
     }
 }
 
-/// `hio trace FILE [--perfetto OUT] [--stats]`.
+/// `hio trace FILE [--perfetto OUT] [--stats] [--wire LOG]`. The trace is
+/// read a line at a time and the timeline written as it goes: memory grows
+/// with the doers, not with the trace.
 pub fn trace(file: &Path, perfetto: Option<&str>, stats: bool, wire: Option<&Path>) -> u8 {
-    let bytes = match std::fs::read(file) {
-        Ok(t) => t,
-        Err(e) => return fail(USAGE, format!("{}: cannot read: {e}", file.display())),
-    };
-    if bytes.starts_with(hio::io::wire::MAGIC) {
-        return fail(
+    use hio::timeline::{ChromeTrace, ReadError, Records, Summary};
+
+    let bad = |e: ReadError| match e {
+        ReadError::WireLog => fail(
             USAGE,
             format!(
                 "{} is a wire log: give the run's trace (hio run --trace FILE) and this log \
                  with --wire",
                 file.display()
             ),
-        );
-    }
-    let Ok(text) = String::from_utf8(bytes) else {
-        return fail(
-            USAGE,
-            format!("{}: cannot read: it is not UTF-8 text", file.display()),
-        );
+        ),
+        e => fail(USAGE, format!("{}: {e}", file.display())),
     };
-    let records = match hio::timeline::read(&text) {
+    let mut records = match std::fs::File::open(file) {
+        Ok(f) => Records::new(io::BufReader::with_capacity(1 << 16, f)),
+        Err(e) => return bad(e.into()),
+    };
+    // The first record is read before OUT is touched: a file that is not a
+    // trace at all leaves it as it was.
+    let first = match records.next().transpose() {
         Ok(r) => r,
-        Err(e) => return fail(USAGE, format!("{}: {e}", file.display())),
+        Err(e) => return bad(e),
     };
     let log = match wire {
         None => None,
@@ -478,24 +479,94 @@ pub fn trace(file: &Path, perfetto: Option<&str>, stats: bool, wire: Option<&Pat
             Err(e) => return fail(USAGE, format!("--wire {}: cannot read: {e}", w.display())),
         },
     };
-    if let Some(out) = perfetto {
-        let json = hio::timeline::chrome_trace_with(&records, log.as_ref()).to_string();
-        if out == "-" {
-            Closed::default().print(format!("{json}\n"));
-        } else if let Err(e) = std::fs::write(out, json) {
-            return fail(USAGE, format!("{out}: cannot write: {e}"));
+    let out: Option<Box<dyn Write>> = match perfetto {
+        None => None,
+        // A closed stdout drops the rest of the timeline, as print does;
+        // the summary still comes.
+        Some("-") => Some(Box::new(Lossy(Some(io::stdout())))),
+        Some(out) if same_file(Path::new(out), file) => {
+            return fail(USAGE, format!("{out}: is the trace being read"));
+        }
+        Some(out) => match std::fs::File::create(out) {
+            Ok(f) => Some(Box::new(f)),
+            Err(e) => return fail(USAGE, format!("{out}: cannot write: {e}")),
+        },
+    };
+    // A bad trace leaves no half timeline: what is still buffered is
+    // dropped, and a file is removed.
+    let abandon = |timeline: Option<ChromeTrace<'_, io::BufWriter<Box<dyn Write>>>>| {
+        drop(timeline.map(|t| t.into_inner().into_parts()));
+        if let Some(out) = perfetto.filter(|o| *o != "-")
+            && std::fs::metadata(out).is_ok_and(|m| m.is_file())
+        {
+            let _ = std::fs::remove_file(out);
+        }
+    };
+    let cannot_write = |e: io::Error| {
+        fail(
+            USAGE,
+            format!("{}: cannot write: {e}", perfetto.unwrap_or("-")),
+        )
+    };
+    let mut timeline = None;
+    if let Some(out) = out {
+        match ChromeTrace::new(io::BufWriter::with_capacity(1 << 16, out), log.as_ref()) {
+            Ok(t) => timeline = Some(t),
+            Err(e) => {
+                abandon(None);
+                return cannot_write(e);
+            }
         }
     }
-    if stats || perfetto.is_none() {
+    let mut summary = (stats || perfetto.is_none()).then(Summary::new);
+    for r in first.map(Ok).into_iter().chain(records) {
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => {
+                abandon(timeline);
+                return bad(e);
+            }
+        };
+        if let Some(t) = &mut timeline
+            && let Err(e) = t.record(&r)
+        {
+            abandon(timeline);
+            return cannot_write(e);
+        }
+        if let Some(s) = &mut summary {
+            s.record(&r);
+        }
+    }
+    if let Some(t) = timeline {
+        let end = t.finish().and_then(|mut w| {
+            if perfetto == Some("-") {
+                w.write_all(b"\n")?;
+            }
+            w.flush()
+        });
+        if let Err(e) = end {
+            abandon(None);
+            return cannot_write(e);
+        }
+    }
+    if let Some(summary) = summary {
         // The summary is the command's output, unless the timeline took
-        // stdout.
-        let mut table = format!(
-            "{:<32} {:>8} {:>8} {:>8} {:>12} {:>12}  ended\n",
+        // stdout; a row at a time.
+        let to: Box<dyn Write> = if perfetto == Some("-") {
+            Box::new(Lossy(Some(io::stderr())))
+        } else {
+            Box::new(Lossy(Some(io::stdout())))
+        };
+        let mut to = io::BufWriter::new(to);
+        let _ = writeln!(
+            to,
+            "{:<32} {:>8} {:>8} {:>8} {:>12} {:>12}  ended",
             "doer", "recurs", "failures", "restarts", "first tyme", "last tyme"
         );
-        for s in hio::timeline::summary(&records) {
-            table += &format!(
-                "{:<32} {:>8} {:>8} {:>8} {:>12} {:>12}  {}\n",
+        for s in summary.finish() {
+            let _ = writeln!(
+                to,
+                "{:<32} {:>8} {:>8} {:>8} {:>12} {:>12}  {}",
                 hio::Escaped(&s.doer).to_string(),
                 s.recurs,
                 s.failures,
@@ -505,13 +576,48 @@ pub fn trace(file: &Path, perfetto: Option<&str>, stats: bool, wire: Option<&Pat
                 s.ended
             );
         }
-        if perfetto == Some("-") {
-            Closed::default().eprintln(format_args!("{}", table.trim_end()));
-        } else {
-            Closed::default().print(table);
-        }
+        let _ = to.flush();
     }
     OK
+}
+
+/// A writer whose first failed write (stdout closed under `hio trace |
+/// head`) drops that write and every later one.
+struct Lossy<W>(Option<W>);
+
+impl<W: Write> Write for Lossy<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(w) = &mut self.0
+            && w.write_all(buf).is_err()
+        {
+            self.0 = None;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if let Some(w) = &mut self.0
+            && w.flush().is_err()
+        {
+            self.0 = None;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `a` and `b` name one file (writing the timeline over the trace
+/// being read would cut it short).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        #[cfg(unix)]
+        (Ok(a), Ok(b)) => {
+            use std::os::unix::fs::MetadataExt;
+            (a.dev(), a.ino()) == (b.dev(), b.ino())
+        }
+        _ => a
+            .canonicalize()
+            .is_ok_and(|a| b.canonicalize().is_ok_and(|b| a == b)),
+    }
 }
 
 pub fn demo(limit: f64) -> u8 {

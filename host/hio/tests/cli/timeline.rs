@@ -294,3 +294,245 @@ grants = {{ connect = ["10.0.0.1:7"] }}
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--perfetto"), "{}", stderr(&out));
 }
+
+/// A trace of `doers` doers that run one after the other, each entered,
+/// recurring once, cleaned and exited (four records), and the run's end.
+fn one_after_another(doers: usize) -> String {
+    let mut text = String::with_capacity(doers * 200);
+    for i in 0..doers {
+        let (t0, t1) = (i as f64 / 64.0, (i + 1) as f64 / 64.0);
+        let d = format!("pool/worker-{i:06}");
+        for (t, event) in [(t0, "enter"), (t0, "recur"), (t1, "clean"), (t1, "exit")] {
+            text += &format!("{{\"tyme\":{t:?},\"doer\":\"{d}\",\"event\":\"{event}\"}}\n");
+        }
+    }
+    text += &format!(
+        "{{\"tyme\":{:?},\"doer\":\"\",\"event\":\"done\",\"done\":true}}\n",
+        doers as f64 / 64.0
+    );
+    text
+}
+
+/// What a timeline holds, counted as it is read (a large one is never held
+/// whole).
+#[derive(Debug, Default, PartialEq)]
+struct Tally {
+    events: usize,
+    spans: usize,
+    hooks: usize,
+    tracks: usize,
+    done: usize,
+    /// The highest track number.
+    top: u64,
+    /// Whether track n is named `pool/worker-<n-1>`, for every track.
+    named_in_order: bool,
+}
+
+impl<'de> serde::Deserialize<'de> for Tally {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Events;
+        impl<'de> serde::de::Visitor<'de> for Events {
+            type Value = Tally;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("trace events")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Tally, A::Error> {
+                let mut t = Tally {
+                    named_in_order: true,
+                    ..Tally::default()
+                };
+                while let Some(e) = seq.next_element::<Value>()? {
+                    t.events += 1;
+                    t.top = t.top.max(e["tid"].as_u64().unwrap_or(0));
+                    match (e["ph"].as_str(), e["name"].as_str()) {
+                        (Some("X"), _) => t.spans += 1,
+                        (Some("i"), Some("done")) => t.done += 1,
+                        (Some("i"), _) if e["cat"] == "hook" => t.hooks += 1,
+                        (Some("M"), Some("thread_name")) => {
+                            t.tracks += 1;
+                            let n = e["tid"].as_u64().unwrap_or(0);
+                            let want = format!("pool/worker-{:06}", n.wrapping_sub(1));
+                            t.named_in_order &= e["args"]["name"] == want.as_str();
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(t)
+            }
+        }
+        d.deserialize_seq(Events)
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Timeline {
+    #[serde(rename = "displayTimeUnit")]
+    unit: String,
+    #[serde(rename = "traceEvents")]
+    events: Tally,
+}
+
+/// The peak resident memory of a process, in KiB: the largest VmHWM seen
+/// while it runs (a lower bound of its true peak).
+#[cfg(target_os = "linux")]
+fn wait_for_peak(child: &mut std::process::Child) -> (std::process::ExitStatus, u64) {
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Some(kib) = std::fs::read_to_string(&status).ok().and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        }) {
+            peak = peak.max(kib);
+        }
+        if let Some(exit) = child.try_wait().expect("wait") {
+            return (exit, peak);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_long_trace_streams_through_in_memory_that_does_not_grow_with_it() {
+    // 100,000 doers, one after the other: a 20 MB trace. Held whole as
+    // JSON values, its timeline took over 500 MB.
+    const DOERS: usize = 100_000;
+    let (dir, path) = trace_file(&one_after_another(DOERS));
+    let size = std::fs::metadata(&path).expect("trace").len();
+    assert!(size > 15_000_000, "{size}");
+    let json = dir.path().join("run.json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hio"))
+        .args(["trace", &path, "--perfetto", json.to_str().expect("utf-8")])
+        .args(["--stats"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run hio");
+    // The summary (a row a doer) is read as it comes, or a full pipe
+    // would stop hio.
+    let mut stdout = child.stdout.take().expect("stdout");
+    let rows = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut text).expect("stdout");
+        text
+    });
+    let (exit, peak_kib) = wait_for_peak(&mut child);
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
+        .expect("stderr");
+    assert!(exit.success(), "{err}");
+    assert!(
+        peak_kib < 64 * 1024,
+        "hio trace of {size} bytes peaked at {peak_kib} KiB"
+    );
+
+    // Valid JSON with every event: the process name; per doer 4 hooks, a
+    // span and the track's name and sort index; the run's end.
+    let file = std::fs::File::open(&json).expect("timeline");
+    let timeline: Timeline = serde_json::from_reader(std::io::BufReader::new(file)).expect("JSON");
+    assert_eq!(timeline.unit, "ms");
+    assert_eq!(
+        timeline.events,
+        Tally {
+            events: 1 + 7 * DOERS + 1,
+            spans: DOERS,
+            hooks: 4 * DOERS,
+            tracks: DOERS,
+            done: 1,
+            top: DOERS as u64,
+            named_in_order: true,
+        }
+    );
+    let rows = rows.join().expect("stdout");
+    assert_eq!(rows.lines().count(), 1 + DOERS);
+    assert_eq!(
+        rows.lines()
+            .last()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>()),
+        Some(vec![
+            "pool/worker-099999",
+            "1",
+            "0",
+            "0",
+            "1562.484375",
+            "1562.5",
+            "clean"
+        ])
+    );
+}
+
+#[test]
+fn a_bad_line_deep_in_a_long_trace_leaves_no_half_timeline() {
+    let mut text = one_after_another(2_000);
+    text += "{\"tyme\":0.0,\"doer\":\"late\"}\n";
+    let (dir, path) = trace_file(&text);
+    let json = dir.path().join("run.json");
+    let out = hio(&["trace", &path, "--perfetto", json.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("line 8002: not a trace record"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!json.exists(), "a half timeline was left");
+    // On stdout, what was written before the bad line stays written; the
+    // rest never comes.
+    let out = hio(&["trace", &path, "--perfetto", "-"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(serde_json::from_slice::<Value>(&out.stdout).is_err());
+    // The timeline is not written over the trace it reads.
+    let out = hio(&["trace", &path, "--perfetto", &path]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is the trace being read"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&path).expect("trace"), text);
+}
+
+#[test]
+fn the_timeline_keeps_its_bytes() {
+    // Keys in order, numbers as serde_json prints them; a restarted doer
+    // stays on its track; a doer with no exit ends at the last tyme.
+    let (_dir, path) = trace_file(
+        r#"{"tyme":0.0,"doer":"w","event":"enter"}
+{"tyme":0.5,"doer":"w","event":"abort","reason":"bo\"om"}
+{"tyme":0.5,"doer":"w","event":"exit","reason":"bo\"om"}
+{"tyme":0.5,"doer":"v","event":"enter","ran":false}
+{"tyme":1.0,"doer":"w","event":"enter","attempt":1}
+{"tyme":1.5,"doer":"w","event":"clean","attempt":1}
+{"tyme":1.5,"doer":"w","event":"exit","attempt":1}
+{"tyme":2.0,"doer":"","event":"done","done":false}
+"#,
+    );
+    let out = hio(&["trace", &path, "--perfetto", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let want = concat!(
+        r#"{"displayTimeUnit":"ms","traceEvents":["#,
+        r#"{"args":{"name":"hio run"},"name":"process_name","ph":"M","pid":1,"tid":0},"#,
+        r#"{"args":{},"cat":"hook","name":"enter","ph":"i","pid":1,"s":"t","tid":1,"ts":0.0},"#,
+        r#"{"args":{"reason":"bo\"om"},"cat":"hook","name":"abort","ph":"i","pid":1,"s":"t","tid":1,"ts":500000.0},"#,
+        r#"{"args":{"reason":"bo\"om"},"cat":"hook","name":"exit","ph":"i","pid":1,"s":"t","tid":1,"ts":500000.0},"#,
+        r#"{"args":{"attempt":0},"cat":"doer","dur":500000.0,"name":"w","ph":"X","pid":1,"tid":1,"ts":0.0},"#,
+        r#"{"args":{"ran":false},"cat":"hook","name":"enter","ph":"i","pid":1,"s":"t","tid":2,"ts":500000.0},"#,
+        r#"{"args":{"attempt":1},"cat":"hook","name":"enter","ph":"i","pid":1,"s":"t","tid":1,"ts":1000000.0},"#,
+        r#"{"args":{"attempt":1},"cat":"hook","name":"clean","ph":"i","pid":1,"s":"t","tid":1,"ts":1500000.0},"#,
+        r#"{"args":{"attempt":1},"cat":"hook","name":"exit","ph":"i","pid":1,"s":"t","tid":1,"ts":1500000.0},"#,
+        r#"{"args":{"attempt":1},"cat":"doer","dur":500000.0,"name":"w","ph":"X","pid":1,"tid":1,"ts":1000000.0},"#,
+        r#"{"args":{"done":false},"cat":"run","name":"done","ph":"i","pid":1,"s":"g","tid":0,"ts":2000000.0},"#,
+        r#"{"args":{"attempt":0},"cat":"doer","dur":1500000.0,"name":"v","ph":"X","pid":1,"tid":2,"ts":500000.0},"#,
+        r#"{"args":{"name":"w"},"name":"thread_name","ph":"M","pid":1,"tid":1},"#,
+        r#"{"args":{"sort_index":1},"name":"thread_sort_index","ph":"M","pid":1,"tid":1},"#,
+        r#"{"args":{"name":"v"},"name":"thread_name","ph":"M","pid":1,"tid":2},"#,
+        r#"{"args":{"sort_index":2},"name":"thread_sort_index","ph":"M","pid":1,"tid":2}"#,
+        "]}\n"
+    );
+    assert_eq!(stdout(&out), want);
+}
