@@ -15,7 +15,10 @@ fn hello(limits: &str) -> String {
 }
 
 /// Runs `work` in a thread while the run ticks; returns what it returned.
-fn against<T: Send + 'static>(run: &mut Run, work: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) fn against<T: Send + 'static>(
+    run: &mut Run,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let out = Arc::new(Mutex::new(None));
     let o = out.clone();
     let done = Flag::default();
@@ -30,7 +33,7 @@ fn against<T: Send + 'static>(run: &mut Run, work: impl FnOnce() -> T + Send + '
     v.unwrap_or_else(|| panic!("the client panicked; log:\n{}", run.log()))
 }
 
-fn curl(args: &[&str]) -> String {
+pub(crate) fn curl(args: &[&str]) -> String {
     let out = Command::new("curl")
         .args(["-sS", "--max-time", "10"])
         .args(args)
@@ -104,7 +107,7 @@ print(c.sock is not None)
 }
 
 /// Sends `request` raw and reads until the server closes (or 10 s).
-fn raw(addr: SocketAddr, request: Vec<u8>) -> String {
+pub(crate) fn raw(addr: SocketAddr, request: Vec<u8>) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s.write_all(&request).unwrap();

@@ -120,7 +120,8 @@ grants = {{ listen = ["127.0.0.1:*"], spawn = ["conn.wasm"] }}
 
 #[test]
 fn idle_connections_hold_no_buffer_memory() {
-    let mut run = start(&server("echo", "echo", ""));
+    // 200 from one address: more than one peer may hold by default.
+    let mut run = start(&server("echo", "echo", "peer_connections = 200"));
     let addr = run.listening();
     let net = run.net.clone().unwrap();
     // 200 connections, each echoing 64 KiB once, then idle.

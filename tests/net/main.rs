@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod defects;
 mod http;
 mod limits;
 mod replay;

@@ -143,6 +143,10 @@ pub struct ConnLimits {
     /// Accepted connections a listener holds until the doer takes them;
     /// beyond it the rest wait in the kernel's backlog.
     pub backlog: u32,
+    /// Connections one peer address may hold at once on one listener
+    /// (accepted, taken or not); more from it are closed as they are
+    /// accepted (an HTTP server first answers them 503).
+    pub peer_connections: u32,
     /// Receive buffer per connection, in bytes.
     pub recv_buffer: usize,
     /// Send buffer per connection, in bytes.
@@ -167,6 +171,7 @@ impl Default for ConnLimits {
         ConnLimits {
             connections: 256,
             backlog: 64,
+            peer_connections: 192,
             recv_buffer: 64 << 10,
             send_buffer: 64 << 10,
             connect_timeout: 10.0,

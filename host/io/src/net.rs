@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -91,6 +91,12 @@ struct Inner {
     web: Web,
     /// What tyme 0 stands for on the wall clock (for HTTP's `Date`).
     wall_start: Duration,
+    /// Connections each peer address holds on each listener.
+    peers: BTreeMap<(u64, IpAddr), u32>,
+    /// The wait since the last pass already reported the readiness the
+    /// host knew of (sockets left unread for want of room): the next waits
+    /// block on news alone.
+    known_reported: bool,
 }
 
 /// The run's host-owned network: cheap to clone, shared by the doers'
@@ -194,6 +200,15 @@ impl Inner {
             if let Some(mut sock) = c.sock.take() {
                 self.deregister(&mut sock);
             }
+            if let (Some(lid), Some(peer)) = (c.listener, c.peer) {
+                let key = (lid, peer.ip());
+                if let Some(n) = self.peers.get_mut(&key) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        self.peers.remove(&key);
+                    }
+                }
+            }
             // A let-go connection still flushing counted against its
             // owner until now: a doer cannot pile up closing connections.
             self.unclaim(c.owner);
@@ -226,6 +241,7 @@ impl Inner {
                 c.writable = false;
                 c.readable = false;
                 let mut sock = Sock::Tcp(sock);
+                sock.no_delay();
                 let registered = self.register(id, &mut sock);
                 let c = self.conns.get_mut(&id).expect("present above");
                 match registered {
@@ -321,13 +337,34 @@ impl Inner {
                     },
                     None => None,
                 };
+                let peer_key = (lid, peer.ip());
+                let from_peer = self.peers.get(&peer_key).copied().unwrap_or(0);
+                if from_peer >= limits.peer_connections {
+                    // One peer holds its share of this listener already:
+                    // this one closes at once (an HTTP client first reads
+                    // why), and counts against no one.
+                    let web = self.web.servers.values().any(|s| s.listener == lid);
+                    if let (true, None, Sock::Tcp(s)) = (web, &tls, &mut sock) {
+                        let date = self.date();
+                        let answer = crate::http::ResponseEncoder::simple(
+                            503,
+                            "too many connections from your address",
+                            &date,
+                        );
+                        let _ = io::Write::write(s, &answer);
+                    }
+                    continue;
+                }
                 let id = self.id();
+                sock.no_delay();
                 if self.register(id, &mut sock).is_err() {
                     continue;
                 }
                 let mut c = Conn::new(owner, limits, tls);
                 c.local = sock.local_addr().ok();
                 c.peer = Some(peer);
+                c.listener = Some(lid);
+                *self.peers.entry(peer_key).or_insert(0) += 1;
                 c.sock = Some(sock);
                 c.readable = true;
                 c.writable = true;
@@ -358,6 +395,7 @@ impl Inner {
     /// Before the doers' turn.
     fn before(&mut self, tyme: f64) {
         self.tyme = tyme;
+        self.known_reported = false;
         if self.sim.is_some() {
             self.sim_before();
         } else {
@@ -458,6 +496,8 @@ impl Net {
             conns: BTreeMap::new(),
             web: Web::default(),
             wall_start: Duration::ZERO,
+            peers: BTreeMap::new(),
+            known_reported: false,
         })))
     }
 
@@ -562,6 +602,28 @@ impl Net {
             .get_mut(&lid.0)
             .and_then(|l| l.pending.pop_front())
             .map(ConnId)
+    }
+
+    /// Puts a connection its doer took back at the front of the queue of
+    /// the listener that accepted it, to be taken again by the next
+    /// [`accept`](Self::accept): a doer that cannot deal with it yet (say,
+    /// it is at its children limit) leaves it waiting instead of closing
+    /// it. Returns false (and does nothing) when the connection did not
+    /// come from a listener its owner still holds, or was let go.
+    pub fn requeue(&self, cid: ConnId) -> bool {
+        let mut inner = self.lock();
+        let Some(c) = inner.conns.get(&cid.0) else {
+            return false;
+        };
+        let (owner, dropped) = (c.owner, c.dropped);
+        let Some(l) = c.listener.and_then(|lid| inner.listeners.get_mut(&lid)) else {
+            return false;
+        };
+        if dropped || l.owner != owner {
+            return false;
+        }
+        l.pending.push_front(cid.0);
+        true
     }
 
     /// Closes a listener and the connections it accepted that no doer took.
@@ -785,7 +847,17 @@ impl Services for NetService {
         if self.net.is_simulated() {
             return self.net.wait_sim(clock, timeout);
         }
-        if self.net.lock().poll(timeout) > 0 {
+        let mut inner = self.net.lock();
+        // A socket left unread for want of room, whose doer has made room
+        // since: the readiness is known (no event will come again), and a
+        // pass now moves its bytes. Said once per wait, so a run that keeps
+        // to the grid does not spin on it.
+        if !inner.known_reported && inner.conns.values().any(Conn::can_take_more) {
+            inner.known_reported = true;
+            inner.poll(Duration::ZERO);
+            return WaitEnd::Ready;
+        }
+        if inner.poll(timeout) > 0 {
             WaitEnd::Ready
         } else {
             WaitEnd::Elapsed

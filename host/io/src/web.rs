@@ -6,7 +6,8 @@
 //! requests. A doer takes one request at a time per connection (so
 //! pipelined requests are answered in order) and answers it over as many
 //! ticks as it likes; the next request of that connection is decoded once
-//! the response is finished. What is malformed or too large is answered by
+//! the response is finished (the unread rest of a request's body is read
+//! and dropped first). What is malformed or too large is answered by
 //! the host (400, 413, 414, 431) and the connection closes; a head that
 //! does not arrive within the header timeout gets 408.
 
@@ -36,6 +37,10 @@ pub(crate) struct WebConn {
     pub head_since: Option<f64>,
     /// Answered with an error or asked to close: no more requests.
     pub closing: bool,
+    /// The doer answered a request without reading its whole body: the
+    /// rest of it is read and dropped (within the body limit), then the
+    /// next request is decoded.
+    pub discarding: bool,
 }
 
 /// One request and its response.
@@ -52,6 +57,9 @@ pub(crate) struct WebRequest {
     /// Its connection failed or closed under it: nothing more goes out.
     pub dead: bool,
     pub continued: bool,
+    /// Its response's body ends with the connection (an HTTP/1.0 client
+    /// and no length given): trailers have nowhere to go and are dropped.
+    pub close_delimited: bool,
 }
 
 /// The HTTP side of a [`crate::Net`].
@@ -87,6 +95,7 @@ impl WebRequest {
             taken: false,
             dead: false,
             continued: false,
+            close_delimited: false,
         }
     }
 }
@@ -123,7 +132,7 @@ impl Web {
                 }
                 break;
             }
-            if conn.current.is_none() && conn.head_since.is_none() {
+            if conn.current.is_none() && !conn.discarding && conn.head_since.is_none() {
                 conn.head_since = Some(tyme);
             }
             match conn.decoder.decode(&input[used..]) {
@@ -133,7 +142,9 @@ impl Web {
                     // taken it never sees it; one that has finds it dead. A
                     // response already under way is cut off (no error
                     // response in the middle of it).
-                    let mut respond = true;
+                    // A body being dropped belongs to a request answered
+                    // already: no second response.
+                    let mut respond = !conn.discarding;
                     if let Some(rid) = conn.current.take()
                         && let Some(r) = self.requests.get_mut(&rid)
                     {
@@ -170,6 +181,9 @@ impl Web {
                             if let Some(r) = conn.current.and_then(|r| self.requests.get_mut(&r)) {
                                 r.body.push(&bytes);
                             }
+                        }
+                        Some(RequestEvent::End { .. }) if conn.discarding => {
+                            conn.discarding = false;
                         }
                         Some(RequestEvent::End { trailers }) => {
                             if let Some(r) = conn.current.and_then(|r| self.requests.get_mut(&r)) {
@@ -229,10 +243,15 @@ impl Web {
         }
         let framing = match length {
             Some(n) => Framing::Length(n),
+            // An HTTP/1.0 client cannot read chunks: the body ends with
+            // the connection.
+            None if r.head.version == 0 => Framing::Close,
             None => Framing::Chunked,
         };
         let keep_alive = r.head.keep_alive && !self.conns.get(&r.conn).is_some_and(|c| c.closing);
-        let head_request = r.head.method.eq_ignore_ascii_case("HEAD");
+        // Methods are case-sensitive (RFC 9110 section 9.1): `head` is an
+        // unknown method, answered with a body like any other.
+        let head_request = r.head.method == "HEAD";
         let (bytes, encoder) = ResponseEncoder::head(
             status,
             None,
@@ -244,6 +263,7 @@ impl Web {
         )
         .map_err(|e| e.reason)?;
         r.response = Some(encoder);
+        r.close_delimited = framing == Framing::Close;
         Ok(bytes)
     }
 }

@@ -440,7 +440,9 @@ impl ChildrenHost for StoreData {
     ) -> Result<(), String> {
         self.cross(name.len() + plugin.len() + options_size(&options));
         // The handle is the child's now, whatever happens: on a refusal
-        // the connection closes.
+        // the connection closes, except at the children limit, where an
+        // accepted connection goes back to the front of its listener's
+        // queue (back pressure: the next `accept` gives it again).
         let conn = conn.and_then(|r| self.table.delete(r).ok()).map(|c| c.0);
         let refuse = |data: &mut StoreData, why: String| {
             if let (Some(cid), Some(net)) = (conn, data.net_ref()) {
@@ -461,10 +463,15 @@ impl ChildrenHost for StoreData {
             return refuse(self, format!("a child named {name:?} is alive already"));
         }
         if self.children.len() >= self.max_children as usize {
-            return refuse(
-                self,
-                format!("limit reached: children ({} alive)", self.max_children),
-            );
+            let why = format!("limit reached: children ({} alive)", self.max_children);
+            if let (Some(cid), Some(net)) = (conn, self.net_ref())
+                && net.requeue(cid)
+            {
+                return Err(format!(
+                    "{why}; the connection waits in its listener's queue"
+                ));
+            }
+            return refuse(self, why);
         }
         if !self.spawnable.contains(&plugin) {
             return refuse(

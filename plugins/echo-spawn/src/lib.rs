@@ -2,8 +2,11 @@
 //! connection it accepts to a child doer of its own, spawned from `child`
 //! (the plugin as the manifest's `grants.spawn` lists it, default
 //! `echo-conn.wasm`) and named `c1`, `c2`, … in accept order, with no
-//! options. A refused spawn is logged as a warning and its connection is
-//! dropped. Never done.
+//! options. At its children limit (`limits.children`) the host puts the
+//! connection back in the listener's queue and this doer stops accepting
+//! until the next tick: connections wait (back pressure) until a child is
+//! done. Any other refused spawn is logged as a warning and its connection
+//! is dropped. Never done.
 
 #[path = "../../echo/src/listen.rs"]
 mod listen;
@@ -47,15 +50,24 @@ impl Doer for EchoSpawn {
     fn recur(&mut self, _tyme: f64) -> Result<bool, String> {
         let none = Options::new();
         while let Some(conn) = self.listener.accept() {
-            self.accepted += 1;
-            let name = format!("c{}", self.accepted);
+            let name = format!("c{}", self.accepted + 1);
             let peer = conn.peer_address();
             match children::spawn(&name, &self.child, &none, Some(conn)) {
-                Ok(()) => log::debug(&format!("accepted {peer}, handed to {name}")),
-                Err(e) => log::warn(&format!(
-                    "cannot spawn {name} from {} for {peer}, dropping the connection: {e}",
-                    self.child
-                )),
+                Ok(()) => {
+                    self.accepted += 1;
+                    log::debug(&format!("accepted {peer}, handed to {name}"));
+                }
+                // At the children limit the connection is back in the
+                // queue: try again next tick.
+                Err(e) if e.contains("waits in its listener's queue") => break,
+                Err(e) => {
+                    self.accepted += 1;
+                    log::warn(&format!(
+                        "cannot spawn {name} from {} for {peer}, dropping the connection: {e}",
+                        self.child
+                    ));
+                    break;
+                }
             }
         }
         Ok(false)

@@ -147,6 +147,7 @@ impl Builder<'_> {
             limits: ConnLimits {
                 connections: l.connections,
                 backlog: l.backlog,
+                peer_connections: l.peer_connections,
                 recv_buffer: size(l.recv_buffer),
                 send_buffer: size(l.send_buffer),
                 connect_timeout: l.connect_timeout,

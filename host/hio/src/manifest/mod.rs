@@ -86,6 +86,9 @@ pub struct Limits {
     pub connections: u32,
     /// Accepted connections waiting per listener.
     pub backlog: u32,
+    /// Connections one peer address may hold at once on one of the doer's
+    /// listeners; more from it are closed as they are accepted.
+    pub peer_connections: u32,
     /// Receive buffer per connection, in bytes.
     pub recv_buffer: u64,
     /// Send buffer per connection, in bytes.
@@ -117,6 +120,11 @@ pub const DEFAULT_HANDLES: u32 = 1024;
 pub const DEFAULT_CONNECTIONS: u32 = 256;
 /// Default accepted connections waiting per listener.
 pub const DEFAULT_BACKLOG: u32 = 64;
+/// Default connections per peer address and listener: three quarters of
+/// the default `connections`, so one client cannot take them all (64 stay
+/// for everyone else), and a benchmark of up to 192 connections from one
+/// address still works.
+pub const DEFAULT_PEER_CONNECTIONS: u32 = 192;
 /// Default receive buffer per connection, in bytes.
 pub const DEFAULT_RECV_BUFFER: u64 = 64 << 10;
 /// Default send buffer per connection, in bytes.
@@ -318,9 +326,27 @@ impl Manifest {
     }
 
     /// Its engine limits as `hio run` uses them: a pool slot per doer and
-    /// the watchdog in real mode (see `EngineLimits::for_run`).
+    /// per child every doer granted `spawn` may have alive
+    /// (`limits.children`), and the watchdog in real mode (see
+    /// `EngineLimits::for_run`).
     pub fn engine_for_run(&self) -> EngineLimits {
-        self.engine.clone().for_run(self.leaves().len(), self.real)
+        self.engine.clone().for_run(self.instances(), self.real)
+    }
+
+    /// The most doer instances the tree can have alive at once: its leaves,
+    /// and the children of those granted `spawn` (children spawn none).
+    pub fn instances(&self) -> usize {
+        self.leaves()
+            .iter()
+            .map(|l| {
+                let children = if l.net.spawn.is_empty() {
+                    0
+                } else {
+                    l.limits.children as usize
+                };
+                1 + children
+            })
+            .sum()
     }
 
     /// Sets the run's seed, which seeds the simulated network too.

@@ -15,8 +15,8 @@ use super::grants::grants;
 use super::{
     DEFAULT_BACKLOG, DEFAULT_CHILDREN, DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS, DEFAULT_FUEL,
     DEFAULT_HANDLES, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BACKOFF,
-    DEFAULT_MESSAGE, DEFAULT_RECONNECT_BACKOFF, DEFAULT_RECV_BUFFER, DEFAULT_SEND_BUFFER, Group,
-    Leaf, Limits, Manifest, ManifestError, Node, Wake,
+    DEFAULT_MESSAGE, DEFAULT_PEER_CONNECTIONS, DEFAULT_RECONNECT_BACKOFF, DEFAULT_RECV_BUFFER,
+    DEFAULT_SEND_BUFFER, Group, Leaf, Limits, Manifest, ManifestError, Node, Wake,
 };
 use hio_scheduler::DEFAULT_TOCK;
 use hio_scheduler::DeckSpec;
@@ -407,6 +407,7 @@ const LIMIT_KEYS: &[&str] = &[
     "host_bytes",
     "connections",
     "backlog",
+    "peer_connections",
     "recv_buffer",
     "send_buffer",
     "connect_timeout",
@@ -427,6 +428,7 @@ fn default_limits(engine: &EngineLimits) -> Limits {
         host_bytes: hio_wasm::DEFAULT_HOST_BYTES,
         connections: DEFAULT_CONNECTIONS,
         backlog: DEFAULT_BACKLOG,
+        peer_connections: DEFAULT_PEER_CONNECTIONS,
         recv_buffer: DEFAULT_RECV_BUFFER,
         send_buffer: DEFAULT_SEND_BUFFER,
         connect_timeout: DEFAULT_CONNECT_TIMEOUT,
@@ -489,6 +491,7 @@ fn limits(
         ("handles", &mut l.handles, 1),
         ("connections", &mut l.connections, 1),
         ("backlog", &mut l.backlog, 1),
+        ("peer_connections", &mut l.peer_connections, 1),
         ("children", &mut l.children, 0),
     ] {
         if let Some(n) = count(key, min)? {

@@ -53,9 +53,11 @@ impl HeadReader {
         }
     }
 
-    /// Nothing of a head has arrived (skipped empty lines aside).
+    /// Nothing of a head has arrived, not even an empty line before it (a
+    /// head's time counts from its first byte, so empty lines sent one by
+    /// one cannot hold a connection without a request).
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty() && !self.pending_cr
+        self.buf.is_empty() && !self.pending_cr && self.skipped == 0
     }
 
     /// The section's bytes, its final empty line included.

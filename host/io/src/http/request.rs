@@ -125,7 +125,8 @@ impl RequestDecoder {
     }
 
     /// Whether the decoder is between requests, with no byte of the next
-    /// one received (empty lines aside): a peer closing now closes cleanly.
+    /// one received, not even an empty line: a peer closing now closes
+    /// cleanly, and no head is being timed.
     pub fn is_idle(&self) -> bool {
         self.failed.is_none() && matches!(&self.state, State::Head(r) if r.is_empty())
     }
@@ -227,14 +228,24 @@ fn parse_head(bytes: &[u8], limits: &HttpLimits) -> Result<RequestHead, HttpErro
     })
 }
 
-/// Whether the request line ends in a well-formed `HTTP/d.d` (so the
-/// version, not the syntax, is what httparse refused).
+/// Whether the request line is well formed (`method SP target SP
+/// HTTP/d.d`, exactly three parts) and its version is `HTTP/d.d`: then the
+/// version, not the syntax, is what httparse refused. A target with a space
+/// in it (`GET /a b HTTP/1.1`) is a malformed line, not another version.
 fn other_version(head: &[u8]) -> bool {
     let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    match line.rsplit(|&b| b == b' ').next() {
-        Some([b'H', b'T', b'T', b'P', b'/', major, b'.', minor]) => {
-            major.is_ascii_digit() && minor.is_ascii_digit()
+    let parts: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+    match parts.as_slice() {
+        [
+            method,
+            target,
+            [b'H', b'T', b'T', b'P', b'/', major, b'.', minor],
+        ] => {
+            !method.is_empty()
+                && !target.is_empty()
+                && major.is_ascii_digit()
+                && minor.is_ascii_digit()
         }
         _ => false,
     }
@@ -302,6 +313,13 @@ mod tests {
         assert_eq!(head("GET / HTTP/1.10\r\n\r\n").err(), Some(400));
         assert_eq!(head("GET / http/1.1\r\n\r\n").err(), Some(400));
         assert_eq!(head("GET /\r\n\r\n").err(), Some(400));
+        // A space in the target: a malformed line, whatever ends it.
+        assert_eq!(
+            head("GET /a b HTTP/1.1\r\nHost: x\r\n\r\n").err(),
+            Some(400)
+        );
+        assert_eq!(head("GET /a b HTTP/2.0\r\n\r\n").err(), Some(400));
+        assert_eq!(head("GET  / HTTP/2.0\r\n\r\n").err(), Some(400));
         assert_eq!(head("GET / HTTP/1.0\r\n\r\n").map(|h| h.version), Ok(0));
     }
 

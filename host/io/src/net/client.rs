@@ -129,7 +129,9 @@ impl Net {
         let cid = self.connect(owner, addr, tls, false)?;
         let mut inner = self.lock();
         let limits = inner.web.limits;
-        let head_request = method.eq_ignore_ascii_case("HEAD");
+        // Methods are case-sensitive (RFC 9110 section 9.1): only `HEAD`
+        // is HEAD.
+        let head_request = method == "HEAD";
         if let Some(c) = inner.conns.get_mut(&cid.0) {
             // The head goes first, whatever the buffer holds.
             c.send.push(&head);

@@ -14,7 +14,7 @@ use crate::{HostPort, NetError};
 
 impl Inner {
     /// The `Date` of responses this tick: the run's wall start plus tyme.
-    fn date(&self) -> String {
+    pub(super) fn date(&self) -> String {
         let at = self
             .wall_start
             .saturating_add(Duration::try_from_secs_f64(self.tyme).unwrap_or(Duration::ZERO));
@@ -40,6 +40,7 @@ impl Inner {
                         current: None,
                         head_since: None,
                         closing: false,
+                        discarding: false,
                     },
                 );
             }
@@ -63,6 +64,10 @@ impl Inner {
                         }
                     }
                 }
+                // The server's connections are the host's: no doer lets
+                // them go, so the host does (the sweep then forgets them
+                // and its owner's count goes down).
+                c.dropped = true;
                 continue;
             }
             if web.head_late(cid, tyme, c.limits.header_timeout) {
@@ -73,6 +78,7 @@ impl Inner {
                 c.send
                     .push(&ResponseEncoder::simple(408, "request timeout", &date));
                 c.shut = true;
+                web.retire(cid, c, tyme);
                 continue;
             }
             let room = c.limits.recv_buffer;
@@ -88,13 +94,17 @@ impl Inner {
                     c.shut = true;
                 }
                 Step::Idle => {
-                    let idle = web.conns.get(&cid).is_some_and(|w| w.current.is_none());
+                    let idle = web
+                        .conns
+                        .get(&cid)
+                        .is_some_and(|w| w.current.is_none() && !w.discarding);
                     if idle && c.peer_eof && c.recv.is_empty() {
                         // The client is done and nothing is pending.
                         c.shut = true;
                     }
                 }
             }
+            web.retire(cid, c, tyme);
         }
     }
 
@@ -103,21 +113,37 @@ impl Inner {
         self.conns.get_mut(&cid)
     }
 
-    /// Ends request `rid`: its connection goes on to the next request, or
-    /// closes.
-    fn request_done(&mut self, rid: u64, close: bool) {
+    /// Ends request `rid`: its connection goes on to the next request (first
+    /// dropping the rest of the body with `discard`), or closes.
+    fn request_done(&mut self, rid: u64, close: bool, discard: bool) {
         let Some(r) = self.web.requests.remove(&rid) else {
             return;
         };
         let keep = !close && r.head.keep_alive;
         if let Some(w) = self.web.conns.get_mut(&r.conn) {
             w.current = None;
+            w.discarding = keep && discard;
             if !keep {
                 w.closing = true;
             }
         }
         if !keep && let Some(c) = self.conns.get_mut(&r.conn) {
             c.shut = true;
+            let tyme = self.tyme;
+            self.web.retire(r.conn, c, tyme);
+        }
+    }
+}
+
+impl crate::web::Web {
+    /// Lets a server's connection go once it is closing with no request
+    /// under way: what was written is flushed, then it closes and the
+    /// sweep forgets it.
+    fn retire(&mut self, cid: u64, c: &mut crate::conn::Conn, tyme: f64) {
+        let busy = self.conns.get(&cid).is_some_and(|w| w.current.is_some());
+        if c.shut && !busy && !c.dropped {
+            self.conns.remove(&cid);
+            let_go(c, tyme);
         }
     }
 }
@@ -302,14 +328,20 @@ impl Net {
             .response
             .as_mut()
             .ok_or_else(|| "no response was started".to_owned())?;
+        let trailers = if r.close_delimited { &[][..] } else { trailers };
         let tail = enc.finish(trailers).map_err(|e| e.reason)?;
+        let keep_alive = enc.keep_alive();
         r.finished = true;
-        // A body not read in full leaves the connection mid-request: close.
-        let unread = !(r.body_done && r.body.is_empty());
+        // A body not read in full: what arrived is dropped, and what is
+        // still coming is read and dropped before the next request (within
+        // the body limit, as nginx does). A client still waiting for a
+        // `100 Continue` may never send it: that connection closes.
+        let arriving = !r.body_done;
+        let close = !keep_alive || (arriving && r.head.expect_continue && !r.continued);
         if let Some(c) = inner.request_conn(rid) {
             c.send.push(&tail);
         }
-        inner.request_done(rid, unread);
+        inner.request_done(rid, close, arriving);
         Ok(())
     }
 
@@ -339,7 +371,7 @@ impl Net {
             // Cut off or not, no more bytes: the end of the stream says so.
             c.shut = true;
         }
-        inner.request_done(rid, true);
+        inner.request_done(rid, true, false);
     }
 
     /// Forgets the servers of owner `id` (its listeners close with it).

@@ -1,0 +1,328 @@
+//! Defects found by using the servers as clients and attackers do: many
+//! connections over time, bodies nobody reads, HTTP/1.0 clients, odd
+//! request lines, one client holding every connection. Each test failed
+//! before its fix.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::Duration;
+
+use crate::http::{against, raw};
+use crate::util::{plugin, server, start};
+
+fn hello(limits: &str) -> String {
+    server("hello", "hello", limits)
+}
+
+/// The statuses of the responses in `said`, in order.
+fn statuses(said: &str) -> Vec<&str> {
+    said.match_indices("HTTP/1.")
+        .map(|(i, _)| &said[i + 9..i + 12])
+        .collect()
+}
+
+#[test]
+fn an_http_server_serves_far_more_closed_connections_than_its_limit() {
+    // A limit of 8 connections (its listener is one): 200 requests that each
+    // close their connection, half closed by the server (`Connection:
+    // close`), half by the client first.
+    let mut run = start(&hello("connections = 8"));
+    let addr = run.listening();
+    let net = run.net.clone().unwrap();
+    let served = against(&mut run, move || {
+        let mut served = 0;
+        for i in 0..200 {
+            let said = if i % 2 == 0 {
+                raw(
+                    addr,
+                    b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+                )
+            } else {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+                let mut got = vec![0u8; 4096];
+                let mut said = String::new();
+                while !said.ends_with("hello\n") {
+                    let n = s.read(&mut got).unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    said.push_str(&String::from_utf8_lossy(&got[..n]));
+                }
+                said
+            };
+            if said.starts_with("HTTP/1.1 200 ") && said.ends_with("hello\n") {
+                served += 1;
+            }
+        }
+        served
+    });
+    assert_eq!(served, 200, "log:\n{}", run.log());
+    // Every connection is let go once both sides are done.
+    run.ticks(30);
+    assert_eq!(net.connections(), 0, "log:\n{}", run.log());
+}
+
+#[test]
+fn slow_heads_get_408_and_the_server_goes_on_serving() {
+    let mut run = start(&hello("connections = 6, header_timeout = 0.2"));
+    let addr = run.listening();
+    let said = against(&mut run, move || {
+        // Three rounds of five partial heads: each round takes every
+        // connection the server has.
+        for _ in 0..3 {
+            let mut slow: Vec<TcpStream> = (0..5)
+                .map(|_| {
+                    let mut s = TcpStream::connect(addr).unwrap();
+                    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    s.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+                    s
+                })
+                .collect();
+            for s in &mut slow {
+                let mut got = Vec::new();
+                let _ = s.read_to_end(&mut got);
+                assert!(got.starts_with(b"HTTP/1.1 408 "), "{got:?}");
+            }
+        }
+        raw(
+            addr,
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+        )
+    });
+    assert!(
+        said.starts_with("HTTP/1.1 200 "),
+        "{said}; log:\n{}",
+        run.log()
+    );
+}
+
+#[test]
+fn an_unread_request_body_is_dropped_and_the_connection_goes_on() {
+    let mut run = start(&hello(""));
+    let addr = run.listening();
+    let said = against(&mut run, move || {
+        let mut out = Vec::new();
+        for first in [
+            // By length, all at once with the next request.
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcdeGET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            // Chunked, with a trailer.
+            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\nGET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        ] {
+            out.push(raw(addr, first.as_bytes().to_vec()));
+        }
+        // The body sent after the answer came, then the next request later
+        // still, on the same connection.
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+            .unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = s.read(&mut buf).unwrap();
+        let mut said = String::from_utf8_lossy(&buf[..n]).into_owned();
+        s.write_all(&vec![b'z'; 100_000]).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        s.write_all(b"GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+        said.push_str(&String::from_utf8_lossy(&rest));
+        out.push(said);
+        out
+    });
+    for said in said {
+        assert_eq!(statuses(&said), ["200", "404"], "{said}");
+        assert!(said.ends_with("not found\n"), "{said}");
+    }
+}
+
+#[test]
+fn http_1_0_clients_get_bodies_they_can_read() {
+    let mut run = start(&server("router", "router", ""));
+    let addr = run.listening();
+    let said = against(&mut run, move || {
+        let echo = raw(
+            addr,
+            b"POST /echo HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello".to_vec(),
+        );
+        let events = raw(addr, b"GET /events HTTP/1.0\r\n\r\n".to_vec());
+        (echo, events)
+    });
+    for got in [&said.0, &said.1] {
+        let lower = got.to_ascii_lowercase();
+        assert!(got.starts_with("HTTP/1.1 200 "), "{got}");
+        assert!(!lower.contains("transfer-encoding"), "{got}");
+        assert!(lower.contains("connection: close\r\n"), "{got}");
+    }
+    assert!(said.0.ends_with("\r\n\r\nhello"), "{}", said.0);
+    assert!(said.1.ends_with("data: tick 2\n\n"), "{}", said.1);
+}
+
+#[test]
+fn methods_are_case_sensitive_so_a_lowercase_head_gets_a_body() {
+    let mut run = start(&hello(""));
+    let addr = run.listening();
+    let said = against(&mut run, move || {
+        raw(
+            addr,
+            b"head / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+        )
+    });
+    assert!(said.contains("content-length: 6\r\n") || said.contains("Content-Length: 6\r\n"));
+    assert!(said.ends_with("\r\n\r\nhello\n"), "{said}");
+}
+
+#[test]
+fn empty_lines_before_a_request_do_not_hold_off_the_head_timeout() {
+    let mut run = start(&hello("header_timeout = 0.5"));
+    let addr = run.listening();
+    let said = against(&mut run, move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(150)))
+            .unwrap();
+        let start = std::time::Instant::now();
+        let mut got = Vec::new();
+        // An empty line every 150 ms, for up to 5 s (20 lines: within the
+        // bound on empty lines, so only the timeout can end it).
+        for _ in 0..20 {
+            if s.write_all(b"\r\n").is_err() {
+                break;
+            }
+            let mut buf = [0u8; 1024];
+            match s.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => break,
+            }
+        }
+        (String::from_utf8_lossy(&got).into_owned(), start.elapsed())
+    });
+    assert!(said.0.starts_with("HTTP/1.1 408 "), "{said:?}");
+    assert!(said.1 < Duration::from_secs(2), "{said:?}");
+}
+
+#[test]
+fn a_space_in_the_target_is_a_malformed_request_line() {
+    let mut run = start(&hello(""));
+    let addr = run.listening();
+    let said = against(&mut run, move || {
+        raw(addr, b"GET /a b HTTP/1.1\r\nHost: x\r\n\r\n".to_vec())
+    });
+    assert!(said.starts_with("HTTP/1.1 400 "), "{said}");
+}
+
+fn echo_spawn(limits: &str) -> String {
+    format!(
+        r#"
+tock = 0.01
+real = true
+wake = "io"
+[[doers]]
+name = "server"
+plugin = "{}"
+options = {{ addr = "127.0.0.1:0", child = "{conn}" }}
+grants = {{ listen = ["127.0.0.1:*"], spawn = ["{conn}"] }}
+limits = {{ {limits} }}
+"#,
+        plugin("echo-spawn"),
+        conn = plugin("echo-conn"),
+    )
+}
+
+/// Writes `text` and reads it back (echoed), on an open connection.
+fn echoes(s: &mut TcpStream, text: &[u8]) -> bool {
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    if s.write_all(text).is_err() {
+        return false;
+    }
+    let mut got = vec![0u8; text.len()];
+    s.read_exact(&mut got).is_ok() && got == text
+}
+
+#[test]
+fn a_doer_per_connection_serves_as_many_idle_connections_as_its_children_limit() {
+    // The default children limit (64): 40 idle connections, each with a
+    // child of its own, then all of them echo.
+    let mut run = start(&echo_spawn(""));
+    let addr = run.listening();
+    let ok = against(&mut run, move || {
+        let mut conns: Vec<TcpStream> =
+            (0..40).map(|_| TcpStream::connect(addr).unwrap()).collect();
+        std::thread::sleep(Duration::from_millis(300));
+        conns.iter_mut().all(|s| echoes(s, b"ping"))
+    });
+    assert!(ok, "log:\n{}", run.log());
+    assert!(run.line("maximum concurrent").is_none(), "{}", run.log());
+}
+
+#[test]
+fn past_its_children_limit_a_connection_waits_for_a_child_to_end() {
+    let mut run = start(&echo_spawn("children = 2"));
+    let addr = run.listening();
+    let ok = against(&mut run, move || {
+        let mut a = TcpStream::connect(addr).unwrap();
+        let mut b = TcpStream::connect(addr).unwrap();
+        assert!(echoes(&mut a, b"a") && echoes(&mut b, b"b"));
+        // The third waits, open, unanswered.
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.write_all(b"c").unwrap();
+        c.set_read_timeout(Some(Duration::from_millis(400)))
+            .unwrap();
+        let mut one = [0u8; 1];
+        let waited = matches!(c.read(&mut one), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut);
+        // One child ends (its peer closes): the third is served.
+        a.shutdown(Shutdown::Write).unwrap();
+        let mut rest = Vec::new();
+        let _ = a.read_to_end(&mut rest);
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let served = c.read_exact(&mut one).is_ok() && &one == b"c";
+        waited && served
+    });
+    assert!(ok, "log:\n{}", run.log());
+}
+
+#[test]
+fn one_peer_cannot_hold_more_than_its_share_of_a_listener() {
+    let mut run = start(&server("echo", "echo", "peer_connections = 3"));
+    let addr = run.listening();
+    let net = run.net.clone().unwrap();
+    let ok = against(&mut run, move || {
+        let mut held: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
+        let all = held.iter_mut().all(|s| echoes(s, b"x"));
+        // The fourth from the same address is closed at once.
+        let mut extra = TcpStream::connect(addr).unwrap();
+        extra
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let _ = extra.write_all(b"y");
+        let mut buf = [0u8; 8];
+        let closed = matches!(extra.read(&mut buf), Ok(0) | Err(_));
+        // One of the three leaves: a new one is served.
+        drop(held.pop());
+        std::thread::sleep(Duration::from_millis(200));
+        let mut again = TcpStream::connect(addr).unwrap();
+        all && closed && echoes(&mut again, b"z")
+    });
+    assert!(ok, "log:\n{}", run.log());
+    assert!(net.connections() <= 4);
+}
+
+#[test]
+fn an_http_server_answers_a_peer_over_its_share_with_503() {
+    let mut run = start(&hello("peer_connections = 2"));
+    let addr: SocketAddr = run.listening();
+    let said = against(&mut run, move || {
+        let held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(addr).unwrap()).collect();
+        std::thread::sleep(Duration::from_millis(100));
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        drop(held);
+        String::from_utf8_lossy(&got).into_owned()
+    });
+    assert!(said.starts_with("HTTP/1.1 503 "), "{said}");
+}
