@@ -253,6 +253,34 @@ impl Node {
     }
 }
 
+/// The run's settings a manifest's root sets (`tock`, `limit`, `real`,
+/// `wake`), checked by the manifest's rules: a tock finite and > 0, a limit
+/// finite and > 0 (or none), `wake = "io"` only with `real = true`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunSettings {
+    /// Doist tock.
+    pub tock: f64,
+    /// Stop at this tyme, if set.
+    pub limit: Option<f64>,
+    /// Real mode.
+    pub real: bool,
+    /// Real-mode wake.
+    pub wake: Wake,
+}
+
+impl RunSettings {
+    /// Reads and checks these keys of `table` as a manifest's root keys
+    /// are (absent ones get a manifest's defaults; other keys are not
+    /// looked at): a wire log's header keeps them so, and a replay holds
+    /// them to the same rules. `file` names the table in errors.
+    pub fn from_table(
+        table: &toml::Table,
+        file: impl Into<PathBuf>,
+    ) -> Result<RunSettings, ManifestError> {
+        parse::settings_of(table, file.into())
+    }
+}
+
 /// A parsed, checked manifest.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
@@ -305,6 +333,18 @@ impl Manifest {
     /// Every leaf of the tree, depth-first in order.
     pub fn leaves(&self) -> Vec<&Leaf> {
         self.doers.iter().flat_map(Node::leaves).collect()
+    }
+
+    /// Every plugin a run of it loads: each leaf's, and each one a leaf
+    /// may spawn (`grants.spawn`), once each, sorted (as `Built::plugins`
+    /// lists them).
+    pub fn plugins(&self) -> Vec<PathBuf> {
+        let mut all = std::collections::BTreeSet::new();
+        for leaf in self.leaves() {
+            all.insert(leaf.plugin.clone());
+            all.extend(leaf.net.spawn.iter().map(|(_, p)| p.clone()));
+        }
+        all.into_iter().collect()
     }
 
     /// Applies one `--option PATH.KEY=VALUE`: PATH is split from KEY at the

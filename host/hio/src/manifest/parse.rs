@@ -16,7 +16,7 @@ use super::{
     DEFAULT_BACKLOG, DEFAULT_CHILDREN, DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS, DEFAULT_FUEL,
     DEFAULT_HANDLES, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BACKOFF,
     DEFAULT_MESSAGE, DEFAULT_PEER_CONNECTIONS, DEFAULT_RECONNECT_BACKOFF, DEFAULT_RECV_BUFFER,
-    DEFAULT_SEND_BUFFER, Group, Leaf, Limits, Manifest, ManifestError, Node, Wake,
+    DEFAULT_SEND_BUFFER, Group, Leaf, Limits, Manifest, ManifestError, Node, RunSettings, Wake,
 };
 use hio_scheduler::DEFAULT_TOCK;
 use hio_scheduler::DeckSpec;
@@ -278,20 +278,12 @@ pub(super) fn parse(text: &str, file: PathBuf) -> Res<Manifest> {
     cx.spans = DeTable::parse(text).ok();
     let top = KeyPath::default();
     cx.known(&root, ROOT_KEYS, &top)?;
-    let tock = cx.tock(&root, "tock", &top, true)?.unwrap_or(DEFAULT_TOCK);
-    let limit = cx.tock(&root, "limit", &top, true)?;
-    let real = cx.boolean(&root, "real", &top)?.unwrap_or(false);
-    let wake = match cx.string(&root, "wake", &top)? {
-        None | Some("grid") => Wake::Grid,
-        Some("io") if real => Wake::Io,
-        Some("io") => return Err(cx.err(&top.key("wake"), "\"io\" needs real = true")),
-        Some(other) => {
-            return Err(cx.err(
-                &top.key("wake"),
-                format!("expected \"grid\" or \"io\", got {other:?}"),
-            ));
-        }
-    };
+    let RunSettings {
+        tock,
+        limit,
+        real,
+        wake,
+    } = run_settings(&cx, &root, &top)?;
     let seed = cx
         .integer(&root, "seed", &top, 0)?
         .unwrap_or(0)
@@ -320,6 +312,44 @@ pub(super) fn parse(text: &str, file: PathBuf) -> Res<Manifest> {
         sim,
         doers,
     })
+}
+
+/// The run's settings at the root of `t` (`tock`, `limit`, `real`,
+/// `wake`), read and checked: a manifest's, and the ones a wire log's
+/// header keeps.
+fn run_settings(cx: &Ctx<'_>, t: &Table, top: &KeyPath) -> Res<RunSettings> {
+    let tock = cx.tock(t, "tock", top, true)?.unwrap_or(DEFAULT_TOCK);
+    let limit = cx.tock(t, "limit", top, true)?;
+    let real = cx.boolean(t, "real", top)?.unwrap_or(false);
+    let wake = match cx.string(t, "wake", top)? {
+        None | Some("grid") => Wake::Grid,
+        Some("io") if real => Wake::Io,
+        Some("io") => return Err(cx.err(&top.key("wake"), "\"io\" needs real = true")),
+        Some(other) => {
+            return Err(cx.err(
+                &top.key("wake"),
+                format!("expected \"grid\" or \"io\", got {other:?}"),
+            ));
+        }
+    };
+    Ok(RunSettings {
+        tock,
+        limit,
+        real,
+        wake,
+    })
+}
+
+/// [`run_settings`] of a table that is no manifest (a wire log's header's
+/// settings): errors name `file` and the key, with no line.
+pub(super) fn settings_of(t: &Table, file: PathBuf) -> Res<RunSettings> {
+    let cx = Ctx {
+        file,
+        dir: PathBuf::new(),
+        text: "",
+        spans: None,
+    };
+    run_settings(&cx, t, &KeyPath::default())
 }
 
 fn supervision(cx: &Ctx<'_>, t: &Table, path: &KeyPath) -> Res<Supervision> {

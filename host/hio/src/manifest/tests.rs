@@ -173,6 +173,8 @@ grants = { spawn = ["child.wasm"] }
     let quiet = &m.leaves()[1].net;
     assert!(!quiet.uses_network(), "spawning alone is no network");
     assert!(m.uses_network());
+    // What a run loads: each plugin once, the spawnable one too.
+    assert_eq!(m.plugins(), vec![at("child.wasm"), at("p.wasm")]);
 }
 
 #[test]
