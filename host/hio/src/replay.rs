@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use hio::io::wire::Log;
 use hio::plugin::Tape;
-use hio::wire::{PluginCheck, check_plugins, hex, recorded_manifest};
+use hio::wire::{PluginCheck, check_plugins, hex, listed_plugins, recorded_manifest};
 
 use crate::ReplayArgs;
 use crate::cli::{ESCALATED, LOAD, OK, Session, USAGE, execute, fail};
@@ -22,7 +22,10 @@ pub fn replay(args: ReplayArgs) -> u8 {
         Err(e) => return fail(USAGE, format!("{}: {e}", file.display())),
     };
     let out = Closed::default();
+    // Every plugin the header lists, read only if it is a regular file
+    // within the cap, against its recorded digest.
     let changed = check_plugins(&log.header);
+    let mut refused = false;
     for (path, check) in &changed {
         let recorded = log
             .header
@@ -37,12 +40,20 @@ pub fn replay(args: ReplayArgs) -> u8 {
                 hex(now)
             ),
             PluginCheck::Missing(why) => format!("cannot be read ({why})"),
+            PluginCheck::Refused(why) => {
+                refused = true;
+                format!("refused: {why}")
+            }
             PluginCheck::Same => continue,
         };
         out.eprintln(format_args!(
-            "hio: replay {}: plugin {path} {what}",
-            file.display()
+            "hio: replay {}: plugin {} {what}",
+            file.display(),
+            hio::Escaped(path)
         ));
+    }
+    if refused {
+        return fail(LOAD, "not replayed: a plugin that is refused is never read");
     }
     if !changed.is_empty() && !args.force {
         return fail(
@@ -54,6 +65,13 @@ pub fn replay(args: ReplayArgs) -> u8 {
         Ok(m) => m,
         Err(e) => return fail(USAGE, format!("{}: {e}", file.display())),
     };
+    // Nothing runs that the header does not vouch for, --force or not.
+    if let Err(e) = listed_plugins(&log.header, &manifest) {
+        return fail(
+            LOAD,
+            format!("replay {}: {e}: not replayed", file.display()),
+        );
+    }
     let complete = log.complete;
     let ticks = Tape::ticks(&log);
     let wall_start = Duration::from_nanos(log.header.wall_start);

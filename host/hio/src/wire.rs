@@ -199,9 +199,88 @@ impl Settings {
     }
 }
 
-/// SHA-256 of a file's bytes.
-pub fn sha256_file(path: &Path) -> io::Result<[u8; 32]> {
-    Ok(Sha256::digest(std::fs::read(path)?).into())
+/// The largest plugin a wire log may name: a recording refuses to record a
+/// larger one and a replay refuses to read one (the biggest plugins built
+/// here, Python components, are under 20 MiB).
+pub const MAX_PLUGIN_BYTES: u64 = 256 << 20;
+
+/// Why a plugin file was not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PluginFileError {
+    /// It could not be opened or read.
+    #[error("cannot be read ({0})")]
+    Unreadable(String),
+    /// It is no regular file (a FIFO, a device, a folder) or is over
+    /// [`MAX_PLUGIN_BYTES`]: it was not read.
+    #[error("refused: {0}")]
+    Refused(String),
+}
+
+/// SHA-256 of the plugin file at `path`, read only if it is a regular file
+/// of at most `cap` bytes. It is opened without blocking (a FIFO does not
+/// wait for a writer) and checked as opened, before anything is read: a
+/// FIFO, a device, a folder or a larger file is refused. At most `cap`
+/// bytes are read, even from a file that grows meanwhile.
+pub fn sha256_plugin(path: &Path, cap: u64) -> Result<[u8; 32], PluginFileError> {
+    use std::io::Read;
+    let unreadable = |e: io::Error| PluginFileError::Unreadable(e.to_string());
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let flags = rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY;
+        open.custom_flags(i32::try_from(flags.bits()).unwrap_or(0));
+    }
+    let file = open.open(path).map_err(unreadable)?;
+    let meta = file.metadata().map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(PluginFileError::Refused(format!(
+            "not a regular file ({})",
+            file_kind(&meta.file_type())
+        )));
+    }
+    let too_big =
+        || PluginFileError::Refused(format!("larger than the {} MiB a plugin may be", cap >> 20));
+    if meta.len() > cap {
+        return Err(too_big());
+    }
+    let mut sha = Sha256::new();
+    let mut chunk = vec![0; 64 << 10];
+    let mut taken = file.take(cap + 1);
+    let mut read = 0u64;
+    loop {
+        let n = match taken.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(unreadable(e)),
+        };
+        read += n as u64;
+        if read > cap {
+            return Err(too_big());
+        }
+        sha.update(&chunk[..n]);
+    }
+    Ok(sha.finalize().into())
+}
+
+/// What kind of file a file that is no regular file is, in words.
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() { "a folder" } else { "not a file" }
 }
 
 /// Lower-case hex.
@@ -225,9 +304,8 @@ pub fn header(
                     .unwrap_or_else(|_| p.clone())
                     .to_string_lossy()
                     .into_owned(),
-                sha256: sha256_file(p).map_err(|e| {
-                    io::Error::new(e.kind(), format!("{}: cannot read: {e}", p.display()))
-                })?,
+                sha256: sha256_plugin(p, MAX_PLUGIN_BYTES)
+                    .map_err(|e| io::Error::other(format!("{}: plugin {e}", p.display())))?,
             })
         })
         .collect::<io::Result<Vec<_>>>()?;
@@ -271,25 +349,59 @@ pub enum PluginCheck {
     Same,
     /// Missing or unreadable.
     Missing(String),
+    /// Not read: no regular file, or over [`MAX_PLUGIN_BYTES`].
+    Refused(String),
     /// Different bytes: their digest now.
     Changed([u8; 32]),
 }
 
-/// Checks each recorded plugin against its file: the ones that are not the
-/// same, with why.
+/// Checks each recorded plugin against its file (read as
+/// [`sha256_plugin`] reads it, within [`MAX_PLUGIN_BYTES`]): the ones that
+/// are not the same, with why.
 pub fn check_plugins(header: &Header) -> Vec<(String, PluginCheck)> {
     header
         .plugins
         .iter()
         .filter_map(|p| {
-            let check = match sha256_file(Path::new(&p.path)) {
+            let check = match sha256_plugin(Path::new(&p.path), MAX_PLUGIN_BYTES) {
                 Ok(d) if d == p.sha256 => PluginCheck::Same,
                 Ok(d) => PluginCheck::Changed(d),
-                Err(e) => PluginCheck::Missing(e.to_string()),
+                Err(PluginFileError::Unreadable(why)) => PluginCheck::Missing(why),
+                Err(PluginFileError::Refused(why)) => PluginCheck::Refused(why),
             };
             (check != PluginCheck::Same).then(|| (p.path.clone(), check))
         })
         .collect()
+}
+
+/// Checks that the plugins `m` loads are the ones `header` lists, with a
+/// digest each: a plugin the manifest loads that the header does not list
+/// would run unchecked. The error names the first plugin that differs
+/// (paths compared as a recording writes them: absolute, not resolved).
+pub fn listed_plugins(header: &Header, m: &Manifest) -> Result<(), String> {
+    let as_recorded = |p: &Path| {
+        std::path::absolute(p)
+            .unwrap_or_else(|_| p.to_path_buf())
+            .to_string_lossy()
+            .into_owned()
+    };
+    let loads: Vec<String> = m.plugins().iter().map(|p| as_recorded(p)).collect();
+    if let Some(p) = loads
+        .iter()
+        .find(|p| !header.plugins.iter().any(|h| &h.path == *p))
+    {
+        return Err(format!(
+            "plugin {p} is loaded by the recorded manifest but not listed in the log's \
+             header (no sha256 to check it against)"
+        ));
+    }
+    if let Some(h) = header.plugins.iter().find(|h| !loads.contains(&h.path)) {
+        return Err(format!(
+            "the log's header lists plugin {}, which the recorded manifest does not load",
+            h.path
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -319,5 +431,23 @@ mod tests {
         assert!(Settings::parse("seed = \"1\"").is_err(), "no tock");
         assert!(Settings::parse("tock = 1.0\nseed = \"1\"\nwake = \"x\"").is_err());
         assert!(Settings::parse("not toml [").is_err());
+    }
+
+    #[test]
+    fn a_plugin_is_read_only_if_a_regular_file_within_the_cap() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("p.wasm");
+        std::fs::write(&file, b"0123456789").expect("write");
+        let sum: [u8; 32] = Sha256::digest(b"0123456789").into();
+        assert_eq!(sha256_plugin(&file, 10), Ok(sum));
+        let over = sha256_plugin(&file, 9).expect_err("over the cap");
+        assert!(matches!(over, PluginFileError::Refused(ref w) if w.starts_with("larger")));
+        let folder = sha256_plugin(dir.path(), 10).expect_err("a folder");
+        assert_eq!(
+            folder,
+            PluginFileError::Refused("not a regular file (a folder)".into())
+        );
+        let gone = sha256_plugin(&dir.path().join("gone.wasm"), 10).expect_err("missing");
+        assert!(matches!(gone, PluginFileError::Unreadable(_)), "{gone}");
     }
 }

@@ -11,3 +11,4 @@ mod replay;
 mod sandbox;
 mod sim;
 mod timeline;
+mod untrusted;
