@@ -16,7 +16,7 @@ use hio_scheduler::{Services, Tick, TraceSink, WaitEnd, Wake, WallClock};
 use hio_wasm::Tape;
 use sha2::{Digest, Sha256};
 
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, RunSettings};
 
 /// The services of a run that keeps or replays a wire log: each tick's
 /// start, end and the run's end go to the tape, around the network's own
@@ -156,43 +156,56 @@ impl Settings {
         t.to_string()
     }
 
-    /// Reads what [`Settings::to_toml`] wrote.
+    /// Reads what [`Settings::to_toml`] wrote, held to the manifest's rules
+    /// for the same keys (a tock finite and > 0, a limit finite and > 0,
+    /// `wake = "io"` only in real mode; see [`RunSettings`]): a log is read
+    /// from anywhere, and its settings are not trusted more than a
+    /// manifest. A key it does not know is an error, as in a manifest.
     pub fn parse(text: &str) -> Result<Settings, String> {
+        const KEYS: &[&str] = &["tock", "limit", "real", "wake", "seed", "options"];
         let t: toml::Table = text.parse().map_err(|e| format!("settings: {e}"))?;
-        let float = |k: &str| -> Result<Option<f64>, String> {
-            match t.get(k) {
-                None => Ok(None),
-                Some(v) => v
-                    .as_float()
-                    .map(Some)
-                    .ok_or_else(|| format!("settings: {k} is not a number")),
+        if let Some(k) = t.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(format!(
+                "settings: {k}: unknown key; expected one of {}",
+                KEYS.join(", ")
+            ));
+        }
+        if !t.contains_key("tock") {
+            return Err("settings: no tock".into());
+        }
+        let run = RunSettings::from_table(&t, "settings")
+            .map_err(|e| format!("settings: {}: {}", e.key, e.message))?;
+        let seed: u64 = match t.get("seed") {
+            None => return Err("settings: no seed".into()),
+            Some(v) => v.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+                format!("settings: seed: expected an unsigned 64-bit integer written as a string, got {v}")
+            })?,
+        };
+        let options = match t.get("options") {
+            None => Vec::new(),
+            Some(toml::Value::Array(a)) => a
+                .iter()
+                .map(|v| {
+                    v.as_str().map(str::to_owned).ok_or_else(|| {
+                        format!(
+                            "settings: options: expected --option flags (strings), got {}",
+                            v.type_str()
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            Some(v) => {
+                return Err(format!(
+                    "settings: options: expected an array, got {}",
+                    v.type_str()
+                ));
             }
         };
-        let tock = float("tock")?.ok_or("settings: no tock")?;
-        let wake = match t.get("wake").and_then(|v| v.as_str()) {
-            Some("io") => Wake::Io,
-            Some("grid") | None => Wake::Grid,
-            Some(w) => return Err(format!("settings: wake {w:?}")),
-        };
-        let seed = t
-            .get("seed")
-            .and_then(|v| v.as_str())
-            .and_then(|s| s.parse().ok())
-            .ok_or("settings: no seed")?;
-        let options = t
-            .get("options")
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
         Ok(Settings {
-            tock,
-            limit: float("limit")?,
-            real: t.get("real").and_then(|v| v.as_bool()).unwrap_or(false),
-            wake,
+            tock: run.tock,
+            limit: run.limit,
+            real: run.real,
+            wake: run.wake,
             seed,
             options,
         })
@@ -431,6 +444,42 @@ mod tests {
         assert!(Settings::parse("seed = \"1\"").is_err(), "no tock");
         assert!(Settings::parse("tock = 1.0\nseed = \"1\"\nwake = \"x\"").is_err());
         assert!(Settings::parse("not toml [").is_err());
+    }
+
+    #[test]
+    fn settings_keep_to_the_manifest_rules() {
+        let with = |extra: &str| Settings::parse(&format!("seed = \"1\"\n{extra}"));
+        assert_eq!(with("tock = 1").map(|s| s.tock), Ok(1.0), "an integer tock");
+        for (text, why) in [
+            ("tock = 0.0", "settings: tock: must be > 0, got 0"),
+            ("tock = inf", "settings: tock: must be a finite number"),
+            (
+                "tock = 1.0\nlimit = -2.0",
+                "settings: limit: must be > 0, got -2",
+            ),
+            (
+                "tock = 1.0\nwake = \"io\"",
+                "settings: wake: \"io\" needs real = true",
+            ),
+            (
+                "tock = 1.0\nreal = 1",
+                "settings: real: expected true or false",
+            ),
+            ("tock = 1.0\nfuel = 5", "settings: fuel: unknown key"),
+            (
+                "tock = 1.0\noptions = [3]",
+                "settings: options: expected --option flags",
+            ),
+            (
+                "tock = 1.0\noptions = \"a.b=1\"",
+                "settings: options: expected an array",
+            ),
+        ] {
+            let e = with(text).expect_err(text);
+            assert!(e.starts_with(why), "{text}: {e}");
+        }
+        let e = Settings::parse("tock = 1.0\nseed = \"-1\"").expect_err("negative seed");
+        assert!(e.starts_with("settings: seed: expected an unsigned"), "{e}");
     }
 
     #[test]

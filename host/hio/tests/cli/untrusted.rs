@@ -1,7 +1,7 @@
 //! `hio replay` of a log it has no reason to trust (one edited, or made
-//! up): a plugin is read only if it is a regular file within the cap, and
-//! every plugin the manifest loads must be listed in the header with its
-//! sha256.
+//! up): a plugin is read only if it is a regular file within the cap, every
+//! plugin the manifest loads must be listed in the header with its sha256,
+//! and the header's settings keep to the manifest's rules.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -223,4 +223,53 @@ fn a_plugin_the_manifest_loads_must_be_listed_in_the_header() {
     // The log as recorded still replays.
     let (code, err) = replay(&[path_str(&wire)]);
     assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn a_header_setting_out_of_the_manifest_range_is_refused_naming_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wire = recorded_recorder(dir.path());
+    for (n, (from, to, why)) in [
+        ("tock = 0.01", "tock = -1.0", "tock: must be > 0, got -1"),
+        ("tock = 0.01", "tock = nan", "tock: must be a finite number"),
+        (
+            "tock = 0.01",
+            "tock = 0.01\nlimit = 0.0",
+            "limit: must be > 0, got 0",
+        ),
+        (
+            "wake = \"grid\"",
+            "wake = \"io\"",
+            "wake: \"io\" needs real = true",
+        ),
+        (
+            "wake = \"grid\"",
+            "wake = \"often\"",
+            "wake: expected \"grid\" or \"io\"",
+        ),
+        (
+            "real = false",
+            "real = \"yes\"",
+            "real: expected true or false",
+        ),
+        (
+            "real = false",
+            "real = false\nfuel = 4e18",
+            "fuel: unknown key",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let bad = edited(&wire, &format!("settings{n}.wire"), |h| {
+            assert!(h.settings.contains(from), "{}", h.settings);
+            h.settings = h.settings.replace(from, to);
+        });
+        let (code, err) = replay(&[path_str(&bad)]);
+        assert_eq!(code, Some(2), "{to}: {err}");
+        assert!(
+            err.contains(&format!("the header's settings: {why}")),
+            "{to}: {err}"
+        );
+    }
 }
