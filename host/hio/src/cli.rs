@@ -1,10 +1,12 @@
 //! The commands behind `hio`: run, check, inspect, demo.
 
 use std::collections::BTreeMap;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use hio::cache::Cache;
 use hio::manifest::{BuildError, Manifest, ManifestError, Options, Wake, build, build_with};
@@ -20,7 +22,7 @@ pub(crate) const OK: u8 = 0;
 pub(crate) const ESCALATED: u8 = 1;
 pub(crate) const USAGE: u8 = 2;
 pub(crate) const LOAD: u8 = 3;
-const INTERRUPTED: u8 = 130;
+pub(crate) const INTERRUPTED: u8 = 130;
 /// stdout or stderr was closed under the run (as a shell reports a process
 /// that SIGPIPE ended).
 const OUTPUT_CLOSED: u8 = 141;
@@ -306,6 +308,14 @@ pub(crate) fn execute(
             return fail(USAGE, format!("cannot handle signals: {e}"));
         }
     }
+    // Kept until the run is over: a replay's signal does not wait past it.
+    let _grace = match s.replay {
+        Some(_) => match end_replay_after_grace() {
+            Ok(g) => Some(g),
+            Err(e) => return fail(USAGE, format!("cannot handle signals: {e}")),
+        },
+        None => None,
+    };
     let mut start = std::time::Duration::ZERO;
     if let Some((ticks, recorded_start)) = s.replay {
         doist = doist.replay(ticks);
@@ -379,6 +389,46 @@ pub(crate) fn execute(
         return OUTPUT_CLOSED;
     }
     status
+}
+
+/// How long a replay stopped by a signal may take to close its tree.
+const REPLAY_GRACE: Duration = Duration::from_secs(1);
+
+/// For a replay: after SIGINT or SIGTERM, the run gets [`REPLAY_GRACE`] to
+/// stop at its next step and close its tree; one still going then is ended
+/// at once, exit status 130. That is a hook spinning in guest code on a
+/// large fuel budget: a replay runs no watchdog (the log says where the
+/// recording's struck), and it has nothing outside it to close (no socket,
+/// no log being written), so it does not wait for a second signal as a run
+/// does. Dropping the sender this returns (the run is over) ends the wait.
+fn end_replay_after_grace() -> io::Result<mpsc::Sender<()>> {
+    let (mut woken, wake) = UnixStream::pair()?;
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::low_level::pipe::register(signal, wake.try_clone()?)?;
+    }
+    let (over, is_over) = mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("hio-replay-signal".into())
+        .spawn(move || {
+            let mut byte = [0u8; 1];
+            loop {
+                match woken.read(&mut byte) {
+                    Ok(0) => return,
+                    Ok(_) => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => return,
+                }
+            }
+            if is_over.recv_timeout(REPLAY_GRACE) == Err(mpsc::RecvTimeoutError::Timeout) {
+                Closed::default().eprintln(format_args!(
+                    "hio: replay interrupted: a hook was still running {} s after the signal \
+                     (guest code that does not return); ended without closing the tree",
+                    REPLAY_GRACE.as_secs()
+                ));
+                signal_hook::low_level::exit(i32::from(INTERRUPTED));
+            }
+        })?;
+    Ok(over)
 }
 
 /// This process's peak resident set (Linux's VmHWM), in KiB.

@@ -8,7 +8,7 @@ use hio::plugin::Tape;
 use hio::wire::{PluginCheck, check_plugins, hex, listed_plugins, recorded_manifest};
 
 use crate::ReplayArgs;
-use crate::cli::{ESCALATED, LOAD, OK, Session, USAGE, execute, fail};
+use crate::cli::{ESCALATED, INTERRUPTED, LOAD, OK, Session, USAGE, execute, fail};
 use crate::output::Closed;
 
 pub fn replay(args: ReplayArgs) -> u8 {
@@ -91,6 +91,17 @@ pub fn replay(args: ReplayArgs) -> u8 {
         return fail(
             ESCALATED,
             format!("replay {}: diverged at {d}", file.display()),
+        );
+    }
+    if status == INTERRUPTED {
+        return fail(
+            INTERRUPTED,
+            format!(
+                "replay {}: interrupted after {} ticks: not reproduced (nothing after that \
+                 point was compared)",
+                file.display(),
+                tape.digests().ticks
+            ),
         );
     }
     if status == USAGE || status == LOAD || status > ESCALATED {

@@ -1,8 +1,10 @@
 //! `hio replay` of a log it has no reason to trust (one edited, or made
 //! up): a plugin is read only if it is a regular file within the cap, every
 //! plugin the manifest loads must be listed in the header with its sha256,
-//! and the header's settings keep to the manifest's rules.
+//! the header's settings keep to the manifest's rules, and one SIGINT stops
+//! a replay whose hook spins.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -272,4 +274,80 @@ fn a_header_setting_out_of_the_manifest_range_is_refused_naming_it() {
             "{to}: {err}"
         );
     }
+}
+
+#[test]
+fn one_sigint_stops_a_replay_whose_hook_spins() {
+    let hostile = quoted(&plugin("hostile"));
+    // Recorded, the second doer logs a refusal each recur; replayed from
+    // an edited manifest (same plugin, same digest) it spins, with fuel for
+    // years and no watchdog. The first doer's refusal at enter says the
+    // replay is running.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wire = recorded(
+        dir.path(),
+        &format!(
+            r#"
+tock = 0.01
+limit = 0.05
+limits = {{ fuel = 4_000_000_000_000_000_000 }}
+[[doers]]
+name = "talker"
+plugin = {hostile}
+options = {{ mode = "forged-deck", hook = "enter" }}
+[[doers]]
+name = "spin"
+plugin = {hostile}
+options = {{ mode = "forged-deck", hook = "recur" }}
+"#
+        ),
+    );
+    let spinning = edited(&wire, "spin.wire", |h| {
+        let before = "{ mode = \"forged-deck\", hook = \"recur\" }";
+        assert!(h.manifest.contains(before), "{}", h.manifest);
+        h.manifest = h
+            .manifest
+            .replace(before, "{ mode = \"loop\", hook = \"recur\" }");
+    });
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hio"))
+        .args(["replay", path_str(&spinning)])
+        .env_remove("HIO_CACHE_DIR")
+        .env("XDG_CACHE_HOME", test_cache())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hio");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut seen = String::new();
+    loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("hio ended before its doers entered: {seen}"))
+            .expect("stderr");
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("forged deck refused") {
+            break;
+        }
+    }
+    let rest = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in lines.map_while(Result::ok) {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    // Into the spin (the talker entered; the spinner's first recur follows).
+    std::thread::sleep(Duration::from_millis(200));
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let status = wait_at_most(&mut child, Duration::from_secs(60));
+    let err = rest.join().expect("stderr");
+    let status = status.unwrap_or_else(|| panic!("one SIGINT did not stop the replay: {err}"));
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("hio: replay interrupted"), "{err}");
 }
