@@ -44,13 +44,18 @@ enum Command {
     /// The recorded manifest runs again with the recorded settings; each
     /// plugin is loaded from its recorded path and checked against its
     /// recorded sha256 first (a changed or missing plugin stops the replay,
-    /// exit status 3, unless --force). Every network call a doer makes gets
-    /// the recorded result; each tick's lifecycle trace and the bytes doers
-    /// wrote are compared with the recording's digests. The summary (on
-    /// stdout) gives both sha256 digests and the verdict. Exit status: 0
-    /// reproduced, 1 diverged (the first tick, record and doer that differ
-    /// are named), 2 a damaged, truncated or unreadable log, 3 a changed or
-    /// missing plugin.
+    /// exit status 3, unless --force). The log is not trusted: a plugin
+    /// path that is no regular file or is over 256 MiB is refused unread,
+    /// a plugin the manifest loads must be listed in the header, and the
+    /// header's settings keep to the manifest's rules (--force changes none
+    /// of that). Every network call a doer makes gets the recorded result;
+    /// each tick's lifecycle trace and the bytes doers wrote are compared
+    /// with the recording's digests. The summary (on stdout) gives both
+    /// sha256 digests and the verdict. One SIGINT stops a replay, even in a
+    /// hook that spins. Exit status: 0 reproduced, 1 diverged (the first
+    /// tick, record and doer that differ are named), 2 a damaged, truncated
+    /// or unreadable log or bad settings, 3 a changed, missing, refused or
+    /// unlisted plugin, 130 interrupted.
     ///
     /// Example:
     ///   hio run examples/echo.toml --record echo.wire
