@@ -326,3 +326,69 @@ fn an_http_server_answers_a_peer_over_its_share_with_503() {
     });
     assert!(said.starts_with("HTTP/1.1 503 "), "{said}");
 }
+
+/// A server doer in real mode with `wake = "io"` and a tock of 5 s: every
+/// tick before tyme 5 was started by the network, none by the grid.
+fn slow_grid(plugin_name: &str, name: &str) -> String {
+    server(plugin_name, name, "").replace("tock = 0.01", "tock = 5.0")
+}
+
+/// At most one of `doer`'s ticks came at or after the first grid deadline
+/// (tyme 5): the one after the client was done, when nothing moved.
+fn assert_no_grid_wait(run: &crate::util::Run, doer: &str) {
+    let ticks: Vec<f64> = run
+        .records()
+        .iter()
+        .filter(|r| r.doer == doer && r.event.as_str() == "recur")
+        .map(|r| r.tyme)
+        .collect();
+    let late = ticks.iter().filter(|&&t| t >= 5.0).count();
+    assert!(
+        late <= 1,
+        "{late} of {} ticks waited for the grid",
+        ticks.len()
+    );
+}
+
+#[test]
+fn one_stream_moves_without_waiting_for_the_grid() {
+    // 4 MiB each way through 64 KiB buffers: 64 ticks at least. Each must
+    // start as soon as the bytes can move, not at the next tock.
+    let mut run = start(&slow_grid("echo", "echo"));
+    let addr = run.listening();
+    let data = crate::util::payload(4 << 20, 7);
+    let sent = data.clone();
+    let got = against(&mut run, move || crate::util::echo_through(addr, sent));
+    assert!(got == data, "echoed {} of {} bytes", got.len(), data.len());
+    assert_no_grid_wait(&run, "echo");
+}
+
+#[test]
+fn a_request_body_streams_without_waiting_for_the_grid() {
+    let mut run = start(&slow_grid("router", "router"));
+    let addr = run.listening();
+    let body = crate::util::payload(1000 << 10, 3);
+    let mut request = format!(
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&body);
+    let said = against(&mut run, move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut w = s.try_clone().unwrap();
+        let writer = std::thread::spawn(move || w.write_all(&request));
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        let _ = writer.join();
+        got
+    });
+    assert!(
+        said.starts_with(b"HTTP/1.1 200 "),
+        "{:?}",
+        &said[..said.len().min(200)]
+    );
+    let tyme = run.doist.tyme();
+    assert!(tyme < 5.0, "a tick waited for the grid: tyme {tyme}");
+}

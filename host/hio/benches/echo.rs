@@ -16,11 +16,14 @@
 //!
 //! Two phases per server:
 //!
-//! - **throughput**: `ECHO_CLIENTS` (20) clients connect at once; each writes
-//!   `ECHO_SIZE` (256 KiB) bytes of its own pseudo-random pattern and reads
-//!   them back (while writing), checking every byte; MiB/s counts both
-//!   directions, 2 × clients × size / elapsed. One warm-up round, then
-//!   `ECHO_ROUNDS` (5) rounds, of which the median is reported.
+//! - **throughput**, once for each count of `ECHO_CLIENTS` (`1,10,20`):
+//!   that many clients connect at once and share `ECHO_BYTES` (64 MiB):
+//!   each writes its share of its own pseudo-random pattern and reads it
+//!   back (while writing), checking every byte; MiB/s counts both
+//!   directions, 2 × bytes / elapsed. One client is one fast stream; many
+//!   clients show what the server does with many connections at once. One
+//!   warm-up round, then `ECHO_ROUNDS` (5) rounds, of which the median is
+//!   reported.
 //! - **connections**: `ECHO_CONNS` (2,000) cycles of connect, write 1 byte,
 //!   read it back, close, shared by `ECHO_WORKERS` (4) threads with blocking
 //!   sockets; conns/s over `ECHO_ROUNDS` rounds, the median reported.
@@ -73,8 +76,10 @@ fn workspace_root() -> PathBuf {
 
 /// The figures of one run.
 struct Config {
-    clients: usize,
-    size: usize,
+    /// The client counts of the throughput phase, one row each.
+    clients: Vec<usize>,
+    /// Bytes the clients of one round write in all.
+    bytes: usize,
     conns: usize,
     workers: usize,
     rounds: usize,
@@ -105,11 +110,31 @@ fn parse_size(text: &str) -> Option<usize> {
     digits.trim().parse::<usize>().ok()?.checked_mul(unit)
 }
 
+/// A comma-separated list of counts (each at least 1) from `name`.
+fn env_list(name: &str, default: &[usize]) -> Result<Vec<usize>> {
+    let Ok(text) = std::env::var(name) else {
+        return Ok(default.to_vec());
+    };
+    text.split(',')
+        .map(|t| match t.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(anyhow!(
+                "{name}={text}: write counts above 0, comma-separated"
+            )),
+        })
+        .collect()
+}
+
 impl Config {
+    /// The bytes each of `clients` clients writes in a round.
+    fn share(&self, clients: usize) -> usize {
+        (self.bytes / clients).max(1)
+    }
+
     fn from_env() -> Result<Self> {
         Ok(Self {
-            clients: env_usize("ECHO_CLIENTS", 20)?,
-            size: env_usize("ECHO_SIZE", 256 << 10)?,
+            clients: env_list("ECHO_CLIENTS", &[1, 10, 20])?,
+            bytes: env_usize("ECHO_BYTES", 64 << 20)?,
             conns: env_usize("ECHO_CONNS", 2000)?,
             workers: env_usize("ECHO_WORKERS", 4)?,
             rounds: env_usize("ECHO_ROUNDS", 5)?,
@@ -371,13 +396,14 @@ impl Client<'_> {
 }
 
 /// One throughput round: MiB/s, both directions counted.
-fn throughput_round(addr: SocketAddr, cfg: &Config, pattern: &[u8]) -> Result<f64> {
+fn throughput_round(addr: SocketAddr, cfg: &Config, count: usize, pattern: &[u8]) -> Result<f64> {
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(256);
     let mut scratch = vec![0u8; 64 << 10];
+    let size = cfg.share(count);
     let start = Instant::now();
-    let mut clients: Vec<Option<Client<'_>>> = Vec::with_capacity(cfg.clients);
-    for i in 0..cfg.clients {
+    let mut clients: Vec<Option<Client<'_>>> = Vec::with_capacity(count);
+    for i in 0..count {
         let mut stream = TcpStream::connect(addr)?;
         poll.registry().register(
             &mut stream,
@@ -387,12 +413,12 @@ fn throughput_round(addr: SocketAddr, cfg: &Config, pattern: &[u8]) -> Result<f6
         let base = i * CLIENT_STRIDE;
         clients.push(Some(Client {
             stream,
-            data: &pattern[base..base + cfg.size],
+            data: &pattern[base..base + size],
             written: 0,
             read: 0,
         }));
     }
-    let mut left = cfg.clients;
+    let mut left = count;
     let mut last_progress = Instant::now();
     while left > 0 {
         interrupted()?;
@@ -406,7 +432,7 @@ fn throughput_round(addr: SocketAddr, cfg: &Config, pattern: &[u8]) -> Result<f6
             bail!(
                 "no progress for {} s: {left} of {} clients unfinished, {echoed} bytes echoed to them",
                 STALL_TIMEOUT.as_secs(),
-                cfg.clients
+                count
             );
         }
         for event in &events {
@@ -429,7 +455,7 @@ fn throughput_round(addr: SocketAddr, cfg: &Config, pattern: &[u8]) -> Result<f6
         }
     }
     let secs = start.elapsed().as_secs_f64();
-    Ok((2 * cfg.clients * cfg.size) as f64 / secs / (1 << 20) as f64)
+    Ok((2 * count * size) as f64 / secs / (1 << 20) as f64)
 }
 
 /// One connections round: conns/s.
@@ -492,7 +518,8 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 /// The median figures of one server.
 struct Figures {
-    mibs: f64,
+    /// MiB/s for each client count of the config, in order.
+    mibs: Vec<f64>,
     conns: f64,
 }
 
@@ -504,37 +531,38 @@ fn measure(
     mut alive: impl FnMut() -> Result<()>,
 ) -> Result<Figures> {
     let fail = |e: anyhow::Error| e.context(format!("{name} on {addr}"));
-    throughput_round(addr, cfg, pattern).map_err(fail)?; // warm-up
-    let mut mibs = Vec::new();
-    for _ in 0..cfg.rounds {
-        mibs.push(throughput_round(addr, cfg, pattern).map_err(fail)?);
-        alive().map_err(fail)?;
-    }
-    let mut conns = Vec::new();
-    for _ in 0..cfg.rounds {
-        conns.push(conns_round(addr, cfg).map_err(fail)?);
-        alive().map_err(fail)?;
-    }
     let show = |xs: &[f64]| {
         xs.iter()
             .map(|x| format!("{x:.1}"))
             .collect::<Vec<_>>()
             .join(" ")
     };
-    eprintln!(
-        "  MiB/s rounds: {}; conns/s rounds: {}",
-        show(&mibs),
-        show(&conns)
-    );
+    let mut medians = Vec::new();
+    for &count in &cfg.clients {
+        throughput_round(addr, cfg, count, pattern).map_err(fail)?; // warm-up
+        let mut mibs = Vec::new();
+        for _ in 0..cfg.rounds {
+            mibs.push(throughput_round(addr, cfg, count, pattern).map_err(fail)?);
+            alive().map_err(fail)?;
+        }
+        eprintln!("  {count} clients, MiB/s rounds: {}", show(&mibs));
+        medians.push(median(mibs));
+    }
+    let mut conns = Vec::new();
+    for _ in 0..cfg.rounds {
+        conns.push(conns_round(addr, cfg).map_err(fail)?);
+        alive().map_err(fail)?;
+    }
+    eprintln!("  conns/s rounds: {}", show(&conns));
     Ok(Figures {
-        mibs: median(mibs),
+        mibs: medians,
         conns: median(conns),
     })
 }
 
-fn ratio(a: f64, b: Option<&Figures>, pick: fn(&Figures) -> f64) -> String {
+fn ratio(a: f64, b: Option<f64>) -> String {
     match b {
-        Some(b) => format!("{:.3}", a / pick(b)),
+        Some(b) => format!("{:.3}", a / b),
         None => "-".into(),
     }
 }
@@ -561,11 +589,17 @@ fn run() -> Result<()> {
     }
     let cfg = Config::from_env()?;
     let root = workspace_root().canonicalize()?;
-    let pattern = pattern(cfg.size + CLIENT_STRIDE * (cfg.clients - 1));
+    let longest = cfg
+        .clients
+        .iter()
+        .map(|&n| cfg.share(n) + CLIENT_STRIDE * (n - 1))
+        .max()
+        .unwrap_or(0);
+    let pattern = pattern(longest);
     println!(
-        "echo: {} clients x {} bytes (ECHO_CLIENTS, ECHO_SIZE), {} connections over {} workers \
-         (ECHO_CONNS, ECHO_WORKERS); median of {} rounds (ECHO_ROUNDS) after 1 warm-up round",
-        cfg.clients, cfg.size, cfg.conns, cfg.workers, cfg.rounds
+        "echo: {:?} clients sharing {} bytes (ECHO_CLIENTS, ECHO_BYTES), {} connections over {} \
+         workers (ECHO_CONNS, ECHO_WORKERS); median of {} rounds (ECHO_ROUNDS) after 1 warm-up round",
+        cfg.clients, cfg.bytes, cfg.conns, cfg.workers, cfg.rounds
     );
 
     let mut rows: Vec<(&str, std::result::Result<Figures, String>)> = Vec::new();
@@ -606,26 +640,38 @@ fn run() -> Result<()> {
     let python = rows[1].1.as_ref().ok();
     println!();
     println!(
-        "{:<14} {:>10} {:>10}   {:>17}   {:>17}",
-        "server", "MiB/s", "conns/s", "vs native", "vs Python hio"
+        "{:<14} {:>8} {:>10}   {:>9}   {:>13}",
+        "server", "clients", "MiB/s", "vs native", "vs Python hio"
     );
+    for (i, &count) in cfg.clients.iter().enumerate() {
+        for (name, row) in &rows {
+            match row {
+                Ok(f) => println!(
+                    "{:<14} {:>8} {:>10.1}   {:>9}   {:>13}",
+                    name,
+                    count,
+                    f.mibs[i],
+                    ratio(f.mibs[i], native.map(|n| n.mibs[i])),
+                    ratio(f.mibs[i], python.map(|p| p.mibs[i])),
+                ),
+                Err(why) => println!("{name:<14} {count:>8} skipped: {why}"),
+            }
+        }
+    }
+    println!();
     println!(
-        "{:<14} {:>10} {:>10}   {:>8} {:>8}   {:>8} {:>8}",
-        "", "", "", "MiB/s", "conns/s", "MiB/s", "conns/s"
+        "{:<14} {:>10}   {:>9}   {:>13}",
+        "server", "conns/s", "vs native", "vs Python hio"
     );
     for (name, row) in &rows {
-        match row {
-            Ok(f) => println!(
-                "{:<14} {:>10.1} {:>10.0}   {:>8} {:>8}   {:>8} {:>8}",
+        if let Ok(f) = row {
+            println!(
+                "{:<14} {:>10.0}   {:>9}   {:>13}",
                 name,
-                f.mibs,
                 f.conns,
-                ratio(f.mibs, native, |f| f.mibs),
-                ratio(f.conns, native, |f| f.conns),
-                ratio(f.mibs, python, |f| f.mibs),
-                ratio(f.conns, python, |f| f.conns),
-            ),
-            Err(why) => println!("{name:<14} skipped: {why}"),
+                ratio(f.conns, native.map(|n| n.conns)),
+                ratio(f.conns, python.map(|p| p.conns)),
+            );
         }
     }
     Ok(())

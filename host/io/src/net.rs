@@ -97,6 +97,14 @@ struct Inner {
     /// host knew of (sockets left unread for want of room): the next waits
     /// block on news alone.
     known_reported: bool,
+    /// The last flush made room for a doer that had none (its send buffer
+    /// was full), or moved bytes out of a connection whose input waits
+    /// unread: the doer can go on at once.
+    flushed_for_doer: bool,
+    /// A doer read this tick from a connection with more input waiting (in
+    /// the socket, or in the buffer behind an HTTP request's body): the
+    /// next pass moves it.
+    doer_made_room: bool,
 }
 
 /// The run's host-owned network: cheap to clone, shared by the doers'
@@ -396,6 +404,7 @@ impl Inner {
     fn before(&mut self, tyme: f64) {
         self.tyme = tyme;
         self.known_reported = false;
+        self.doer_made_room = false;
         if self.sim.is_some() {
             self.sim_before();
         } else {
@@ -441,11 +450,15 @@ impl Inner {
             self.sim_ready();
         }
         let ids: Vec<u64> = self.conns.keys().copied().collect();
+        let mut for_doer = false;
         for id in ids {
             if let Some(c) = self.conns.get_mut(&id) {
-                c.flush(tyme);
+                let blocked = c.can_send() && c.room() == 0;
+                let moved = c.flush(tyme);
+                for_doer |= moved && !c.dropped && (blocked || !c.recv.is_empty());
             }
         }
+        self.flushed_for_doer = for_doer;
         self.sweep();
         if let Some(world) = &mut self.sim {
             world.after();
@@ -498,6 +511,8 @@ impl Net {
             wall_start: Duration::ZERO,
             peers: BTreeMap::new(),
             known_reported: false,
+            flushed_for_doer: false,
+            doer_made_room: false,
         })))
     }
 
@@ -689,7 +704,15 @@ impl Net {
 
     /// Takes up to `max` bytes of what arrived.
     pub fn read(&self, cid: ConnId, max: usize) -> Vec<u8> {
-        self.with(cid, Vec::new(), |c, _| c.recv.take(max))
+        let mut inner = self.lock();
+        let Some(c) = inner.conns.get_mut(&cid.0) else {
+            return Vec::new();
+        };
+        let bytes = c.recv.take(max);
+        if !bytes.is_empty() && c.can_take_more() {
+            inner.doer_made_room = true;
+        }
+        bytes
     }
 
     /// Bytes waiting to be read.
@@ -849,10 +872,12 @@ impl Services for NetService {
         }
         let mut inner = self.net.lock();
         // A socket left unread for want of room, whose doer has made room
-        // since: the readiness is known (no event will come again), and a
-        // pass now moves its bytes. Said once per wait, so a run that keeps
-        // to the grid does not spin on it.
-        if !inner.known_reported && inner.conns.values().any(Conn::can_take_more) {
+        // since (by reading): the readiness is known (no event will come
+        // again), and a pass now moves its bytes. Or the flush made room for a doer whose
+        // send buffer was full, or sent bytes while its input waits unread:
+        // it can go on now. Said once per wait, so a run that keeps to the
+        // grid does not spin on it.
+        if !inner.known_reported && (inner.flushed_for_doer || inner.doer_made_room) {
             inner.known_reported = true;
             inner.poll(Duration::ZERO);
             return WaitEnd::Ready;

@@ -200,12 +200,20 @@ impl Net {
     /// Takes up to `max` response body bytes.
     pub fn http_response_read(&self, id: u64, max: usize) -> Vec<u8> {
         let mut inner = self.lock();
-        inner
-            .web
-            .clients
-            .get_mut(&id)
-            .map(|cl| cl.body.take(max))
-            .unwrap_or_default()
+        let Inner { conns, web, .. } = &mut *inner;
+        let Some(cl) = web.clients.get_mut(&id) else {
+            return Vec::new();
+        };
+        let bytes = cl.body.take(max);
+        // More of the body waits (decoded next pass, or in the socket).
+        let more = cl.outcome.is_none()
+            && conns
+                .get(&cl.conn)
+                .is_some_and(|c| !c.recv.is_empty() || c.can_take_more());
+        if !bytes.is_empty() && more {
+            inner.doer_made_room = true;
+        }
+        bytes
     }
 
     /// `None` while the exchange goes on; then how it ended.

@@ -237,12 +237,20 @@ impl Net {
     /// Takes up to `max` body bytes of request `rid`.
     pub fn http_read(&self, rid: u64, max: usize) -> Vec<u8> {
         let mut inner = self.lock();
-        inner
-            .web
-            .requests
-            .get_mut(&rid)
-            .map(|r| r.body.take(max))
-            .unwrap_or_default()
+        let Inner { conns, web, .. } = &mut *inner;
+        let Some(r) = web.requests.get_mut(&rid) else {
+            return Vec::new();
+        };
+        let bytes = r.body.take(max);
+        // More of the body waits (decoded next pass, or in the socket).
+        let more = !r.body_done
+            && conns
+                .get(&r.conn)
+                .is_some_and(|c| !c.recv.is_empty() || c.can_take_more());
+        if !bytes.is_empty() && more {
+            inner.doer_made_room = true;
+        }
+        bytes
     }
 
     /// Whether request `rid`'s body arrived in full and was read.
