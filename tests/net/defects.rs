@@ -215,21 +215,8 @@ fn a_space_in_the_target_is_a_malformed_request_line() {
 }
 
 fn echo_spawn(limits: &str) -> String {
-    format!(
-        r#"
-tock = 0.01
-real = true
-wake = "io"
-[[doers]]
-name = "server"
-plugin = "{}"
-options = {{ addr = "127.0.0.1:0", child = "{conn}" }}
-grants = {{ listen = ["127.0.0.1:*"], spawn = ["{conn}"] }}
-limits = {{ {limits} }}
-"#,
-        plugin("echo-spawn"),
-        conn = plugin("echo-conn"),
-    )
+    let conn = plugin("echo-conn");
+    crate::util::spawner(&conn, &conn, limits)
 }
 
 /// Writes `text` and reads it back (echoed), on an open connection.
@@ -389,6 +376,67 @@ fn a_request_body_streams_without_waiting_for_the_grid() {
         "{:?}",
         &said[..said.len().min(200)]
     );
-    let tyme = run.doist.tyme();
-    assert!(tyme < 5.0, "a tick waited for the grid: tyme {tyme}");
+    assert_no_grid_wait(&run, "router");
+}
+
+#[test]
+fn the_client_reads_the_body_of_an_answer_to_a_lowercase_head() {
+    use hio::io::{ConnLimits, HostPort, Net};
+    use hio::{Services, Tick};
+    // A server that is not a doer: whatever it is asked, it answers with a
+    // five-byte body and closes.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && s.read(&mut b).unwrap_or(0) == 1 {
+            head.push(b[0]);
+        }
+        assert!(head.starts_with(b"head / HTTP/1.1\r\n"), "{head:?}");
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+            .unwrap();
+    });
+    let net = Net::new().unwrap();
+    let owner = net.owner(ConnLimits::default());
+    let target = HostPort::parse(&addr.to_string()).unwrap();
+    let id = net
+        .http_send(&owner, &target, None, "head", "/", &Vec::new(), Some(0))
+        .unwrap();
+    let mut service = net.service();
+    let mut body = Vec::new();
+    let start = std::time::Instant::now();
+    let mut tyme = 0.0;
+    let done = loop {
+        service.before(Tick { tyme, early: false });
+        body.extend(net.http_response_read(id, 1024));
+        if let Some(done) = net.http_response_done(id) {
+            break done;
+        }
+        service.after(tyme);
+        assert!(start.elapsed() < Duration::from_secs(10), "no answer");
+        std::thread::sleep(Duration::from_millis(5));
+        tyme += 0.005;
+    };
+    assert_eq!(done, Ok(()));
+    assert_eq!(body, b"hello");
+}
+
+#[test]
+fn a_client_that_half_closed_after_its_request_is_closed_with_the_answer() {
+    let mut run = start(&slow_grid("hello", "hello"));
+    let addr = run.listening();
+    let said = against(&mut run, move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        String::from_utf8_lossy(&got).into_owned()
+    });
+    assert!(said.ends_with("hello\n"), "{said}");
+    // The close came with the answer, not at the next tock.
+    assert_no_grid_wait(&run, "hello");
 }

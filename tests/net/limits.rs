@@ -93,19 +93,7 @@ fn a_doer_holds_at_most_its_connections_and_the_rest_wait_unharmed() {
 fn a_spawn_outside_the_grants_is_refused_and_the_server_goes_on() {
     let dir = prepare();
     std::fs::copy(plugin("echo-conn"), dir.path().join("conn.wasm")).unwrap();
-    let text = format!(
-        r#"
-tock = 0.01
-real = true
-wake = "io"
-[[doers]]
-name = "server"
-plugin = "{}"
-options = {{ addr = "127.0.0.1:0", child = "other.wasm" }}
-grants = {{ listen = ["127.0.0.1:*"], spawn = ["conn.wasm"] }}
-"#,
-        plugin("echo-spawn")
-    );
+    let text = crate::util::spawner("other.wasm", "conn.wasm", "");
     let mut run = start_in(dir, &text);
     let addr = run.listening();
     let mut s = TcpStream::connect(addr).unwrap();

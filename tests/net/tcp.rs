@@ -56,19 +56,7 @@ fn a_hundred_clients_each_echo_a_mebibyte_byte_for_byte() {
 
 #[test]
 fn a_server_that_spawns_a_child_per_connection_echoes_each() {
-    let text = format!(
-        r#"
-tock = 0.01
-real = true
-wake = "io"
-[[doers]]
-name = "server"
-plugin = "{spawn}"
-options = {{ addr = "127.0.0.1:0", child = "conn.wasm" }}
-grants = {{ listen = ["127.0.0.1:*"], spawn = ["conn.wasm"] }}
-"#,
-        spawn = plugin("echo-spawn"),
-    );
+    let text = crate::util::spawner("conn.wasm", "conn.wasm", "");
     let dir = crate::util::prepare();
     std::fs::copy(plugin("echo-conn"), dir.path().join("conn.wasm")).unwrap();
     let mut run = crate::util::start_in(dir, &text);

@@ -49,6 +49,26 @@ limits = {{ {limits} }}
     )
 }
 
+/// A manifest in real mode (as [`server`]) with one `echo-spawn` doer named
+/// `server` whose option `child` is `child`, granted to spawn `granted`
+/// (plugin names as the manifest writes them), with `limits`.
+pub fn spawner(child: &str, granted: &str, limits: &str) -> String {
+    format!(
+        r#"
+tock = 0.01
+real = true
+wake = "io"
+[[doers]]
+name = "server"
+plugin = "{}"
+options = {{ addr = "127.0.0.1:0", child = "{child}" }}
+grants = {{ listen = ["127.0.0.1:*"], spawn = ["{granted}"] }}
+limits = {{ {limits} }}
+"#,
+        plugin("echo-spawn")
+    )
+}
+
 /// A run of a manifest, stepped from the test.
 pub struct Run {
     pub doist: Doist,

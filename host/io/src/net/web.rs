@@ -119,7 +119,13 @@ impl Inner {
         let Some(r) = self.web.requests.remove(&rid) else {
             return;
         };
-        let keep = !close && r.head.keep_alive;
+        // A client that finished sending, with nothing of it left unread,
+        // asks for nothing more: close now, not at the next pass.
+        let client_done = self
+            .conns
+            .get(&r.conn)
+            .is_some_and(|c| c.peer_eof && c.recv.is_empty());
+        let keep = !close && r.head.keep_alive && !client_done;
         if let Some(w) = self.web.conns.get_mut(&r.conn) {
             w.current = None;
             w.discarding = keep && discard;
