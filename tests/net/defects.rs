@@ -440,3 +440,27 @@ fn a_client_that_half_closed_after_its_request_is_closed_with_the_answer() {
     // The close came with the answer, not at the next tock.
     assert_no_grid_wait(&run, "hello");
 }
+
+#[test]
+fn a_body_cut_short_by_a_half_close_closes_the_connection() {
+    // The doer answers without reading; the client sends 10 of the 1000
+    // bytes it announced, then half-closes: the rest will never come.
+    let mut run = start(&hello(""));
+    let addr = run.listening();
+    let net = run.net.clone().unwrap();
+    let said = against(&mut run, move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789")
+            .unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = s.read(&mut buf).unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    });
+    assert!(said.starts_with("HTTP/1.1 200 "), "{said}");
+    run.ticks(5);
+    assert_eq!(net.connections(), 0, "the connection is let go");
+}

@@ -1,3 +1,5 @@
+//! Runs recorded on real sockets through the library and replayed with none.
+//!
 //! A TLS session between two doers, recorded on real sockets through the
 //! library and replayed with none: the wire log holds the plaintext the
 //! doers saw, so the replay needs no TLS session and no certificate.
@@ -54,6 +56,91 @@ fn a_tls_session_recorded_on_real_sockets_replays_from_its_plaintext() {
     // Other keys and certificates in the same files: the replay makes no
     // handshake, so it does not matter which.
     certificates(dir.path());
+    let log = Log::parse(&std::fs::read(&wire).expect("log"), false).expect("a whole log");
+    let replay = Tape::replay(log.clone());
+    let m = recorded_manifest(&log).expect("recorded manifest");
+    let options = Options {
+        tape: Some(replay.clone()),
+        sim: Some(Sim::default()),
+        ..Options::default()
+    };
+    let built = build_with(&m, &host(&m, true), &options).expect("build");
+    let replayed_trace = TraceBuffer::new();
+    let mut doist = built.doist.replay(Tape::ticks(&log)).trace(TapeSink::new(
+        Some(replay.clone()),
+        Some(Box::new(replayed_trace.clone())),
+    ));
+    doist.run().expect("replay");
+    assert_eq!(replay.divergence(), None);
+    assert_eq!(replay.digests(), recorded);
+    assert_eq!(
+        replayed_trace.to_json_lines(),
+        recorded_trace.to_json_lines()
+    );
+}
+
+#[test]
+fn a_spawn_at_the_children_limit_replays_as_recorded() {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpStream};
+    use std::time::Duration;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let dir = prepare();
+    let conn = crate::util::plugin("echo-conn");
+    let text = crate::util::spawner(&conn, &conn, "children = 1")
+        .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"))
+        .replace("wake = \"io\"", "wake = \"io\"\nlimit = 1.5");
+    let path = dir.path().join("m.toml");
+    std::fs::write(&path, text).expect("write");
+    let wire = dir.path().join("spawn.wire");
+
+    // Recording: a second client waits while the first holds the only
+    // child, then is served once the first leaves.
+    let m = Manifest::load(&path).expect("manifest");
+    let tape = Tape::record(std::fs::File::create(&wire).expect("log")).expect("tape");
+    let options = Options {
+        tape: Some(tape.clone()),
+        ..Options::default()
+    };
+    let built = build_with(&m, &host(&m, false), &options).expect("build");
+    let settings = Settings::of(&m, &[]);
+    let recorded_trace = TraceBuffer::new();
+    tape.begin(header(&m, &settings, &built.plugins, std::time::Duration::ZERO).expect("header"))
+        .expect("begin");
+    let mut doist = built.doist.trace(TapeSink::new(
+        Some(tape.clone()),
+        Some(Box::new(recorded_trace.clone())),
+    ));
+    let clients = std::thread::spawn(move || {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let connect = || loop {
+            if let Ok(s) = TcpStream::connect(addr) {
+                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut one = [0u8; 1];
+        let mut a = connect();
+        a.write_all(b"a").unwrap();
+        a.read_exact(&mut one).unwrap();
+        let mut b = connect();
+        b.write_all(b"b").unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        a.shutdown(Shutdown::Write).unwrap();
+        let _ = a.read_to_end(&mut Vec::new());
+        b.read_exact(&mut one).unwrap();
+        one
+    });
+    doist.run().expect("run");
+    assert_eq!(&clients.join().expect("clients"), b"b");
+    assert_eq!(tape.write_error(), None);
+    let recorded = tape.digests();
+
     let log = Log::parse(&std::fs::read(&wire).expect("log"), false).expect("a whole log");
     let replay = Tape::replay(log.clone());
     let m = recorded_manifest(&log).expect("recorded manifest");

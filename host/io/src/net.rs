@@ -98,8 +98,7 @@ struct Inner {
     /// block on news alone.
     known_reported: bool,
     /// The last flush made room for a doer that had none (its send buffer
-    /// was full), or moved bytes out of a connection whose input waits
-    /// unread: the doer can go on at once.
+    /// was full): the doer can go on at once.
     flushed_for_doer: bool,
     /// A doer read this tick from a connection with more input waiting (in
     /// the socket, or in the buffer behind an HTTP request's body): the
@@ -353,6 +352,15 @@ impl Inner {
                     // why), and counts against no one.
                     let web = self.web.servers.values().any(|s| s.listener == lid);
                     if let (true, None, Sock::Tcp(s)) = (web, &tls, &mut sock) {
+                        // What the client sent already is read first (a
+                        // socket closed with bytes unread resets, and the
+                        // reset can destroy the answer).
+                        let mut scrap = [0u8; 4096];
+                        for _ in 0..4 {
+                            if !matches!(io::Read::read(s, &mut scrap), Ok(n) if n > 0) {
+                                break;
+                            }
+                        }
                         let date = self.date();
                         let answer = crate::http::ResponseEncoder::simple(
                             503,
@@ -360,6 +368,7 @@ impl Inner {
                             &date,
                         );
                         let _ = io::Write::write(s, &answer);
+                        let _ = s.shutdown(std::net::Shutdown::Write);
                     }
                     continue;
                 }
@@ -455,7 +464,7 @@ impl Inner {
             if let Some(c) = self.conns.get_mut(&id) {
                 let blocked = c.can_send() && c.room() == 0;
                 let moved = c.flush(tyme);
-                for_doer |= moved && !c.dropped && (blocked || !c.recv.is_empty());
+                for_doer |= moved && blocked && !c.dropped;
             }
         }
         self.flushed_for_doer = for_doer;
@@ -873,10 +882,9 @@ impl Services for NetService {
         let mut inner = self.net.lock();
         // A socket left unread for want of room, whose doer has made room
         // since (by reading): the readiness is known (no event will come
-        // again), and a pass now moves its bytes. Or the flush made room for a doer whose
-        // send buffer was full, or sent bytes while its input waits unread:
-        // it can go on now. Said once per wait, so a run that keeps to the
-        // grid does not spin on it.
+        // again), and a pass now moves its bytes. Or the flush made room
+        // for a doer whose send buffer was full: it can go on now. Said once
+        // per wait, so a run that keeps to the grid does not spin on it.
         if !inner.known_reported && (inner.flushed_for_doer || inner.doer_made_room) {
             inner.known_reported = true;
             inner.poll(Duration::ZERO);

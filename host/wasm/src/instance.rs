@@ -61,6 +61,9 @@ impl PluginDoer {
         if std::mem::take(&mut self.crossed) {
             self.store.data().crossing.reset();
         }
+        if !self.store.data().held_back.is_empty() {
+            self.store.data_mut().held_back.clear();
+        }
         let before = charge::activity();
         let armed = self.arm_interrupt(cx, name);
         // The hook's outside calls as it left them (closing its children,

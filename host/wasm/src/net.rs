@@ -32,8 +32,9 @@ pub(crate) fn digest<T: Wire>(args: &T) -> u32 {
 /// A listener handle in a doer's resource table.
 pub struct ListenerRes(ListenerId);
 
-/// A connection handle in a doer's resource table.
-pub struct ConnRes(ConnId);
+/// A connection handle in a doer's resource table, and the listener that
+/// accepted it for this doer, if one did.
+pub struct ConnRes(ConnId, Option<ListenerId>);
 
 /// What a doer may do on the network, from its grants (the same for every
 /// instance of it, and for the children it spawns).
@@ -169,8 +170,11 @@ impl StoreData {
             })
             .map_err(wit_error)?;
         let net = doer.access.net.clone();
-        self.push_handle(ListenerRes(lid))
-            .inspect_err(|_| net.close_listener(lid))
+        let handle = self
+            .push_handle(ListenerRes(lid))
+            .inspect_err(|_| net.close_listener(lid))?;
+        self.listeners.insert(lid);
+        Ok(handle)
     }
 
     /// Connects to `addr`; `tls` with the server name verified and the
@@ -200,7 +204,7 @@ impl StoreData {
             })
             .map_err(wit_error)?;
         let net = doer.access.net.clone();
-        self.push_handle(ConnRes(cid))
+        self.push_handle(ConnRes(cid, None))
             .inspect_err(|_| net.close(cid))
     }
 
@@ -273,9 +277,12 @@ impl HostListener for StoreData {
 
     fn accept(&mut self, r: Resource<ListenerRes>) -> Option<Resource<ConnRes>> {
         let lid = self.table.get(&r).ok()?.0;
+        if self.held_back.contains(&lid) {
+            return None;
+        }
         let net = self.net_ref()?.clone();
         let cid = self.observe(Op::Accept, || digest(&lid), || net.accept(lid))?;
-        match self.push_handle(ConnRes(cid)) {
+        match self.push_handle(ConnRes(cid, Some(lid))) {
             Ok(h) => Some(h),
             Err(_) => {
                 net.close(cid);
@@ -286,6 +293,8 @@ impl HostListener for StoreData {
 
     fn drop(&mut self, r: Resource<ListenerRes>) -> wasmtime::Result<()> {
         let l = self.table.delete(r)?;
+        self.listeners.remove(&l.0);
+        self.held_back.remove(&l.0);
         if let Some(net) = self.net_ref() {
             let lid = l.0;
             self.observe(
@@ -443,7 +452,8 @@ impl ChildrenHost for StoreData {
         // the connection closes, except at the children limit, where an
         // accepted connection goes back to the front of its listener's
         // queue (back pressure: the next `accept` gives it again).
-        let conn = conn.and_then(|r| self.table.delete(r).ok()).map(|c| c.0);
+        let handed = conn.and_then(|r| self.table.delete(r).ok());
+        let conn = handed.as_ref().map(|c| c.0);
         let refuse = |data: &mut StoreData, why: String| {
             if let (Some(cid), Some(net)) = (conn, data.net_ref()) {
                 net.close(cid);
@@ -464,9 +474,19 @@ impl ChildrenHost for StoreData {
         }
         if self.children.len() >= self.max_children as usize {
             let why = format!("limit reached: children ({} alive)", self.max_children);
-            if let (Some(cid), Some(net)) = (conn, self.net_ref())
-                && net.requeue(cid)
+            // Decided by what the doer did (accepted it from a listener it
+            // still holds), never by the network's state, so a replay
+            // answers as the recording did; the listener then gives nothing
+            // more this call, so a doer that ignores the error cannot spin.
+            if let Some(ConnRes(cid, Some(lid))) = handed
+                && self.listeners.contains(&lid)
             {
+                self.held_back.insert(lid);
+                if let Some(net) = self.net_ref()
+                    && !net.requeue(cid)
+                {
+                    net.close(cid);
+                }
                 return Err(format!(
                     "{why}; the connection waits in its listener's queue"
                 ));
@@ -508,7 +528,7 @@ impl ChildrenHost for StoreData {
 
     fn handed(&mut self) -> Option<Resource<ConnRes>> {
         let cid = self.handed.take()?;
-        match self.push_handle(ConnRes(cid)) {
+        match self.push_handle(ConnRes(cid, None)) {
             Ok(h) => Some(h),
             Err(_) => {
                 if let Some(net) = self.net_ref() {

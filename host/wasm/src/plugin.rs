@@ -193,6 +193,8 @@ impl Plugin {
                 spawnable: cfg.spawns.0.keys().cloned().collect(),
                 max_children: cfg.children,
                 children: Default::default(),
+                listeners: Default::default(),
+                held_back: Default::default(),
                 spawned: Vec::new(),
                 removed: Vec::new(),
             },

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use hio_io::ConnId;
+use hio_io::{ConnId, ListenerId};
 
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
@@ -55,6 +55,13 @@ pub struct StoreData {
     pub(crate) max_children: u32,
     /// Names of its live children (as it named them).
     pub(crate) children: BTreeSet<String>,
+    /// The listeners it holds handles to. Listening and dropping a handle
+    /// are on the wire log's tape, so a replay knows them as the recording
+    /// did.
+    pub(crate) listeners: BTreeSet<ListenerId>,
+    /// Listeners a connection was put back on during this call (a spawn at
+    /// the children limit): they give no connection until the next call.
+    pub(crate) held_back: BTreeSet<ListenerId>,
     /// Spawns and removals asked for during this call.
     pub(crate) spawned: Vec<SpawnRequest>,
     pub(crate) removed: Vec<String>,

@@ -94,10 +94,9 @@ impl Inner {
                     c.shut = true;
                 }
                 Step::Idle => {
-                    let idle = web
-                        .conns
-                        .get(&cid)
-                        .is_some_and(|w| w.current.is_none() && !w.discarding);
+                    // A body being dropped that the client stopped sending
+                    // will never end: that closes too.
+                    let idle = web.conns.get(&cid).is_some_and(|w| w.current.is_none());
                     if idle && c.peer_eof && c.recv.is_empty() {
                         // The client is done and nothing is pending.
                         c.shut = true;
