@@ -7,7 +7,7 @@
 use hio::io::Sim;
 use hio::io::wire::Log;
 use hio::manifest::{Manifest, Options, build_with};
-use hio::plugin::{EngineLimits, PluginHost, Tape};
+use hio::plugin::{Digests, EngineLimits, PluginHost, Tape};
 use hio::trace::TraceBuffer;
 use hio::wire::{Settings, TapeSink, header, recorded_manifest};
 
@@ -22,6 +22,52 @@ fn host(m: &Manifest, replay: bool) -> PluginHost {
     PluginHost::new(limits, None).expect("plugin host")
 }
 
+/// Runs manifest `path` in real mode, recording its wire log into `wire`;
+/// returns the tape's digests and the trace.
+fn record(path: &std::path::Path, wire: &std::path::Path) -> (Digests, String) {
+    let m = Manifest::load(path).expect("manifest");
+    let tape = Tape::record(std::fs::File::create(wire).expect("log")).expect("tape");
+    let options = Options {
+        tape: Some(tape.clone()),
+        ..Options::default()
+    };
+    let built = build_with(&m, &host(&m, false), &options).expect("build");
+    let settings = Settings::of(&m, &[]);
+    let trace = TraceBuffer::new();
+    tape.begin(header(&m, &settings, &built.plugins, std::time::Duration::ZERO).expect("header"))
+        .expect("begin");
+    let mut doist = built.doist.trace(TapeSink::new(
+        Some(tape.clone()),
+        Some(Box::new(trace.clone())),
+    ));
+    doist.run().expect("run");
+    assert_eq!(tape.write_error(), None);
+    (tape.digests(), trace.to_json_lines())
+}
+
+/// Replays the wire log `wire` with no socket and checks it reproduces
+/// the recording: no divergence, the same digests and the same trace.
+fn replays_as_recorded(wire: &std::path::Path, recorded: (Digests, String)) {
+    let log = Log::parse(&std::fs::read(wire).expect("log"), false).expect("a whole log");
+    let replay = Tape::replay(log.clone());
+    let m = recorded_manifest(&log).expect("recorded manifest");
+    let options = Options {
+        tape: Some(replay.clone()),
+        sim: Some(Sim::default()),
+        ..Options::default()
+    };
+    let built = build_with(&m, &host(&m, true), &options).expect("build");
+    let trace = TraceBuffer::new();
+    let mut doist = built.doist.replay(Tape::ticks(&log)).trace(TapeSink::new(
+        Some(replay.clone()),
+        Some(Box::new(trace.clone())),
+    ));
+    doist.run().expect("replay");
+    assert_eq!(replay.divergence(), None);
+    assert_eq!(replay.digests(), recorded.0);
+    assert_eq!(trace.to_json_lines(), recorded.1);
+}
+
 #[test]
 fn a_tls_session_recorded_on_real_sockets_replays_from_its_plaintext() {
     let dir = prepare();
@@ -32,51 +78,13 @@ fn a_tls_session_recorded_on_real_sockets_replays_from_its_plaintext() {
     std::fs::write(&path, text).expect("write");
     let wire = dir.path().join("tls.wire");
 
-    // Recording.
-    let m = Manifest::load(&path).expect("manifest");
-    let tape = Tape::record(std::fs::File::create(&wire).expect("log")).expect("tape");
-    let options = Options {
-        tape: Some(tape.clone()),
-        ..Options::default()
-    };
-    let built = build_with(&m, &host(&m, false), &options).expect("build");
-    let settings = Settings::of(&m, &[]);
-    let recorded_trace = TraceBuffer::new();
-    tape.begin(header(&m, &settings, &built.plugins, std::time::Duration::ZERO).expect("header"))
-        .expect("begin");
-    let mut doist = built.doist.trace(TapeSink::new(
-        Some(tape.clone()),
-        Some(Box::new(recorded_trace.clone())),
-    ));
-    doist.run().expect("run");
-    assert_eq!(tape.write_error(), None);
-    let recorded = tape.digests();
-    assert_eq!(recorded.bytes, 2 * 300_000, "both ways, in plaintext");
+    let recorded = record(&path, &wire);
+    assert_eq!(recorded.0.bytes, 2 * 300_000, "both ways, in plaintext");
 
     // Other keys and certificates in the same files: the replay makes no
     // handshake, so it does not matter which.
     certificates(dir.path());
-    let log = Log::parse(&std::fs::read(&wire).expect("log"), false).expect("a whole log");
-    let replay = Tape::replay(log.clone());
-    let m = recorded_manifest(&log).expect("recorded manifest");
-    let options = Options {
-        tape: Some(replay.clone()),
-        sim: Some(Sim::default()),
-        ..Options::default()
-    };
-    let built = build_with(&m, &host(&m, true), &options).expect("build");
-    let replayed_trace = TraceBuffer::new();
-    let mut doist = built.doist.replay(Tape::ticks(&log)).trace(TapeSink::new(
-        Some(replay.clone()),
-        Some(Box::new(replayed_trace.clone())),
-    ));
-    doist.run().expect("replay");
-    assert_eq!(replay.divergence(), None);
-    assert_eq!(replay.digests(), recorded);
-    assert_eq!(
-        replayed_trace.to_json_lines(),
-        recorded_trace.to_json_lines()
-    );
+    replays_as_recorded(&wire, recorded);
 }
 
 #[test]
@@ -100,21 +108,6 @@ fn a_spawn_at_the_children_limit_replays_as_recorded() {
 
     // Recording: a second client waits while the first holds the only
     // child, then is served once the first leaves.
-    let m = Manifest::load(&path).expect("manifest");
-    let tape = Tape::record(std::fs::File::create(&wire).expect("log")).expect("tape");
-    let options = Options {
-        tape: Some(tape.clone()),
-        ..Options::default()
-    };
-    let built = build_with(&m, &host(&m, false), &options).expect("build");
-    let settings = Settings::of(&m, &[]);
-    let recorded_trace = TraceBuffer::new();
-    tape.begin(header(&m, &settings, &built.plugins, std::time::Duration::ZERO).expect("header"))
-        .expect("begin");
-    let mut doist = built.doist.trace(TapeSink::new(
-        Some(tape.clone()),
-        Some(Box::new(recorded_trace.clone())),
-    ));
     let clients = std::thread::spawn(move || {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         let connect = || loop {
@@ -136,30 +129,7 @@ fn a_spawn_at_the_children_limit_replays_as_recorded() {
         b.read_exact(&mut one).unwrap();
         one
     });
-    doist.run().expect("run");
+    let recorded = record(&path, &wire);
     assert_eq!(&clients.join().expect("clients"), b"b");
-    assert_eq!(tape.write_error(), None);
-    let recorded = tape.digests();
-
-    let log = Log::parse(&std::fs::read(&wire).expect("log"), false).expect("a whole log");
-    let replay = Tape::replay(log.clone());
-    let m = recorded_manifest(&log).expect("recorded manifest");
-    let options = Options {
-        tape: Some(replay.clone()),
-        sim: Some(Sim::default()),
-        ..Options::default()
-    };
-    let built = build_with(&m, &host(&m, true), &options).expect("build");
-    let replayed_trace = TraceBuffer::new();
-    let mut doist = built.doist.replay(Tape::ticks(&log)).trace(TapeSink::new(
-        Some(replay.clone()),
-        Some(Box::new(replayed_trace.clone())),
-    ));
-    doist.run().expect("replay");
-    assert_eq!(replay.divergence(), None);
-    assert_eq!(replay.digests(), recorded);
-    assert_eq!(
-        replayed_trace.to_json_lines(),
-        recorded_trace.to_json_lines()
-    );
+    replays_as_recorded(&wire, recorded);
 }
