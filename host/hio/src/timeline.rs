@@ -23,9 +23,8 @@ use std::collections::HashMap;
 use std::io::{self, BufRead, Write};
 
 use hio_io::ConnState;
-use hio_io::wire::{Log, MAGIC, Record, decode};
+use hio_io::wire::{Log, MAGIC, Op, Record, decode, op_name};
 use hio_scheduler::trace::{Event, OwnedRecord};
-use hio_wasm::tape::{Op, op_name};
 use serde::Serialize;
 use serde_json::{Value, json};
 

@@ -16,11 +16,11 @@ mod generated {
         path: "../../wit",
         additional_derives: [PartialEq],
         with: {
-            "hio:doer/tcp.listener": crate::net::ListenerRes,
-            "hio:doer/tcp.connection": crate::net::ConnRes,
-            "hio:doer/http.server": crate::http::ServerRes,
-            "hio:doer/http.request": crate::http::RequestRes,
-            "hio:doer/http-client.outgoing": crate::http::OutgoingRes,
+            "hio:doer/tcp.listener": crate::resources::ListenerRes,
+            "hio:doer/tcp.connection": crate::resources::ConnRes,
+            "hio:doer/http.server": crate::resources::ServerRes,
+            "hio:doer/http.request": crate::resources::RequestRes,
+            "hio:doer/http-client.outgoing": crate::resources::OutgoingRes,
         },
     });
 }

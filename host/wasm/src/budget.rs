@@ -1,11 +1,8 @@
 //! What one hook call may spend: the [`Budget`] a doer instance refills
-//! its store from before every call.
+//! its store from before every call (the refill is the instance's, in
+//! `instance.rs`).
 
 use std::time::Duration;
-
-use wasmtime::Store;
-
-use crate::store::StoreData;
 
 /// The real-mode watchdog as one doer sees it: the epoch deadline each
 /// hook call gets, and the wall time that stands for.
@@ -30,15 +27,4 @@ pub(crate) struct Budget {
     pub handles: u32,
     /// Wall-time budget per hook call (real mode only).
     pub watch: Option<Watch>,
-}
-
-impl Budget {
-    /// Refills the store for one hook call: fuel, and the epoch deadline.
-    pub fn refill(&self, store: &mut Store<StoreData>) -> wasmtime::Result<()> {
-        store.set_fuel(self.fuel)?;
-        if let Some(w) = self.watch {
-            store.set_epoch_deadline(w.ticks);
-        }
-        Ok(())
-    }
 }

@@ -20,7 +20,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::{StoreContextMut, Trap};
 
 use crate::failure::{Limit, OverLimit};
-use crate::store::StoreData;
 
 /// Fuel a host call costs per byte it lifts, copies or keeps.
 pub const FUEL_PER_BYTE: u64 = 1;
@@ -77,13 +76,19 @@ impl Crossing {
     }
 }
 
+/// Store data that counts the bytes its hook calls hand the host.
+pub(crate) trait Metered {
+    /// The running hook call's count.
+    fn crossing(&self) -> &Crossing;
+}
+
 /// Charges the calling hook call for `bytes` of host work: counted against
 /// `limits.host_bytes`, and paid in fuel.
-pub(crate) fn charge(
-    store: &mut StoreContextMut<'_, StoreData>,
+pub(crate) fn charge<T: Metered>(
+    store: &mut StoreContextMut<'_, T>,
     bytes: usize,
 ) -> wasmtime::Result<()> {
-    store.data().crossing.add(bytes)?;
+    store.data().crossing().add(bytes)?;
     let cost = u64::try_from(bytes)
         .unwrap_or(u64::MAX)
         .saturating_mul(FUEL_PER_BYTE);
@@ -94,4 +99,24 @@ pub(crate) fn charge(
     }
     store.set_fuel(fuel - cost)?;
     Ok(())
+}
+
+/// The bytes a host call counts without charging fuel (it has no handle on
+/// the store's fuel: a call on a network handle), and where going over the
+/// limit is noted: the call then fails when it returns.
+pub(crate) struct Meter<'a> {
+    /// The running hook call's count.
+    pub crossing: &'a Crossing,
+    /// The call's failure, if it went over a limit.
+    pub violation: &'a mut Option<Limit>,
+}
+
+impl Meter<'_> {
+    /// Counts `bytes` the guest handed over against `limits.host_bytes`;
+    /// past it the call fails when it returns.
+    pub fn cross(&mut self, bytes: usize) {
+        if let Err(over) = self.crossing.add(bytes) {
+            self.violation.get_or_insert(over.0);
+        }
+    }
 }

@@ -14,8 +14,9 @@ use wasmtime::{
     Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
 };
 
-use crate::bindings::{DoerWorld, DoerWorldPre, PACKAGE};
+use crate::bindings::{DoerWorldPre, PACKAGE};
 use crate::budget::Watch;
+use crate::iface;
 use crate::store::StoreData;
 use crate::wasi;
 
@@ -311,18 +312,9 @@ impl PluginHost {
         }
         let engine = Engine::new(&config).map_err(|e| LoadError::Engine(chain(&e)))?;
         let mut linker = Linker::new(&engine);
-        wasi::add_to_linker(&mut linker).map_err(|e| LoadError::Engine(chain(&e)))?;
-        DoerWorld::add_to_linker::<StoreData, wasmtime::component::HasSelf<StoreData>>(
-            &mut linker,
-            |s| s,
-        )
-        .map_err(|e| LoadError::Engine(chain(&e)))?;
-        // The calls that carry bytes, charged for them.
-        linker.allow_shadowing(true);
-        crate::log::add_to_linker(&mut linker)
-            .and_then(|()| crate::decks::add_to_linker(&mut linker))
+        wasi::add_to_linker(&mut linker)
+            .and_then(|()| iface::add_to_linker(&mut linker))
             .map_err(|e| LoadError::Engine(chain(&e)))?;
-        linker.allow_shadowing(false);
         let watchdog = watchdog
             .map(|budget| Watchdog::start(&engine, budget, limits.replay))
             .transpose()

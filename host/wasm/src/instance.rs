@@ -1,55 +1,168 @@
 //! [`PluginDoer`]: a Wasm component instance as a [`Doer`]. One `Store` per
 //! instance; each hook call gets the fuel budget afresh, sees the current
-//! tyme and tock, and hands its log lines and output back to the host.
+//! tyme and tock, and hands its log lines and output back to the host; the
+//! children it asked for are made through its [`Spawner`].
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use hio_scheduler::{Context, Doer, DoerId, Failure, HookResult, Level};
+use hio_io::ConnId;
+use hio_scheduler::{Context, Doer, DoerId, Failure, HookResult, Level, Spec};
 use wasmtime::UpdateDeadline;
 use wasmtime::{Store, WasmCoreDump};
 
-use crate::bindings::DoerWorld;
 use crate::bindings::hio::doer::types::{Progress, Value};
+use crate::bindings::{DoerWorld, DoerWorldPre};
 use crate::budget::Budget;
 use crate::charge;
 use crate::failure::{CallFailure, Limit};
-use crate::net::Spawns;
-use crate::plugin::InstanceConfig;
 use crate::stats::DoerStatsCell;
 use crate::store::StoreData;
+use crate::tape::Tape;
+use crate::wasi::TymeCell;
 
 /// Longest trap report logged (its backtrace names the guest's own
 /// functions, and a stack overflow's runs to thousands of frames).
 const MAX_REPORT: usize = 16 * 1024;
 
+/// Makes the children a doer spawns: the plugins its grant names, each
+/// instance set up as the doer's children are.
+pub(crate) trait Spawner {
+    /// The spec of child `full` (its name in the tree), an instance of the
+    /// plugin granted as `plugin` with `options` (checked by the plugin's
+    /// `validate` first), handed `conn`; why not, as the log says it.
+    fn child(
+        &self,
+        plugin: &str,
+        full: &str,
+        options: Vec<(String, Value)>,
+        conn: Option<ConnId>,
+    ) -> Result<Spec, String>;
+}
+
+/// What a doer instance is made of besides its store.
+pub(crate) struct Making<'a> {
+    /// The component, linked.
+    pub pre: &'a DoerWorldPre<StoreData>,
+    /// Its restart attempt (names its core dump).
+    pub attempt: u32,
+    /// The options its `enter` gets.
+    pub options: Vec<(String, Value)>,
+    /// What each hook call may spend.
+    pub budget: Budget,
+    /// Tyme and tock for the guest, shared by the plugin's instances.
+    pub now: TymeCell,
+    /// The folder core dumps go to, if they are written.
+    pub core_dumps: Option<&'a Path>,
+    /// Where its call figures go, when they are kept.
+    pub stats: Option<DoerStatsCell>,
+    /// The plugins it may spawn; `None` when it may spawn none.
+    pub spawner: Option<Box<dyn Spawner>>,
+}
+
 /// A loaded component instance, driven by the scheduler.
 pub struct PluginDoer {
     pub(crate) store: Store<StoreData>,
-    pub(crate) world: DoerWorld,
-    pub(crate) options: Vec<(String, Value)>,
-    pub(crate) budget: Budget,
+    world: DoerWorld,
+    options: Vec<(String, Value)>,
+    budget: Budget,
     /// Where a core dump goes if this instance traps.
-    pub(crate) core_dump: Option<std::path::PathBuf>,
-    pub(crate) poisoned: bool,
+    core_dump: Option<PathBuf>,
+    poisoned: bool,
     /// Where its call figures go, when they are kept.
-    pub(crate) stats: Option<DoerStatsCell>,
+    stats: Option<DoerStatsCell>,
     /// The last call left the host something (see [`crate::charge`]): its
     /// byte count must start afresh before the next.
-    pub(crate) crossed: bool,
+    crossed: bool,
     /// The run's wire log, if it keeps or replays one.
-    pub(crate) tape: Option<crate::tape::Tape>,
+    tape: Option<Tape>,
     /// Tyme and tock for the guest, shared by the plugin's instances.
-    pub(crate) now: crate::wasi::TymeCell,
+    now: TymeCell,
     /// The children it spawned, by the name it gave them.
-    pub(crate) children: BTreeMap<String, DoerId>,
-    /// Plugins it may spawn, and how their instances are set up (its own
-    /// settings: a child inherits its limits and grants, but no `spawn`).
-    pub(crate) spawns: Spawns,
-    pub(crate) child_config: InstanceConfig,
+    children: BTreeMap<String, DoerId>,
+    /// The plugins it may spawn (a child inherits its limits and grants,
+    /// but no `spawn`).
+    spawner: Option<Box<dyn Spawner>>,
+}
+
+/// Refills the store for one hook call: fuel, and the epoch deadline.
+fn refill(store: &mut Store<StoreData>, budget: &Budget) -> wasmtime::Result<()> {
+    store.set_fuel(budget.fuel)?;
+    if let Some(w) = budget.watch {
+        store.set_epoch_deadline(w.ticks);
+    }
+    Ok(())
 }
 
 impl PluginDoer {
+    /// Instantiates the component in `store` (its start function runs
+    /// here, outside any hook): the doer instance.
+    pub(crate) fn new(
+        mut store: Store<StoreData>,
+        making: Making<'_>,
+    ) -> Result<PluginDoer, CallFailure> {
+        let Making {
+            pre,
+            attempt,
+            options,
+            budget,
+            now,
+            core_dumps,
+            stats,
+            spawner,
+        } = making;
+        refill(&mut store, &budget).map_err(|e| CallFailure::from_error(&e, &budget))?;
+        // Its start function runs outside any hook: tyme and tock read 0,
+        // not what the plugin's last call left in the shared cell.
+        now.set(0.0, 0.0);
+        let world = pre.instantiate(&mut store).map_err(|e| {
+            CallFailure::Instantiate(Box::new(CallFailure::from_error(&e, &budget)))
+        })?;
+        // One file per doer path and attempt, in the folder given: `/`
+        // becomes `+`, which no name holds, so no two doers share a file.
+        let core_dump = core_dumps.map(|dir| {
+            let path = store.data().path.replace('/', "+");
+            dir.join(format!("{path}.{attempt}.coredump"))
+        });
+        let tape = store.data().tape.clone();
+        Ok(PluginDoer {
+            store,
+            world,
+            options,
+            budget,
+            core_dump,
+            poisoned: false,
+            stats,
+            crossed: false,
+            tape,
+            now,
+            children: BTreeMap::new(),
+            spawner,
+        })
+    }
+
+    /// Runs the component's `validate` on `options`. Bounded by its fuel,
+    /// never by the wall clock: it ends the same way in a recording and in
+    /// its replay.
+    pub(crate) fn validate(mut self, options: &[(String, Value)]) -> Result<(), CallFailure> {
+        let mut budget = self.budget;
+        if let Some(w) = &mut budget.watch {
+            w.ticks = 1 << 62;
+        }
+        refill(&mut self.store, &budget).map_err(|e| CallFailure::from_error(&e, &budget))?;
+        // Before anything runs: tyme and tock read 0 (see `new`).
+        self.now.set(0.0, 0.0);
+        match self
+            .world
+            .hio_doer_hooks()
+            .call_validate(&mut self.store, &options.to_vec())
+        {
+            Ok(r) => r.map_err(CallFailure::guest),
+            Err(e) => Err(CallFailure::from_error(&e, &budget)),
+        }
+    }
+
     fn call<T>(
         &mut self,
         cx: &mut Context<'_>,
@@ -61,15 +174,15 @@ impl PluginDoer {
         if std::mem::take(&mut self.crossed) {
             self.store.data().crossing.reset();
         }
-        if !self.store.data().held_back.is_empty() {
-            self.store.data_mut().held_back.clear();
+        if !self.store.data().listeners.held_back.is_empty() {
+            self.store.data_mut().listeners.held_back.clear();
         }
         let before = charge::activity();
         let armed = self.arm_interrupt(cx, name);
         // The hook's outside calls as it left them (closing its children,
         // below, runs their hooks).
         let mut calls = 0;
-        let result = match self.budget.refill(&mut self.store) {
+        let result = match refill(&mut self.store, &self.budget) {
             Ok(()) => {
                 if armed {
                     self.store.set_epoch_deadline(0);
@@ -206,7 +319,7 @@ impl PluginDoer {
             // The host checked the value when the guest set it.
             let _ = cx.set_tock(tock);
         }
-        let logs = std::mem::take(&mut data.logs);
+        let logs = data.logs.take();
         // A call that handed the host nothing printed nothing.
         let out = self.crossed.then(|| {
             [
@@ -245,8 +358,8 @@ impl PluginDoer {
             // Its `exit` will not run: its children go now, and the spawns
             // it asked for are not made.
             let data = self.store.data_mut();
-            let cancelled = std::mem::take(&mut data.spawned);
-            data.removed.clear();
+            let cancelled = std::mem::take(&mut data.children.spawned);
+            data.children.removed.clear();
             if let Some(net) = &data.net {
                 for cid in cancelled.iter().filter_map(|r| r.conn) {
                     net.access.net.close(cid);
@@ -256,11 +369,11 @@ impl PluginDoer {
             return;
         }
         let data = self.store.data_mut();
-        if data.spawned.is_empty() && data.removed.is_empty() {
+        if data.children.spawned.is_empty() && data.children.removed.is_empty() {
             return;
         }
-        let spawned = std::mem::take(&mut data.spawned);
-        let removed = std::mem::take(&mut data.removed);
+        let spawned = std::mem::take(&mut data.children.spawned);
+        let removed = std::mem::take(&mut data.children.removed);
         let me = data.name.clone();
         for name in removed {
             if let Some(id) = self.children.remove(&name) {
@@ -270,24 +383,11 @@ impl PluginDoer {
         let parent = cx.parent();
         for req in spawned {
             let full = format!("{me}.{}", req.name);
-            let plugin = self.spawns.0.get(&req.plugin).cloned();
-            let checked = match &plugin {
-                Some(p) => p
-                    .validate(&req.options, &self.child_config)
-                    .map_err(|e| format!("{} refused the options: {e}", req.plugin)),
+            let spawned = match &self.spawner {
+                Some(spawner) => spawner.child(&req.plugin, &full, req.options, req.conn),
                 None => Err(format!("plugin {:?} is not granted", req.plugin)),
-            };
-            let spawned = checked.and_then(|()| {
-                let plugin = plugin.expect("checked above");
-                let spec = plugin.spec_handed(
-                    &full,
-                    0.0,
-                    req.options,
-                    self.child_config.clone(),
-                    req.conn,
-                );
-                cx.extend(parent, vec![spec]).map_err(|e| e.to_string())
-            });
+            }
+            .and_then(|spec| cx.extend(parent, vec![spec]).map_err(|e| e.to_string()));
             match spawned {
                 Ok(ids) => {
                     if let Some(&id) = ids.first() {
@@ -295,7 +395,7 @@ impl PluginDoer {
                     }
                 }
                 Err(e) => {
-                    self.store.data_mut().children.remove(&req.name);
+                    self.store.data_mut().children.alive.remove(&req.name);
                     if let (Some(cid), Some(net)) = (req.conn, &self.store.data().net) {
                         net.access.net.close(cid);
                     }
@@ -309,7 +409,7 @@ impl PluginDoer {
     fn remove_children(&mut self, cx: &mut Context<'_>) {
         self.prune_children(cx);
         let ids: Vec<DoerId> = std::mem::take(&mut self.children).into_values().collect();
-        self.store.data_mut().children.clear();
+        self.store.data_mut().children.alive.clear();
         if !ids.is_empty() {
             cx.remove(&ids);
         }
@@ -339,7 +439,7 @@ impl PluginDoer {
         let data = self.store.data_mut();
         for name in gone {
             self.children.remove(&name);
-            data.children.remove(&name);
+            data.children.alive.remove(&name);
         }
     }
 

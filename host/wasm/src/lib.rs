@@ -1,44 +1,80 @@
 //! hio's Wasm host: doers as sandboxed WebAssembly components of the
-//! `hio:doer` world (`wit/doer.wit`).
+//! `hio:doer` world (`wit/*.wit`), and the host side of every interface
+//! they import.
 //!
-//! A [`PluginHost`] owns the engine (Cranelift, fuel, the pooling allocator
-//! sized from the engine's memory cap, the optional real-mode watchdog) and
-//! the linker: WASI without ambient authority, plus the host side of each
-//! WIT interface, one file each (`tyme.rs`, `log.rs`, `decks.rs`). Loading
-//! a plugin by path compiles it once (cached on disk) into a [`Plugin`]
-//! holding its `InstancePre`; each doer instance is a fresh `Store` made from
-//! it, a [`PluginDoer`], which is a [`hio_scheduler::Doer`].
+//! What it owns:
+//!
+//! - the engine ([`PluginHost`], `engine.rs`): Cranelift, fuel, the pooling
+//!   allocator sized from the engine's memory cap, the optional real-mode
+//!   watchdog, the on-disk compile cache, and the linker;
+//! - plugins and their instances: loading a component by path gives a
+//!   [`Plugin`] holding its `InstancePre` (`plugin.rs`, where an
+//!   [`InstanceConfig`] of limits and grants becomes a `Store`); each doer
+//!   instance is a [`PluginDoer`] (`instance.rs`), which is a
+//!   [`hio_scheduler::Doer`] and makes the children its doer spawns;
+//! - the host side of every WIT interface, one file each in `iface/`
+//!   (`tyme`, `log`, `decks`, `tcp`, `tls`, `children`, `http`,
+//!   `http_client`), each on the narrowest view of the store it needs; the
+//!   handles doers hold are `resources.rs`'s types;
+//! - WASI without ambient authority (`wasi.rs`): no preopens, environment
+//!   or sockets; clocks read tyme, randomness is seeded per doer,
+//!   stdout/stderr are captured, bounded;
+//! - the [`Tape`] (`tape/`): every network call a doer makes goes through
+//!   it, which records it to the run's wire log or feeds the recorded
+//!   result back, and reports a replay that differs ([`Divergence`]);
+//! - the limits and charges: what one hook call may spend (`budget.rs`),
+//!   what the host's work costs it (`charge.rs`), the resource limiter
+//!   (`store.rs`), and the typed failure a limit or trap becomes
+//!   ([`CallFailure`], `failure.rs`).
 //!
 //! How data flows through one hook call ([`PluginDoer`]):
 //!
 //! ```text
 //!  scheduler ──recur(tyme)──▶ PluginDoer::call
-//!     refill fuel and epoch deadline (Budget), set tyme and tock in the store
-//!     ──▶ guest export ──▶ host imports: tyme, log, decks, WASI (clocks read
-//!         tyme; random seeded; stdout/stderr captured, bounded)
+//!     refill fuel and epoch deadline (Budget), set tyme and tock
+//!     ──▶ guest export ──▶ host imports, each on its view of the store:
+//!         tyme, log, decks (charged per byte), WASI (clocks read tyme;
+//!         random seeded; stdout/stderr captured, bounded), the network
 //!     ◀── result, or a trap / limit / exit
-//!  deliver: set-tock, log lines and captured output go to the scheduler's log
+//!  a quiet call (nothing handed over) returns at once; otherwise deliver:
+//!  set-tock, log lines, captured output go to the scheduler's log, and
+//!  the children asked for are added to the tree or removed
 //!  failure: a CallFailure (typed), its words become the trace's reason
 //! ```
 //!
-//! The crate depends on the scheduler, never the other way round; it does
-//! no network I/O.
+//! And through one network call (`iface/handles.rs`):
+//!
+//! ```text
+//!  guest ──tcp.write(conn, bytes)──▶ Handles::write
+//!     look the handle up in the doer's resource table (a stale one: 0)
+//!     ──▶ Tape::call(doer path, Op::Write, CRC-32 of the arguments)
+//!           recording: run it on hio_io::Net, write a `call` record
+//!           replaying: no network; the recorded result, or a Divergence
+//!     ◀── the result; a new handle is pushed (or what made it undone)
+//! ```
+//!
+//! The network itself (sockets, TLS, HTTP, the simulated world) and the
+//! wire log's format, op catalogue included, are hio-io's; this crate
+//! holds handles onto them. It depends on the scheduler and hio-io, never
+//! the other way round.
+//!
+//! Where to start reading: `instance.rs` (`PluginDoer::call`, one hook
+//! call), then `iface/mod.rs` (how the interfaces are linked, each on its
+//! view) and `iface/handles.rs` (what every network call shares), then
+//! `tape/mod.rs`.
 
 mod bindings;
 mod budget;
 mod charge;
-mod decks;
 mod engine;
 mod failure;
-mod http;
+mod iface;
 mod instance;
-mod log;
-mod net;
 mod plugin;
+mod resources;
 mod stats;
 mod store;
-pub mod tape;
-mod tyme;
+mod tape;
 mod wasi;
 
 pub use self::bindings::hio::doer::types::{Scalar, Value};
@@ -49,10 +85,10 @@ pub use self::engine::{
     map_count_fits, max_map_count,
 };
 pub use self::failure::{CallFailure, Limit, MAX_REASON};
-pub use self::http::{OutgoingRes, RequestRes, ServerRes};
+pub use self::iface::NetAccess;
 pub use self::instance::PluginDoer;
-pub use self::net::{ConnRes, ListenerRes, NetAccess, Spawns};
-pub use self::plugin::{InstanceConfig, Plugin};
+pub use self::plugin::{InstanceConfig, Plugin, Spawns};
+pub use self::resources::{ConnRes, ListenerRes, OutgoingRes, RequestRes, ServerRes};
 pub use self::stats::{DoerStats, StatsHandle};
 pub use self::tape::{Digests, Divergence, Tape};
 pub use self::wasi::{WallStart, seed};

@@ -1,7 +1,11 @@
-//! [`Plugin`]: a compiled component ready to make doer instances, and the
-//! [`InstanceConfig`] each instance is made with (its limits and grants).
+//! [`Plugin`]: a compiled component ready to make doer instances; the
+//! [`InstanceConfig`] each instance is made with (its limits and grants),
+//! and the [`Spawns`] among its grants, the plugins its children come from.
+//! Here a configuration becomes a store; the instance is `instance.rs`'s.
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -15,12 +19,48 @@ use crate::bindings::hio::doer::types::Value;
 use crate::budget::{Budget, Watch};
 use crate::charge::{Crossing, DEFAULT_HOST_BYTES};
 use crate::failure::CallFailure;
-use crate::instance::PluginDoer;
-use crate::net::{NetAccess, NetDoer, Spawns};
+use crate::iface::children::ChildState;
+use crate::iface::handles::{NetAccess, NetDoer};
+use crate::instance::{Making, PluginDoer, Spawner};
 use crate::stats::StatsHandle;
-use crate::store::{self, StoreData};
+use crate::store::{Limiter, StoreData};
 use crate::tape::Tape;
 use crate::wasi::{self, WallStart};
+
+/// The plugins a doer may spawn as children, by the name its grant gives.
+#[derive(Clone, Default)]
+pub struct Spawns(pub Rc<BTreeMap<String, Rc<Plugin>>>);
+
+impl fmt::Debug for Spawns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
+/// The plugins a doer may spawn, and the configuration its children get:
+/// its own, but with no `spawn` (a plugin granted to spawn itself would
+/// otherwise grow the tree without bound).
+struct ChildPlugins {
+    spawns: Spawns,
+    config: InstanceConfig,
+}
+
+impl Spawner for ChildPlugins {
+    fn child(
+        &self,
+        plugin: &str,
+        full: &str,
+        options: Vec<(String, Value)>,
+        conn: Option<ConnId>,
+    ) -> Result<Spec, String> {
+        let Some(p) = self.spawns.0.get(plugin) else {
+            return Err(format!("plugin {plugin:?} is not granted"));
+        };
+        p.validate(&options, &self.config)
+            .map_err(|e| format!("{plugin} refused the options: {e}"))?;
+        Ok(p.spec_handed(full, 0.0, options, self.config.clone(), conn))
+    }
+}
 
 /// How one doer instance is set up.
 #[derive(Debug, Clone)]
@@ -158,7 +198,7 @@ impl Plugin {
             .table_elements(cfg.table_elements)
             .trap_on_grow_failure(true)
             .build();
-        let limits = store::Limiter {
+        let limits = Limiter {
             inner: limits,
             memory: cfg.memory,
             peak: 0,
@@ -175,9 +215,8 @@ impl Plugin {
                 limits,
                 tyme,
                 tock_set: None,
-                logs: Vec::new(),
+                logs: Default::default(),
                 refusals: Default::default(),
-                refusals_capped: false,
                 crossing,
                 decks: cfg.decks.clone(),
                 stdout,
@@ -189,14 +228,12 @@ impl Plugin {
                     owner: access.net.owner(access.limits),
                     access: access.clone(),
                 }),
-                handed: None,
-                spawnable: cfg.spawns.0.keys().cloned().collect(),
-                max_children: cfg.children,
-                children: Default::default(),
                 listeners: Default::default(),
-                held_back: Default::default(),
-                spawned: Vec::new(),
-                removed: Vec::new(),
+                children: ChildState {
+                    spawnable: cfg.spawns.0.keys().cloned().collect(),
+                    max: cfg.children,
+                    ..Default::default()
+                },
             },
         );
         store.limiter(|s| &mut s.limits);
@@ -212,43 +249,26 @@ impl Plugin {
         cfg: &InstanceConfig,
     ) -> Result<PluginDoer, CallFailure> {
         let stats = cfg.record_stats.then(|| cfg.stats.cell(path, attempt));
-        let mut store = self.store(path, attempt, cfg);
-        let budget = self.budget(cfg);
-        budget
-            .refill(&mut store)
-            .map_err(|e| CallFailure::from_error(&e, &budget))?;
-        // Its start function runs outside any hook: tyme and tock read 0,
-        // not what the plugin's last call left in the shared cell.
-        self.tyme.set(0.0, 0.0);
-        let world = self.pre.instantiate(&mut store).map_err(|e| {
-            CallFailure::Instantiate(Box::new(CallFailure::from_error(&e, &budget)))
-        })?;
-        Ok(PluginDoer {
-            store,
-            world,
+        let spawner = (!cfg.spawns.0.is_empty()).then(|| {
+            Box::new(ChildPlugins {
+                spawns: cfg.spawns.clone(),
+                config: InstanceConfig {
+                    spawns: Spawns::default(),
+                    ..cfg.clone()
+                },
+            }) as Box<dyn Spawner>
+        });
+        let making = Making {
+            pre: &self.pre,
+            attempt,
             options,
-            budget,
-            core_dump: self.core_dumps.as_ref().map(|dir| {
-                // One file per doer path and attempt, in the folder given:
-                // `/` becomes `+`, which no name holds, so no two doers
-                // share a file.
-                let name = format!("{}.{attempt}.coredump", path.replace('/', "+"));
-                dir.join(name)
-            }),
-            poisoned: false,
-            stats,
-            crossed: false,
-            tape: cfg.tape.clone(),
+            budget: self.budget(cfg),
             now: self.tyme.clone(),
-            children: Default::default(),
-            spawns: cfg.spawns.clone(),
-            // A child may spawn nothing itself: a plugin granted to spawn
-            // itself would otherwise grow the tree without bound.
-            child_config: InstanceConfig {
-                spawns: Spawns::default(),
-                ..cfg.clone()
-            },
-        })
+            core_dumps: self.core_dumps.as_deref(),
+            stats,
+            spawner,
+        };
+        PluginDoer::new(self.store(path, attempt, cfg), making)
     }
 
     /// Runs the plugin's `validate` on `options` in a throwaway instance.
@@ -268,26 +288,8 @@ impl Plugin {
             tape: None,
             ..cfg.clone()
         };
-        let mut doer = self.instantiate("validate", 0, Vec::new(), &cfg)?;
-        let mut budget = doer.budget;
-        // Bounded by its fuel, never by the wall clock: it ends the same way
-        // in a recording and in its replay.
-        if let Some(w) = &mut budget.watch {
-            w.ticks = 1 << 62;
-        }
-        budget
-            .refill(&mut doer.store)
-            .map_err(|e| CallFailure::from_error(&e, &budget))?;
-        // Before anything runs: tyme and tock read 0 (see `instantiate`).
-        self.tyme.set(0.0, 0.0);
-        match doer
-            .world
-            .hio_doer_hooks()
-            .call_validate(&mut doer.store, &options.to_vec())
-        {
-            Ok(r) => r.map_err(CallFailure::guest),
-            Err(e) => Err(CallFailure::from_error(&e, &budget)),
-        }
+        self.instantiate("validate", 0, Vec::new(), &cfg)?
+            .validate(options)
     }
 
     /// A leaf spec whose instances are made from this plugin.
@@ -324,7 +326,7 @@ impl Plugin {
                 let data = doer.store.data_mut();
                 if let Some(net) = &data.net {
                     net.access.net.give(cid, &net.owner);
-                    data.handed = Some(cid);
+                    data.children.handed = Some(cid);
                 }
             }
             Ok(Box::new(doer) as Box<dyn hio_scheduler::Doer>)

@@ -1,20 +1,22 @@
-//! The data of one doer's `Store`: its WASI context, and what the host
-//! shares with it for the length of one hook call (tyme, tock, log lines).
-
-use std::collections::BTreeSet;
-
-use hio_io::{ConnId, ListenerId};
+//! The data of one doer's `Store`: its WASI context, the state each
+//! interface keeps for it (the interfaces see it through their views,
+//! `iface/`), and what the host shares with it for the length of one hook
+//! call (tyme, tock, log lines).
 
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::charge::Crossing;
+use crate::charge::{Crossing, Metered};
 use crate::failure::{Limit, OverLimit};
-use crate::net::{NetDoer, SpawnRequest};
+use crate::iface::children::ChildState;
+use crate::iface::decks::Refusals;
+use crate::iface::handles::NetDoer;
+use crate::iface::log::Lines;
+use crate::iface::tcp::Listeners;
+use crate::tape::Tape;
 use crate::wasi::{GuestOutput, TymeCell};
 use hio_scheduler::DeckAccess;
-use hio_scheduler::Level;
 
 /// Store data of a doer instance.
 pub struct StoreData {
@@ -25,11 +27,9 @@ pub struct StoreData {
     pub(crate) tyme: TymeCell,
     /// The tock the guest set during the call, if it did.
     pub(crate) tock_set: Option<f64>,
-    pub(crate) logs: Vec<(Level, String)>,
-    /// Refused deck calls already logged, by direction, deck and reason.
-    pub(crate) refusals: BTreeSet<(&'static str, String, &'static str)>,
-    /// Past [`MAX_REFUSALS`](crate::decks::MAX_REFUSALS): no more are logged.
-    pub(crate) refusals_capped: bool,
+    pub(crate) logs: Lines,
+    /// Refused deck calls already logged.
+    pub(crate) refusals: Refusals,
     pub(crate) decks: DeckAccess,
     /// Largest deck item this doer may push or pull.
     pub(crate) message: u64,
@@ -44,27 +44,13 @@ pub struct StoreData {
     /// The doer's path.
     pub(crate) path: String,
     /// The run's wire log, if it keeps or replays one.
-    pub(crate) tape: Option<crate::tape::Tape>,
+    pub(crate) tape: Option<Tape>,
     /// Its network grants and its claim on the run's network.
     pub(crate) net: Option<NetDoer>,
-    /// The connection its parent handed it, until it takes it.
-    pub(crate) handed: Option<ConnId>,
-    /// Plugins it may spawn, as its grant names them.
-    pub(crate) spawnable: BTreeSet<String>,
-    /// Children it may have alive at once.
-    pub(crate) max_children: u32,
-    /// Names of its live children (as it named them).
-    pub(crate) children: BTreeSet<String>,
-    /// The listeners it holds handles to. Listening and dropping a handle
-    /// are on the wire log's tape, so a replay knows them as the recording
-    /// did.
-    pub(crate) listeners: BTreeSet<ListenerId>,
-    /// Listeners a connection was put back on during this call (a spawn at
-    /// the children limit): they give no connection until the next call.
-    pub(crate) held_back: BTreeSet<ListenerId>,
-    /// Spawns and removals asked for during this call.
-    pub(crate) spawned: Vec<SpawnRequest>,
-    pub(crate) removed: Vec<String>,
+    /// The listeners it holds handles to.
+    pub(crate) listeners: Listeners,
+    /// Its children, and the spawns and removals asked for this call.
+    pub(crate) children: ChildState,
 }
 
 /// The store's resource limiter: wasmtime's for tables and instances, our
@@ -136,5 +122,11 @@ impl WasiView for StoreData {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
+    }
+}
+
+impl Metered for StoreData {
+    fn crossing(&self) -> &Crossing {
+        &self.crossing
     }
 }

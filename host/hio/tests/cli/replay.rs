@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use hio::io::wire::{Log, Record};
-use hio::plugin::tape::Op;
+use hio::io::wire::{Log, Op, Record};
 
 use crate::common::{hio, plugin, quoted, stderr, stdout, test_cache};
 

@@ -18,12 +18,15 @@
 //! in the order they made them (and an `interrupt` where a watchdog struck),
 //! and a `mark` that closes the tick; an `end` closes the run. The writer
 //! flushes at every `mark`, so a crash loses at most the tick under way.
-//! See `docs/formats.md` for the fields of each kind.
+//! See `docs/formats.md` for the fields of each kind; a `call` record
+//! names its call by number, from the op catalogue ([`Op`]).
 
+mod ops;
 mod value;
 
 use std::io::{self, Write};
 
+pub use ops::{Op, op_name};
 pub use value::{Dec, Enc, Wire, decode, encode};
 
 /// The first 8 bytes of every wire log.
@@ -81,7 +84,7 @@ pub enum Record {
     },
     /// One host call a doer made on the network, and what it observed.
     Call {
-        /// Which call (its number: `docs/formats.md` section 6).
+        /// Which call ([`Op`], by number: `docs/formats.md` section 6).
         op: u64,
         /// CRC-32 of the call's arguments (what the doer handed over).
         args: u32,

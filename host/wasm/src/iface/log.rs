@@ -5,8 +5,7 @@ use wasmtime::StoreContextMut;
 use wasmtime::component::Linker;
 
 use crate::bindings::hio::doer::log::{Host, Level as WitLevel};
-use crate::charge::charge;
-use crate::store::StoreData;
+use crate::charge::{Metered, charge};
 use hio_scheduler::Level;
 
 /// Longest message kept; the rest is cut (a guest cannot flood the host).
@@ -14,20 +13,29 @@ const MAX_MESSAGE: usize = 4096;
 /// Lines kept per hook call.
 const MAX_LINES: usize = 256;
 
-impl StoreData {
+/// The log lines a hook call kept, for the host to write when it returns.
+#[derive(Default)]
+pub(crate) struct Lines(Vec<(Level, String)>);
+
+impl Lines {
     /// Keeps a line for the log, within the per-call bound on lines (guest
     /// lines and the host's lines about the guest count alike).
-    pub(crate) fn log_line(&mut self, level: Level, message: String) {
+    pub fn keep(&mut self, level: Level, message: String) {
         crate::charge::touch();
-        if self.logs.len() < MAX_LINES {
-            self.logs.push((level, message));
+        if self.0.len() < MAX_LINES {
+            self.0.push((level, message));
         }
+    }
+
+    /// The lines kept, leaving none.
+    pub fn take(&mut self) -> Vec<(Level, String)> {
+        std::mem::take(&mut self.0)
     }
 }
 
-impl Host for StoreData {
+impl Host for &mut Lines {
     fn log(&mut self, level: WitLevel, message: String) {
-        if self.logs.len() >= MAX_LINES {
+        if self.0.len() >= MAX_LINES {
             return;
         }
         let level = match level {
@@ -37,22 +45,24 @@ impl Host for StoreData {
             WitLevel::Debug => Level::Debug,
             WitLevel::Trace => Level::Trace,
         };
-        self.log_line(level, hio_scheduler::cut_owned(message, MAX_MESSAGE));
+        self.keep(level, hio_scheduler::cut_owned(message, MAX_MESSAGE));
     }
 }
 
-impl crate::bindings::hio::doer::types::Host for StoreData {}
-
-/// Puts `log` in the linker in place of the generated one: the same call,
-/// charged for the message's bytes first (see `charge.rs`).
-pub(crate) fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+/// Puts `log` in the linker (in place of what `bindgen!` generates): the
+/// call on `lines` of the store, charged for the message's bytes first
+/// (see `charge.rs`).
+pub(crate) fn add_charged<T: Metered + 'static>(
+    linker: &mut Linker<T>,
+    lines: fn(&mut T) -> &mut Lines,
+) -> wasmtime::Result<()> {
     linker
         .instance(&crate::bindings::interface("log"))?
         .func_wrap(
             "log",
-            |mut store: StoreContextMut<'_, StoreData>, (level, message): (WitLevel, String)| {
+            move |mut store: StoreContextMut<'_, T>, (level, message): (WitLevel, String)| {
                 charge(&mut store, message.len())?;
-                Host::log(store.data_mut(), level, message);
+                Host::log(&mut lines(store.data_mut()), level, message);
                 Ok(())
             },
         )

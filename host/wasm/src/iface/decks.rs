@@ -1,13 +1,16 @@
 //! Host side of the `decks` interface, through the doer's grants.
 
+use std::collections::BTreeSet;
+
 use wasmtime::StoreContextMut;
 use wasmtime::component::Linker;
 
+use super::log::Lines;
 use crate::bindings::hio::doer::decks::{DeckError as WitDeckError, Host};
-use crate::charge::charge;
+use crate::charge::{Metered, charge};
 use crate::failure::Limit;
-use crate::store::StoreData;
-use hio_scheduler::{DeckError, Level, valid_name};
+use crate::tape::Tape;
+use hio_scheduler::{DeckAccess, DeckError, Level, valid_name};
 
 fn wit(e: DeckError) -> WitDeckError {
     match e {
@@ -22,7 +25,32 @@ fn wit(e: DeckError) -> WitDeckError {
 /// past this many, one more line says the rest go unlogged.
 pub const MAX_REFUSALS: usize = 32;
 
-impl StoreData {
+/// The refused deck calls a doer instance has had logged.
+#[derive(Default)]
+pub(crate) struct Refusals {
+    /// Those logged, by direction, deck and reason.
+    seen: BTreeSet<(&'static str, String, &'static str)>,
+    /// Past [`MAX_REFUSALS`]: no more are logged.
+    capped: bool,
+}
+
+/// The view of a doer's store `decks` is implemented on.
+pub(crate) struct DecksView<'a> {
+    /// The decks it may touch.
+    pub decks: &'a DeckAccess,
+    /// Largest deck item it may push or pull.
+    pub message: u64,
+    /// The run's tape: deck calls count where a replay stops a hook.
+    pub tape: Option<&'a Tape>,
+    /// The refusals logged so far.
+    pub refusals: &'a mut Refusals,
+    /// Its log lines (a refusal is logged).
+    pub lines: &'a mut Lines,
+    /// The call's failure, if it went over a limit.
+    pub violation: &'a mut Option<Limit>,
+}
+
+impl DecksView<'_> {
     /// Logs a refused call outside the grants once per direction, deck and
     /// reason, for at most [`MAX_REFUSALS`] of them; full decks are back
     /// pressure, not news. A deck name that breaks the manifest's name rule
@@ -43,11 +71,12 @@ impl StoreData {
             },
             kind,
         );
-        if self.refusals.contains(&key) || self.refusals_capped {
+        let refusals = &mut *self.refusals;
+        if refusals.seen.contains(&key) || refusals.capped {
             return wit(e);
         }
-        let line = if self.refusals.len() >= MAX_REFUSALS {
-            self.refusals_capped = true;
+        let line = if refusals.seen.len() >= MAX_REFUSALS {
+            refusals.capped = true;
             format!("more refused deck calls; no more are logged (limit {MAX_REFUSALS})")
         } else if named {
             format!("{dir} on deck {deck:?} refused: {kind} (logged once)")
@@ -58,15 +87,13 @@ impl StoreData {
                 deck.len()
             )
         };
-        if !self.refusals_capped {
-            self.refusals.insert(key);
+        if !refusals.capped {
+            refusals.seen.insert(key);
         }
-        self.log_line(Level::Warn, line);
+        self.lines.keep(Level::Warn, line);
         wit(e)
     }
-}
 
-impl StoreData {
     /// Notes a message over this doer's limit: the call gets `too-large`
     /// and, when it returns, fails with this reason.
     fn over_limit(&mut self, dir: &'static str, deck: &str, size: usize) -> WitDeckError {
@@ -81,10 +108,10 @@ impl StoreData {
     }
 }
 
-impl Host for StoreData {
+impl Host for DecksView<'_> {
     fn push(&mut self, deck: String, item: Vec<u8>) -> Result<(), WitDeckError> {
         // Other doers see a deck: it counts where a replay stops a hook.
-        if let Some(tape) = &self.tape {
+        if let Some(tape) = self.tape {
             tape.count_call();
         }
         if !valid_name(&deck) {
@@ -99,7 +126,7 @@ impl Host for StoreData {
     }
 
     fn pull(&mut self, deck: String) -> Result<Option<Vec<u8>>, WitDeckError> {
-        if let Some(tape) = &self.tape {
+        if let Some(tape) = self.tape {
             tape.count_call();
         }
         if !valid_name(&deck) {
@@ -115,24 +142,27 @@ impl Host for StoreData {
     }
 }
 
-/// Puts `push` and `pull` in the linker in place of the generated ones: the
-/// same calls, charged first for the bytes they lift or hand back (the
-/// deck's name, the item), so a call over the doer's fuel or
-/// `limits.host_bytes` fails before anything moves.
-pub(crate) fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+/// Puts `push` and `pull` in the linker (in place of what `bindgen!`
+/// generates): the calls on `view` of the store, charged first for the bytes they lift
+/// or hand back (the deck's name, the item), so a call over the doer's fuel
+/// or `limits.host_bytes` fails before anything moves.
+pub(crate) fn add_charged<T: Metered + 'static>(
+    linker: &mut Linker<T>,
+    view: fn(&mut T) -> DecksView<'_>,
+) -> wasmtime::Result<()> {
     type Out<T> = wasmtime::Result<(Result<T, WitDeckError>,)>;
     let mut decks = linker.instance(&crate::bindings::interface("decks"))?;
     decks.func_wrap(
         "push",
-        |mut store: StoreContextMut<'_, StoreData>, (deck, item): (String, Vec<u8>)| -> Out<()> {
+        move |mut store: StoreContextMut<'_, T>, (deck, item): (String, Vec<u8>)| -> Out<()> {
             charge(&mut store, deck.len().saturating_add(item.len()))?;
-            Ok((Host::push(store.data_mut(), deck, item),))
+            Ok((view(store.data_mut()).push(deck, item),))
         },
     )?;
     decks.func_wrap(
         "pull",
-        |mut store: StoreContextMut<'_, StoreData>, (deck,): (String,)| -> Out<Option<Vec<u8>>> {
-            let data = store.data();
+        move |mut store: StoreContextMut<'_, T>, (deck,): (String,)| -> Out<Option<Vec<u8>>> {
+            let data = view(store.data_mut());
             // What the pull would hand back, found under one lock: none
             // for a deck it may not pull from, or that does not exist.
             let item = if data.decks.grants.pull.contains(&deck) {
@@ -141,7 +171,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<
                 0
             };
             charge(&mut store, deck.len().saturating_add(item))?;
-            Ok((Host::pull(store.data_mut(), deck),))
+            Ok((view(store.data_mut()).pull(deck),))
         },
     )
 }

@@ -5,159 +5,31 @@
 //! the call runs on the real network and its result is written as a `call`
 //! record (after a `doer` record when the caller changes); replaying, the
 //! call does not run at all, and the doer gets the recorded result. Each
-//! record also carries a digest of the call's arguments, so a doer that
+//! record also carries a checksum (CRC-32) of the call's arguments, so a doer that
 //! asks for something else (a changed plugin, a host bug) is caught at the
 //! first call that differs, as a [`Divergence`] naming the tick, the doer
 //! and the record. The services wrapper ([`Tape::tick`], [`Tape::mark`],
-//! [`Tape::end`]) frames each tick and compares the digests of the
-//! lifecycle trace and of the bytes doers wrote.
+//! [`Tape::end`]) frames each tick and compares the checksums of the
+//! lifecycle trace and of the bytes doers wrote (CRC-32 per tick, SHA-256
+//! over the run: [`Digests`]). The op catalogue is the format's
+//! ([`hio_io::wire::Op`]); the verdicts are in `verdict.rs`.
 
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufWriter};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use hio_io::wire::{self, Header, Log, Record, Wire, Writer};
+use hio_io::wire::{self, Header, Log, Op, Record, Wire, Writer};
 use hio_scheduler::Tick;
 use sha2::{Digest, Sha256};
 
-/// The network calls a doer makes, as `call` records number them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-#[allow(missing_docs)]
-pub enum Op {
-    Listen = 1,
-    ListenerAddress,
-    Accept,
-    CloseListener,
-    Connect,
-    State,
-    Read,
-    Available,
-    Write,
-    Room,
-    Shutdown,
-    Addresses,
-    Alpn,
-    Close,
-    HttpListen,
-    HttpAddress,
-    HttpNext,
-    HttpHead,
-    HttpRead,
-    HttpBodyDone,
-    HttpTrailers,
-    HttpRespond,
-    HttpWrite,
-    HttpFinish,
-    HttpDrop,
-    HttpClose,
-    HttpSend,
-    HttpSendBody,
-    HttpSendFinish,
-    HttpResponse,
-    HttpResponseRead,
-    HttpResponseDone,
-    HttpSendDrop,
-}
+pub use self::verdict::{Digests, Divergence};
+use self::verdict::{extra, recorded, same};
 
-const NAMES: [&str; 33] = [
-    "tcp listen",
-    "listener address",
-    "accept",
-    "listener close",
-    "tcp connect",
-    "state",
-    "read",
-    "available",
-    "write",
-    "room",
-    "shutdown",
-    "addresses",
-    "alpn",
-    "connection close",
-    "http listen",
-    "http server address",
-    "http next",
-    "http request head",
-    "http request read",
-    "http request body-done",
-    "http request trailers",
-    "http respond",
-    "http response write",
-    "http response finish",
-    "http request drop",
-    "http server close",
-    "http send",
-    "http send write",
-    "http send finish",
-    "http response head",
-    "http response read",
-    "http response done",
-    "http send drop",
-];
+mod verdict;
 
-impl Op {
-    /// Its name in messages.
-    pub fn name(self) -> &'static str {
-        NAMES[self as usize - 1]
-    }
-}
-
-/// The name of op number `n`, as a log holds it.
-pub fn op_name(n: u64) -> String {
-    usize::try_from(n)
-        .ok()
-        .and_then(|i| i.checked_sub(1))
-        .and_then(|i| NAMES.get(i))
-        .map_or_else(|| format!("op {n}"), |s| (*s).to_owned())
-}
-
-/// Where a replay first differed from its recording.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Divergence {
-    /// The tick, counted from 1.
-    pub tick: u64,
-    /// Its tyme.
-    pub tyme: f64,
-    /// The doer at fault, if one is.
-    pub doer: String,
-    /// The record the replay expected, by number (the header is 0).
-    pub record: usize,
-    /// What differed.
-    pub what: String,
-}
-
-impl fmt::Display for Divergence {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "tick {} (tyme {}), record {}",
-            self.tick,
-            hio_scheduler::fmt_tyme(self.tyme),
-            self.record
-        )?;
-        if !self.doer.is_empty() {
-            write!(f, ", doer {}", self.doer)?;
-        }
-        write!(f, ": {}", self.what)
-    }
-}
-
-/// What a run observed and did, in digests (the same for a replay that
-/// reproduced it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Digests {
-    /// SHA-256 of the lifecycle trace lines.
-    pub trace: [u8; 32],
-    /// SHA-256 of every byte doers wrote to the network.
-    pub written: [u8; 32],
-    /// How many bytes that is.
-    pub bytes: u64,
-    /// Network calls the doers made.
-    pub calls: u64,
-    /// Ticks.
-    pub ticks: u64,
-}
+#[cfg(test)]
+mod tests;
 
 enum Mode {
     Record {
@@ -379,7 +251,7 @@ impl Tape {
         });
     }
 
-    /// The tick ends: its digests are written, or compared.
+    /// The tick ends: its checksums are written, or compared.
     pub fn mark(&self) {
         let mut inner = self.lock();
         let trace = std::mem::take(&mut inner.trace_tick).finalize();
@@ -513,7 +385,7 @@ impl Tape {
 
     /// One network call by the doer at `path`: `real` runs it when
     /// recording (or after a divergence); replaying, the recorded result
-    /// comes back instead. `args` is the digest of what the doer handed
+    /// comes back instead. `args` is the checksum of what the doer handed
     /// over.
     pub(crate) fn call<T: Wire>(
         &self,
@@ -563,28 +435,7 @@ impl Tape {
                 real()
             }
             Mode::Replay { records, pos, .. } => {
-                let result = match records.get(*pos).map(|(_, r)| r) {
-                    Some(Record::Call {
-                        op: o,
-                        args: a,
-                        result,
-                    }) => {
-                        if *o != op as u64 {
-                            Err(format!(
-                                "{}, where the recording has {}",
-                                op.name(),
-                                op_name(*o)
-                            ))
-                        } else if *a != args {
-                            Err(format!("{} with other arguments than recorded", op.name()))
-                        } else {
-                            wire::decode::<T>(result)
-                                .map_err(|e| format!("{}: a damaged result: {e}", op.name()))
-                        }
-                    }
-                    Some(other) => Err(format!("{}: {}", op.name(), extra(other))),
-                    None => Err(format!("{}: the recording has ended", op.name())),
-                };
+                let result = recorded(op, args, records.get(*pos).map(|(_, r)| r));
                 match result {
                     Ok(v) => {
                         if let Mode::Replay { pos, .. } = &mut inner.mode {
@@ -600,26 +451,6 @@ impl Tape {
                 }
             }
         }
-    }
-}
-
-/// A replay's digests against the recording's: the first that differs,
-/// by what its check says.
-fn same(trace: (bool, &str), written: (bool, &str)) -> Result<(), String> {
-    match [trace, written].into_iter().find(|(ok, _)| !ok) {
-        Some((_, what)) => Err(what.to_owned()),
-        None => Ok(()),
-    }
-}
-
-/// What the replay found where it expected something else.
-fn extra(r: &Record) -> String {
-    match r {
-        Record::Call { op, .. } => format!("the recording has a {} call here", op_name(*op)),
-        Record::Doer { path } => format!("the recording has a call by {path} here"),
-        Record::Tick { .. } => "the recording's tick ends here".into(),
-        Record::Mark { .. } => "the recording's tick ends here".into(),
-        other => format!("the recording has a {} record here", other.name()),
     }
 }
 
