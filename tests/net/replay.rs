@@ -6,7 +6,7 @@
 
 use hio::io::Sim;
 use hio::io::wire::Log;
-use hio::manifest::{Manifest, Options, build_with};
+use hio::manifest::{BuildSettings, Manifest, build_with};
 use hio::plugin::{Digests, EngineLimits, PluginHost, Tape};
 use hio::trace::TraceBuffer;
 use hio::wire::{Settings, TapeSink, header, recorded_manifest};
@@ -27,11 +27,11 @@ fn host(m: &Manifest, replay: bool) -> PluginHost {
 fn record(path: &std::path::Path, wire: &std::path::Path) -> (Digests, String) {
     let m = Manifest::load(path).expect("manifest");
     let tape = Tape::record(std::fs::File::create(wire).expect("log")).expect("tape");
-    let options = Options {
+    let build_settings = BuildSettings {
         tape: Some(tape.clone()),
-        ..Options::default()
+        ..BuildSettings::default()
     };
-    let built = build_with(&m, &host(&m, false), &options).expect("build");
+    let built = build_with(&m, &host(&m, false), &build_settings).expect("build");
     let settings = Settings::of(&m, &[]);
     let trace = TraceBuffer::new();
     tape.begin(header(&m, &settings, &built.plugins, std::time::Duration::ZERO).expect("header"))
@@ -51,12 +51,12 @@ fn replays_as_recorded(wire: &std::path::Path, recorded: (Digests, String)) {
     let log = Log::parse(&std::fs::read(wire).expect("log"), false).expect("a whole log");
     let replay = Tape::replay(log.clone());
     let m = recorded_manifest(&log).expect("recorded manifest");
-    let options = Options {
+    let build_settings = BuildSettings {
         tape: Some(replay.clone()),
         sim: Some(Sim::default()),
-        ..Options::default()
+        ..BuildSettings::default()
     };
-    let built = build_with(&m, &host(&m, true), &options).expect("build");
+    let built = build_with(&m, &host(&m, true), &build_settings).expect("build");
     let trace = TraceBuffer::new();
     let mut doist = built.doist.replay(Tape::ticks(&log)).trace(TapeSink::new(
         Some(replay.clone()),

@@ -26,7 +26,7 @@ use common::plugin_path;
 use hio::cache::Cache;
 use hio::io::Sim;
 use hio::io::wire::Log;
-use hio::manifest::{Manifest, Options, build_with};
+use hio::manifest::{BuildSettings, Manifest, build_with};
 use hio::plugin::Tape;
 use hio::wire::{TapeSink, recorded_manifest};
 
@@ -67,12 +67,12 @@ fn replay_once(log: &Log) -> Duration {
     let m = recorded_manifest(log).expect("recorded manifest");
     let host = host_for(&m, true);
     let tape = Tape::replay(log.clone());
-    let options = Options {
+    let settings = BuildSettings {
         record_stats: false,
         tape: Some(tape.clone()),
         sim: Some(Sim::default()),
     };
-    let built = build_with(&m, &host, &options).expect("build");
+    let built = build_with(&m, &host, &settings).expect("build");
     let mut doist = built
         .doist
         .replay(Tape::ticks(log))
@@ -216,12 +216,12 @@ fn main() {
             .expect("manifest");
         let host = host_for(&m, false);
         let tape = Tape::digests_only();
-        let options = Options {
+        let settings = BuildSettings {
             record_stats: false,
             tape: Some(tape.clone()),
             sim: None,
         };
-        let built = build_with(&m, &host, &options).expect("build");
+        let built = build_with(&m, &host, &settings).expect("build");
         let mut doist = built.doist;
         let start = Instant::now();
         doist.run().expect("sim run");

@@ -9,7 +9,7 @@ use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use hio::cache::Cache;
-use hio::manifest::{BuildError, Manifest, ManifestError, Options, Wake, build, build_with};
+use hio::manifest::{BuildError, BuildSettings, Manifest, ManifestError, Wake, build, build_with};
 use hio::plugin::{EngineLimits, LoadError, PluginHost, Tape};
 use hio::wire::{Settings, TapeSink};
 use hio::{DoDoer, Doist, JsonLines, Level, LogLine, Recorder, TraceSink};
@@ -92,7 +92,7 @@ pub(crate) fn apply_overrides(m: &mut Manifest, args: &RunArgs) -> Result<(), St
         m.tock = t;
     }
     if let Some(l) = &args.limit {
-        m.limit = limit_flag(l)?;
+        m.end = limit_flag(l)?;
     }
     if args.real {
         m.real = true;
@@ -264,14 +264,14 @@ pub(crate) fn execute(
         Ok(h) => h,
         Err(e) => return fail(LOAD, e),
     };
-    let options = Options {
+    let settings = BuildSettings {
         record_stats: s.stats,
         tape: s.tape.clone(),
         // A replay opens no socket: what its doers observe comes from the
         // log (and after a divergence, from an empty simulated network).
         sim: s.replay.as_ref().map(|_| hio::io::Sim::default()),
     };
-    let built = match build_with(manifest, &host, &options) {
+    let built = match build_with(manifest, &host, &settings) {
         Ok(b) => b,
         Err(e) => return build_error(e),
     };
@@ -321,7 +321,7 @@ pub(crate) fn execute(
         doist = doist.replay(ticks);
         start = recorded_start;
         if manifest.real {
-            built.wall_clock.set(start);
+            built.wall_start.set(start);
         }
     } else if manifest.real {
         // The doers' wall clock reads the run's start plus tyme; the start
@@ -329,7 +329,7 @@ pub(crate) fn execute(
         start = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        built.wall_clock.set(start);
+        built.wall_start.set(start);
         if max >= Level::Info {
             closed.eprintln(format_args!(
                 "hio: run start {}.{:09} (Unix time; tyme 0)",
@@ -463,7 +463,7 @@ pub fn check(path: &Path, cache: Cache) -> u8 {
         plugins.len(),
         manifest.decks.len(),
         manifest.tock,
-        manifest.limit.map_or("none".to_owned(), |l| l.to_string()),
+        manifest.end.map_or("none".to_owned(), |l| l.to_string()),
         manifest.seed
     );
     let _ = writeln!(

@@ -40,7 +40,7 @@ fn simulated(args: &SimArgs) -> Result<Manifest, String> {
     m.real = false;
     m.wake = Wake::Grid;
     if let Some(l) = &args.limit {
-        m.limit = limit_flag(l)?;
+        m.end = limit_flag(l)?;
     }
     for flag in &args.option {
         m.apply_option(flag)

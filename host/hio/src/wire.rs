@@ -132,7 +132,7 @@ impl Settings {
     pub fn of(m: &Manifest, options: &[String]) -> Settings {
         Settings {
             tock: m.tock,
-            limit: m.limit,
+            limit: m.end,
             real: m.real,
             wake: m.wake,
             seed: m.seed,
@@ -203,7 +203,7 @@ impl Settings {
         };
         Ok(Settings {
             tock: run.tock,
-            limit: run.limit,
+            limit: run.end,
             real: run.real,
             wake: run.wake,
             seed,
@@ -344,7 +344,7 @@ pub fn recorded_manifest(log: &Log) -> Result<Manifest, String> {
     let mut m =
         Manifest::parse(&h.manifest, &h.path).map_err(|e| format!("the recorded manifest: {e}"))?;
     m.tock = settings.tock;
-    m.limit = settings.limit;
+    m.end = settings.limit;
     m.real = settings.real;
     m.wake = settings.wake;
     m.set_seed(settings.seed);

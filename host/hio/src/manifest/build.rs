@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use super::{Leaf, Manifest, ManifestError, Node};
+use super::reader::ManifestError;
+use super::root::Manifest;
+use super::tree::{Leaf, Node};
 use hio_io::{ConnLimits, Net, Sim};
 use hio_scheduler::DoDoer;
 use hio_scheduler::Doist;
@@ -40,14 +42,15 @@ pub struct Built {
     pub net: Option<Net>,
     /// What tyme 0 stands for on the wall clock: set it when a real-mode
     /// run starts.
-    pub wall_clock: WallClock,
+    pub wall_start: RunWallStart,
     /// Every plugin loaded (spawnable ones included), by path, in order.
     pub plugins: Vec<PathBuf>,
 }
 
-/// How [`build_with`] sets a run up besides the manifest.
+/// How [`build_with`] sets a run up besides the manifest (not a doer's
+/// options, which the manifest holds).
 #[derive(Debug, Clone, Default)]
-pub struct Options {
+pub struct BuildSettings {
     /// Keep per-call figures (see [`build`]).
     pub record_stats: bool,
     /// The run's wire log, recording or replaying: every doer's network
@@ -60,13 +63,14 @@ pub struct Options {
 
 /// What tyme 0 stands for on the wall clock, for everything of a run that
 /// reads it: the doers' WASI wall clocks and the network's HTTP `Date`
-/// headers. The Unix epoch until set.
-pub struct WallClock {
+/// headers. The Unix epoch until set. (It reads no time: the clock a
+/// real-mode Doist paces itself against is the scheduler's `WallClock`.)
+pub struct RunWallStart {
     wasi: WallStart,
     net: Option<Net>,
 }
 
-impl WallClock {
+impl RunWallStart {
     /// Sets the start, as time since the Unix epoch.
     pub fn set(&self, since_epoch: std::time::Duration) {
         self.wasi.set(since_epoch);
@@ -239,18 +243,19 @@ pub fn build(
     host: &PluginHost,
     record_stats: bool,
 ) -> Result<Built, BuildError> {
-    let options = Options {
+    let settings = BuildSettings {
         record_stats,
-        ..Options::default()
+        ..BuildSettings::default()
     };
-    build_with(manifest, host, &options)
+    build_with(manifest, host, &settings)
 }
 
-/// [`build`], with a wire log to record or replay (see [`Options`]).
+/// [`build`], with a wire log to record or replay or a simulated network
+/// (see [`BuildSettings`]).
 pub fn build_with(
     manifest: &Manifest,
     host: &PluginHost,
-    options: &Options,
+    settings: &BuildSettings,
 ) -> Result<Built, BuildError> {
     let mut b = Builder {
         manifest,
@@ -258,11 +263,11 @@ pub fn build_with(
         plugins: BTreeMap::new(),
         decks: Decks::new(manifest.decks.clone()),
         stats: StatsHandle::default(),
-        record_stats: options.record_stats,
+        record_stats: settings.record_stats,
         net: None,
         wall_start: WallStart::default(),
-        tape: options.tape.clone(),
-        sim: options.sim.clone().or_else(|| manifest.sim.clone()),
+        tape: settings.tape.clone(),
+        sim: settings.sim.clone().or_else(|| manifest.sim.clone()),
     };
     let specs = manifest
         .doers
@@ -273,7 +278,7 @@ pub fn build_with(
         .real(manifest.real)
         .wake(manifest.wake)
         .supervision(manifest.supervision.clone());
-    match &options.tape {
+    match &settings.tape {
         Some(tape) => {
             let services = crate::wire::Taped::new(tape.clone(), b.net.as_ref());
             doist = doist.services(services);
@@ -284,7 +289,7 @@ pub fn build_with(
             }
         }
     }
-    doist.set_limit(manifest.limit);
+    doist.set_limit(manifest.end);
     for spec in specs {
         // Names were checked by the manifest parser.
         doist.add(spec).map_err(|e| {
@@ -300,7 +305,7 @@ pub fn build_with(
         doist,
         decks: b.decks,
         stats: b.stats,
-        wall_clock: WallClock {
+        wall_start: RunWallStart {
             wasi: b.wall_start,
             net: b.net.clone(),
         },

@@ -3,12 +3,54 @@
 //! Grants are never inherited.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use toml::{Table, Value as Toml};
 
-use super::parse::{Ctx, KeyPath, Res};
-use super::{AddrGrant, NetGrants, TlsGrant};
+use super::reader::{Ctx, KeyPath, Res};
+use hio_io::AddrGrant;
 use hio_scheduler::Grants;
+
+/// A leaf's network and child grants (`grants.listen`, `connect`, `spawn`,
+/// `tls`); never inherited. Empty grants grant nothing.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NetGrants {
+    /// Addresses the doer may listen on.
+    pub listen: Vec<AddrGrant>,
+    /// Addresses the doer may connect to.
+    pub connect: Vec<AddrGrant>,
+    /// Plugins the doer may spawn as children: the name as the manifest
+    /// writes it (the guest names the plugin by it) and the file it
+    /// resolves to (against the manifest's folder).
+    pub spawn: Vec<(String, PathBuf)>,
+    /// TLS files and settings.
+    pub tls: TlsGrant,
+}
+
+/// A leaf's TLS grant (`grants.tls`); file paths are resolved against the
+/// manifest's folder and exist.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TlsGrant {
+    /// The certificate chain (PEM) a TLS listener presents; set with `key`.
+    pub cert: Option<PathBuf>,
+    /// The private key (PEM) of `cert`; set with `cert`.
+    pub key: Option<PathBuf>,
+    /// Extra root certificates (PEM) a TLS connect trusts.
+    pub roots: Vec<PathBuf>,
+    /// Trust the bundled Mozilla roots (webpki-roots) on connect.
+    pub webpki_roots: bool,
+    /// Trust the operating system's roots on connect.
+    pub platform_roots: bool,
+    /// The names a TLS connect may verify a server as.
+    pub server_names: Vec<String>,
+}
+
+impl NetGrants {
+    /// Whether it grants any listen or connect address.
+    pub fn uses_network(&self) -> bool {
+        !self.listen.is_empty() || !self.connect.is_empty()
+    }
+}
 
 const DECK_KEYS: &[&str] = &["push", "pull"];
 const NET_KEYS: &[&str] = &["listen", "connect", "spawn", "tls"];
@@ -46,7 +88,7 @@ pub(super) fn grants(
         ));
     }
     for (dir, set) in [("push", &mut g.push), ("pull", &mut g.pull)] {
-        for (i, name) in strings(cx, s, dir, &p, "deck names")? {
+        for (i, name) in cx.strings(s, dir, &p, "deck names")? {
             if !decks.contains(name) {
                 return Err(cx.err(
                     &p.key(dir).idx(i),
@@ -57,12 +99,12 @@ pub(super) fn grants(
         }
     }
     for (dir, list) in [("listen", &mut net.listen), ("connect", &mut net.connect)] {
-        for (i, text) in strings(cx, s, dir, &p, "addresses")? {
+        for (i, text) in cx.strings(s, dir, &p, "addresses")? {
             let grant = AddrGrant::parse(text).map_err(|e| cx.err(&p.key(dir).idx(i), e))?;
             list.push(grant);
         }
     }
-    for (i, rel) in strings(cx, s, "spawn", &p, "plugin files")? {
+    for (i, rel) in cx.strings(s, "spawn", &p, "plugin files")? {
         let file = cx.file(rel, &p.key("spawn").idx(i))?;
         net.spawn.push((rel.to_owned(), file));
     }
@@ -70,37 +112,6 @@ pub(super) fn grants(
         net.tls = tls(cx, v, &p.key("tls"))?;
     }
     Ok((g, net))
-}
-
-/// The list of strings at `key` of `t`, with their indexes; `what` names
-/// the items in errors.
-fn strings<'v>(
-    cx: &Ctx<'_>,
-    t: &'v Table,
-    key: &str,
-    path: &KeyPath,
-    what: &str,
-) -> Res<Vec<(usize, &'v str)>> {
-    let Some(list) = t.get(key) else {
-        return Ok(Vec::new());
-    };
-    let p = path.key(key);
-    let list = list.as_array().ok_or_else(|| {
-        cx.err(
-            &p,
-            format!("expected a list of {what}, got {}", list.type_str()),
-        )
-    })?;
-    list.iter()
-        .enumerate()
-        .map(|(i, item)| match item {
-            Toml::String(s) => Ok((i, s.as_str())),
-            other => Err(cx.err(
-                &p.idx(i),
-                format!("expected a string, got {}", other.type_str()),
-            )),
-        })
-        .collect()
 }
 
 fn tls(cx: &Ctx<'_>, v: &Toml, p: &KeyPath) -> Res<TlsGrant> {
@@ -122,11 +133,13 @@ fn tls(cx: &Ctx<'_>, v: &Toml, p: &KeyPath) -> Res<TlsGrant> {
         }
         _ => {}
     }
-    let roots = strings(cx, s, "roots", p, "certificate files")?
+    let roots = cx
+        .strings(s, "roots", p, "certificate files")?
         .into_iter()
         .map(|(i, rel)| cx.file(rel, &p.key("roots").idx(i)))
         .collect::<Res<_>>()?;
-    let server_names = strings(cx, s, "server_names", p, "server names")?
+    let server_names = cx
+        .strings(s, "server_names", p, "server names")?
         .into_iter()
         .map(|(i, name)| match name {
             "" => Err(cx.err(&p.key("server_names").idx(i), "a server name is not empty")),

@@ -4,7 +4,7 @@
 use hio_io::{Faults, Sim};
 use toml::{Table, Value as Toml};
 
-use super::parse::{Ctx, KeyPath, Res};
+use super::reader::{Ctx, KeyPath, Res};
 
 const NET_KEYS: &[&str] = &["mode", "faults"];
 const FAULT_KEYS: &[&str] = &[
