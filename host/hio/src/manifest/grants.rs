@@ -74,13 +74,10 @@ pub(super) fn grants(
 ) -> Res<(Grants, NetGrants)> {
     let mut g = Grants::default();
     let mut net = NetGrants::default();
-    let Some(v) = t.get("grants") else {
+    let all: Vec<&str> = DECK_KEYS.iter().chain(NET_KEYS).copied().collect();
+    let Some((s, p)) = cx.section(t, "grants", path, &all)? else {
         return Ok((g, net));
     };
-    let p = path.key("grants");
-    let s = cx.table(v, &p)?;
-    let all: Vec<&str> = DECK_KEYS.iter().chain(NET_KEYS).copied().collect();
-    cx.known(s, &all, &p)?;
     if !leaf && let Some(k) = NET_KEYS.iter().find(|k| s.contains_key(**k)) {
         return Err(cx.err(
             &p.key(k),

@@ -119,12 +119,9 @@ const LIMIT_KEYS: &[&str] = &[
 /// absent).
 pub(super) fn engine(cx: &Ctx<'_>, t: &Table, path: &KeyPath) -> Res<EngineLimits> {
     let mut e = EngineLimits::default();
-    let Some(v) = t.get("engine") else {
+    let Some((s, p)) = cx.section(t, "engine", path, ENGINE_KEYS)? else {
         return Ok(e);
     };
-    let p = path.key("engine");
-    let s = cx.table(v, &p)?;
-    cx.known(s, ENGINE_KEYS, &p)?;
     if let Some(m) = cx.size(s, "max_memory", &p)? {
         if m < 64 << 10 {
             return Err(cx.err(
@@ -184,12 +181,9 @@ pub(super) fn limits(
     inherited: Limits,
     engine: &EngineLimits,
 ) -> Res<Limits> {
-    let Some(v) = t.get("limits") else {
+    let Some((s, p)) = cx.section(t, "limits", path, LIMIT_KEYS)? else {
         return Ok(inherited);
     };
-    let p = path.key("limits");
-    let s = cx.table(v, &p)?;
-    cx.known(s, LIMIT_KEYS, &p)?;
     let mut l = inherited;
     if let Some(m) = cx.size(s, "memory", &p)? {
         if m > engine.max_memory {

@@ -65,12 +65,9 @@ fn ticks(cx: &Ctx<'_>, t: &Table, key: &str, path: &KeyPath) -> Res<Option<(u32,
 
 fn faults(cx: &Ctx<'_>, t: &Table, path: &KeyPath) -> Res<Faults> {
     let mut f = Faults::default();
-    let Some(v) = t.get("faults") else {
+    let Some((s, p)) = cx.section(t, "faults", path, FAULT_KEYS)? else {
         return Ok(f);
     };
-    let p = path.key("faults");
-    let s = cx.table(v, &p)?;
-    cx.known(s, FAULT_KEYS, &p)?;
     if let Some(d) = ticks(cx, s, "delay", &p)? {
         f.delay = d;
     }
@@ -112,12 +109,9 @@ fn faults(cx: &Ctx<'_>, t: &Table, path: &KeyPath) -> Res<Faults> {
 /// The `[net]` section: `None` for real sockets, else the simulated
 /// network seeded with the run's `seed`.
 pub(super) fn net(cx: &Ctx<'_>, root: &Table, top: &KeyPath, seed: u64) -> Res<Option<Sim>> {
-    let Some(v) = root.get("net") else {
+    let Some((t, p)) = cx.section(root, "net", top, NET_KEYS)? else {
         return Ok(None);
     };
-    let p = top.key("net");
-    let t = cx.table(v, &p)?;
-    cx.known(t, NET_KEYS, &p)?;
     let faults = faults(cx, t, &p)?;
     match cx.string(t, "mode", &p)? {
         None | Some("real") => {

@@ -7,10 +7,11 @@
 //!   parse of the same text, looked up by key path only when an error is
 //!   made.
 //! - [`KeyPath`] is where a value sits (`doers[1].limits.fuel`).
-//! - The typed readers ([`Ctx::number`], [`Ctx::seconds`], [`Ctx::size`],
-//!   [`Ctx::strings`], …) take a table, a key and the table's path, and
-//!   return `Ok(None)` for an absent key, the value when it has the right
-//!   type and range, else a [`ManifestError`] naming file, line and key.
+//! - The typed readers ([`Ctx::section`], [`Ctx::number`],
+//!   [`Ctx::seconds`], [`Ctx::size`], [`Ctx::strings`], …) take a table, a
+//!   key and the table's path, and return `Ok(None)` for an absent key, the
+//!   value when it has the right type and range, else a [`ManifestError`]
+//!   naming file, line and key.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -132,7 +133,7 @@ impl<'a> Ctx<'a> {
 impl Ctx<'_> {
     /// A reader of a table that is no manifest text (a wire log's header's
     /// settings): errors name `file` and the key, with no line.
-    pub(super) fn untexted(file: PathBuf) -> Ctx<'static> {
+    pub(super) fn without_text(file: PathBuf) -> Ctx<'static> {
         Ctx {
             file,
             dir: PathBuf::new(),
@@ -205,6 +206,24 @@ impl Ctx<'_> {
             )),
             None => Ok(()),
         }
+    }
+
+    /// The table at `key` of `t` (`None` when absent), every key of it one
+    /// of `allowed`, with its path.
+    pub(super) fn section<'v>(
+        &self,
+        t: &'v Table,
+        key: &str,
+        path: &KeyPath,
+        allowed: &[&str],
+    ) -> Res<Option<(&'v Table, KeyPath)>> {
+        let Some(v) = t.get(key) else {
+            return Ok(None);
+        };
+        let p = path.key(key);
+        let s = self.table(v, &p)?;
+        self.known(s, allowed, &p)?;
+        Ok(Some((s, p)))
     }
 
     /// A finite number (an integer or a float).

@@ -34,7 +34,7 @@ impl RunSettings {
         table: &toml::Table,
         file: impl Into<PathBuf>,
     ) -> Result<RunSettings, ManifestError> {
-        run_settings(&Ctx::untexted(file.into()), table, &KeyPath::default())
+        run_settings(&Ctx::without_text(file.into()), table, &KeyPath::default())
     }
 }
 

@@ -184,12 +184,9 @@ fn node(cx: &Ctx<'_>, v: &Toml, path: &KeyPath, inherited: Limits, scope: &Scope
 /// The `supervision` of the table `t`: a DoDoer's policy for its children,
 /// or the root's for the top-level doers.
 pub(super) fn supervision(cx: &Ctx<'_>, t: &Table, path: &KeyPath) -> Res<Supervision> {
-    let Some(v) = t.get("supervision") else {
+    let Some((s, p)) = cx.section(t, "supervision", path, SUPERVISION_KEYS)? else {
         return Ok(Supervision::default());
     };
-    let p = path.key("supervision");
-    let s = cx.table(v, &p)?;
-    cx.known(s, SUPERVISION_KEYS, &p)?;
     let policy = match cx.string(s, "policy", &p)? {
         None | Some("isolate") => Policy::Isolate,
         Some("restart") => Policy::Restart,
