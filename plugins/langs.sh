@@ -4,10 +4,13 @@
 # toolchain where it is missing, from its package registry, into .tools/:
 #   Python: componentize-py (pip, requirements.txt);
 #   JavaScript: componentize-js and jco (npm, js/package-lock.json);
-#   C: wit-bindgen's C generator (cargo install), zig cc (pip) and jco's
+#   C: wit-bindgen's C generator (cargo install; a debug build, as it
+#      only turns three WIT files into C), zig cc (pip) and jco's
 #      `component new` with the WASI preview-1 adapter.
-# A toolchain that cannot be installed stops the build with a message
-# saying what is missing. A component newer than its sources is kept.
+# wit-bindgen compiles while pip and npm download. A toolchain that cannot
+# be installed stops the build with a message saying what is missing. A
+# component newer than its sources is kept. plugins/build.sh --all runs
+# this after the Rust plugins.
 # Usage: plugins/langs.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -30,6 +33,18 @@ need python3 "Python and C" "CPython 3.10 or later, with venv and pip"
 need node "JavaScript and C" "Node.js 18 or later, with npm"
 need npm "JavaScript and C" "Node.js's package manager"
 need cargo "C" "Rust's cargo, for wit-bindgen"
+
+# wit-bindgen compiles in the background while pip and npm download.
+bindgen="$tools/cargo/bin/wit-bindgen"
+bindgen_log="$tools/wit-bindgen-install.log"
+bindgen_pid=""
+if ! "$bindgen" --version 2>/dev/null | grep -q "$WIT_BINDGEN"; then
+  echo "== installing wit-bindgen-cli $WIT_BINDGEN, C generator only (cargo install, in the background)"
+  cargo install --quiet --locked --debug --root "$tools/cargo" "wit-bindgen-cli@$WIT_BINDGEN" \
+    --no-default-features --features c >"$bindgen_log" 2>&1 &
+  bindgen_pid=$!
+  trap '[ -z "$bindgen_pid" ] || kill "$bindgen_pid" 2>/dev/null || true' EXIT
+fi
 
 py="$tools/py/bin/python"
 if [ ! -x "$py" ] || ! cmp -s "$here/requirements.txt" "$tools/py/requirements.txt"; then
@@ -55,14 +70,15 @@ if ! cmp -s "$here/js/package-lock.json" "$here/js/node_modules/.hio-lock" 2>/de
   cp "$here/js/package-lock.json" "$here/js/node_modules/.hio-lock"
 fi
 
-bindgen="$tools/cargo/bin/wit-bindgen"
-if ! "$bindgen" --version 2>/dev/null | grep -q "$WIT_BINDGEN"; then
-  echo "== installing wit-bindgen-cli $WIT_BINDGEN, C generator only (cargo install)"
-  cargo install --quiet --locked --root "$tools/cargo" "wit-bindgen-cli@$WIT_BINDGEN" \
-    --no-default-features --features c || {
+if [ -n "$bindgen_pid" ]; then
+  if ! wait "$bindgen_pid"; then
+    bindgen_pid=""
+    cat "$bindgen_log" >&2
     echo "hio: cargo install wit-bindgen-cli@$WIT_BINDGEN failed (is crates.io reachable?)" >&2
     exit 1
-  }
+  fi
+  bindgen_pid=""
+  echo "== wit-bindgen-cli $WIT_BINDGEN installed"
 fi
 
 # ---- builds

@@ -8,7 +8,8 @@
 #   nginx      one worker process, bench/http/nginx.conf (return 200 "hello\n")
 #   Python hio bench/http/hello_wsgi.py: hio 0.7.20's WSGI server, real mode,
 #              tock 1 ms, run with bench/python-hio/.venv/bin/python
-#   hio        $HIO_BIN (default ${CARGO_TARGET_DIR:-target}/release/hio)
+#   hio        $HIO_BIN (default release/hio in cargo's target folder, which
+#              `cargo metadata` names: target/, or CARGO_TARGET_DIR)
 #              run examples/hello.toml --option hello.addr=127.0.0.1:PORT
 #
 # HIO_ADDR_CMD, when given, replaces the hio row's command: a shell command
@@ -248,7 +249,13 @@ if [ -n "$hio_cmd_template" ]; then
   hio_name="hio (cmd)"
 else
   hio_name=hio
-  hio_bin=${HIO_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/hio}
+  if [ -n "${HIO_BIN:-}" ]; then
+    hio_bin=$HIO_BIN
+  else
+    target=$(cd "$root" && cargo metadata --format-version 1 --no-deps --offline 2>/dev/null |
+      sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p') || target=""
+    hio_bin=${target:-$root/target}/release/hio
+  fi
   case $hio_bin in /*) ;; *) hio_bin=$root/$hio_bin ;; esac
   if [ ! -x "$hio_bin" ]; then
     hio_skip="no $hio_bin (cargo build --release -p hio)"

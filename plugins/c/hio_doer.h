@@ -14,7 +14,8 @@
  * defaults: validate accepts only the listed options, the others succeed,
  * and exit frees `self` with free(). Strings the host hands a hook are not
  * NUL-terminated (ptr, len); the helpers here return C strings the caller
- * frees. Build: see plugins/c/build.sh. */
+ * frees. Build: docs/languages.md gives the commands (plugins/langs.sh
+ * runs them for the doers here). */
 #ifndef HIO_DOER_H
 #define HIO_DOER_H
 

@@ -33,6 +33,32 @@ pub fn plugin(name: &str) -> String {
 /// picks (`addr = "127.0.0.1:0"`, granted `127.0.0.1:*`), with `limits`
 /// (the inside of its `limits` table, maybe empty).
 pub fn server(plugin_name: &str, name: &str, limits: &str) -> String {
+    listener(plugin_name, name, "", "", limits)
+}
+
+/// A manifest in real mode (as [`server`]) with one `echo-spawn` doer named
+/// `server` whose option `child` is `child`, granted to spawn `granted`
+/// (plugin names as the manifest writes them), with `limits`.
+pub fn spawner(child: &str, granted: &str, limits: &str) -> String {
+    listener(
+        "echo-spawn",
+        "server",
+        &format!(r#", child = "{child}""#),
+        &format!(r#", spawn = ["{granted}"]"#),
+        limits,
+    )
+}
+
+/// The manifest of [`server`], with `more_options` and `more_grants`
+/// (each empty or starting with `, `) after its address option and its
+/// listen grant.
+fn listener(
+    plugin_name: &str,
+    name: &str,
+    more_options: &str,
+    more_grants: &str,
+    limits: &str,
+) -> String {
     format!(
         r#"
 tock = 0.01
@@ -41,31 +67,11 @@ wake = "io"
 [[doers]]
 name = "{name}"
 plugin = "{}"
-options = {{ addr = "127.0.0.1:0" }}
-grants = {{ listen = ["127.0.0.1:*"] }}
+options = {{ addr = "127.0.0.1:0"{more_options} }}
+grants = {{ listen = ["127.0.0.1:*"]{more_grants} }}
 limits = {{ {limits} }}
 "#,
         plugin(plugin_name)
-    )
-}
-
-/// A manifest in real mode (as [`server`]) with one `echo-spawn` doer named
-/// `server` whose option `child` is `child`, granted to spawn `granted`
-/// (plugin names as the manifest writes them), with `limits`.
-pub fn spawner(child: &str, granted: &str, limits: &str) -> String {
-    format!(
-        r#"
-tock = 0.01
-real = true
-wake = "io"
-[[doers]]
-name = "server"
-plugin = "{}"
-options = {{ addr = "127.0.0.1:0", child = "{child}" }}
-grants = {{ listen = ["127.0.0.1:*"], spawn = ["{granted}"] }}
-limits = {{ {limits} }}
-"#,
-        plugin("echo-spawn")
     )
 }
 

@@ -12,7 +12,8 @@
 //! - **hio (Wasm)**: the `hio` binary running `examples/echo.toml`, whose
 //!   `echo` doer is `plugins/dist/echo.wasm` (skipped when the binary, the
 //!   manifest or the plugin is missing). The binary is `$HIO_BIN`, else
-//!   `target/release/hio`, else `target/debug/hio`.
+//!   `release/hio`, else `debug/hio`, in the target folder cargo built
+//!   this benchmark in (`target/`, or `CARGO_TARGET_DIR`).
 //!
 //! Two phases per server:
 //!
@@ -261,14 +262,12 @@ fn start_python(root: &Path) -> Result<std::result::Result<(Subprocess, SocketAd
     }
 }
 
-fn hio_binary(root: &Path) -> Option<PathBuf> {
+fn hio_binary() -> Option<PathBuf> {
     if let Some(bin) = std::env::var_os("HIO_BIN") {
         return Some(PathBuf::from(bin));
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|t| if t.is_absolute() { t } else { root.join(t) })
-        .unwrap_or_else(|| root.join("target"));
+    // `<target>/<profile>/hio`, built with this benchmark.
+    let target = Path::new(env!("CARGO_BIN_EXE_hio")).parent()?.parent()?;
     ["release", "debug"]
         .iter()
         .map(|profile| target.join(profile).join("hio"))
@@ -277,7 +276,7 @@ fn hio_binary(root: &Path) -> Option<PathBuf> {
 
 /// Starts `hio run examples/echo.toml`, or says why it is skipped.
 fn start_hio(root: &Path) -> Result<std::result::Result<(Subprocess, SocketAddr), String>> {
-    let Some(bin) = hio_binary(root) else {
+    let Some(bin) = hio_binary() else {
         return Ok(Err(
             "no hio binary: set HIO_BIN, or build it: cargo build --release -p hio".into(),
         ));

@@ -369,7 +369,7 @@ fn a_hello_server_without_a_grant_fails_with_the_rust_hellos_reason() {
 fn succeeds(cmd: &mut Command, what: &str) {
     let out = cmd
         .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot run: {e} (run plugins/build.sh first)"));
+        .unwrap_or_else(|e| panic!("{what}: cannot run: {e} (run plugins/build.sh --all first)"));
     assert!(
         out.status.success(),
         "{what}:\n{}\n{}",

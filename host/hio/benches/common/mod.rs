@@ -22,16 +22,27 @@ impl Doer for Noop {
     }
 }
 
-fn criterion_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir).join("criterion"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/criterion"),
-    }
+/// Where criterion writes its figures: `criterion/` in the target folder,
+/// found as criterion finds it (`CARGO_TARGET_DIR`, else what `cargo
+/// metadata` says, so a target folder set in cargo's configuration counts).
+fn criterion_dir() -> Option<PathBuf> {
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let out = Command::new(std::env::var_os("CARGO")?)
+                .args(["metadata", "--format-version", "1", "--no-deps"])
+                .output()
+                .ok()?;
+            let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+            PathBuf::from(metadata["target_directory"].as_str()?)
+        }
+    };
+    Some(target.join("criterion"))
 }
 
 /// Mean ns per iteration of benchmark `id` in this run, from criterion's files.
 pub fn mean_ns(id: &str) -> Option<f64> {
-    let path = criterion_dir().join(id).join("new/estimates.json");
+    let path = criterion_dir()?.join(id).join("new/estimates.json");
     let text = std::fs::read_to_string(path).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     v["mean"]["point_estimate"].as_f64()

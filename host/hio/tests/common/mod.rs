@@ -10,12 +10,12 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A built plugin; the test command builds them first (plugins/build.sh).
+/// A built plugin; the test command builds them first (plugins/build.sh --all).
 pub fn plugin(name: &str) -> PathBuf {
     let path = root().join("plugins/dist").join(format!("{name}.wasm"));
     assert!(
         path.is_file(),
-        "{} is missing: run plugins/build.sh first (the README's test command does)",
+        "{} is missing: run plugins/build.sh --all first (the README's test command does)",
         path.display()
     );
     path.canonicalize().expect("plugin path")
