@@ -4,7 +4,7 @@
 //! library and replayed with none: the wire log holds the plaintext the
 //! doers saw, so the replay needs no TLS session and no certificate.
 
-use hio::io::Sim;
+use hio::io::SimConfig;
 use hio::io::wire::Log;
 use hio::manifest::{BuildSettings, Manifest, build_with};
 use hio::plugin::{Digests, EngineLimits, PluginHost, Tape};
@@ -53,7 +53,7 @@ fn replays_as_recorded(wire: &std::path::Path, recorded: (Digests, String)) {
     let m = recorded_manifest(&log).expect("recorded manifest");
     let build_settings = BuildSettings {
         tape: Some(replay.clone()),
-        sim: Some(Sim::default()),
+        sim: Some(SimConfig::default()),
         ..BuildSettings::default()
     };
     let built = build_with(&m, &host(&m, true), &build_settings).expect("build");

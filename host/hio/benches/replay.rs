@@ -24,7 +24,7 @@ mod common;
 
 use common::plugin_path;
 use hio::cache::Cache;
-use hio::io::Sim;
+use hio::io::SimConfig;
 use hio::io::wire::Log;
 use hio::manifest::{BuildSettings, Manifest, build_with};
 use hio::plugin::Tape;
@@ -70,7 +70,7 @@ fn replay_once(log: &Log) -> Duration {
     let settings = BuildSettings {
         record_stats: false,
         tape: Some(tape.clone()),
-        sim: Some(Sim::default()),
+        sim: Some(SimConfig::default()),
     };
     let built = build_with(&m, &host, &settings).expect("build");
     let mut doist = built

@@ -269,7 +269,7 @@ pub(crate) fn execute(
         tape: s.tape.clone(),
         // A replay opens no socket: what its doers observe comes from the
         // log (and after a divergence, from an empty simulated network).
-        sim: s.replay.as_ref().map(|_| hio::io::Sim::default()),
+        sim: s.replay.as_ref().map(|_| hio::io::SimConfig::default()),
     };
     let built = match build_with(manifest, &host, &settings) {
         Ok(b) => b,

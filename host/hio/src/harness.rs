@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::rc::Rc;
 
-use hio_io::{AddrGrant, ConnLimits, Net, Sim};
+use hio_io::{AddrGrant, ConnLimits, Net, SimConfig};
 use hio_scheduler::DoerId;
 use hio_scheduler::Doist;
 use hio_scheduler::Spec;
@@ -157,7 +157,7 @@ impl Harness {
     /// [`Harness::add_net`] or [`Harness::spec_net`] listen and connect on
     /// it (in memory, no sockets), with `sim`'s seeded faults. Call it
     /// before the first tick.
-    pub fn simulated_network(&mut self, sim: Sim) -> &mut Harness {
+    pub fn simulated_network(&mut self, sim: SimConfig) -> &mut Harness {
         let f = &sim.faults;
         self.rolls_each_tick = f.stall > 0.0
             || f.reset > 0.0

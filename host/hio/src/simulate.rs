@@ -4,7 +4,7 @@
 
 use std::ops::RangeInclusive;
 
-use hio::io::Sim;
+use hio::io::SimConfig;
 use hio::manifest::{Manifest, Wake};
 use hio::plugin::Tape;
 use hio::wire::hex;
@@ -35,7 +35,7 @@ fn seed_range(text: &str) -> Result<RangeInclusive<u64>, String> {
 fn simulated(args: &SimArgs) -> Result<Manifest, String> {
     let mut m = Manifest::load(&args.manifest).map_err(|e| e.to_string())?;
     if m.sim.is_none() {
-        m.sim = Some(Sim::default());
+        m.sim = Some(SimConfig::default());
     }
     m.real = false;
     m.wake = Wake::Grid;

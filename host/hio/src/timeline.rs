@@ -294,7 +294,10 @@ fn io_event(op: u64, result: &[u8]) -> Option<(String, Value)> {
         let state: ConnState = decode(result).ok()?;
         return match state {
             ConnState::Open | ConnState::Connecting => None,
-            ConnState::Failed(why) => Some((format!("{name} failed"), json!({ "reason": why }))),
+            ConnState::Failed(why) => Some((
+                format!("{name} failed"),
+                json!({ "reason": why.to_string() }),
+            )),
             other => Some((format!("{name} {other:?}"), json!({}))),
         };
     }

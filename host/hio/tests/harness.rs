@@ -5,7 +5,7 @@
 use std::rc::Rc;
 
 use hio::harness::Harness;
-use hio::io::{Faults, Sim};
+use hio::io::{Faults, SimConfig};
 use hio::plugin::{Plugin, Scalar, Value};
 
 #[path = "common/mod.rs"]
@@ -22,7 +22,7 @@ fn int(n: i64) -> Value {
 /// Echo (tock 0.05) and a client (tock 0.25) of 100,000 bytes on a network
 /// whose writes take 2 to 4 ticks and arrive in random pieces, under a
 /// Doist of tock 0.001 with a limit of 10.
-fn pair(sim: Sim) -> (Harness, Rc<Plugin>) {
+fn pair(sim: SimConfig) -> (Harness, Rc<Plugin>) {
     let mut h = Harness::new(0.001);
     h.simulated_network(sim);
     let echo = h.load(common::plugin("echo")).expect("echo");
@@ -53,8 +53,8 @@ fn pair(sim: Sim) -> (Harness, Rc<Plugin>) {
     (h, echo)
 }
 
-fn faults() -> Sim {
-    Sim {
+fn faults() -> SimConfig {
+    SimConfig {
         seed: 5,
         faults: Faults {
             delay: (2, 4),
@@ -92,7 +92,7 @@ fn a_client_and_a_server_echo_over_the_simulated_network_skipping_idle_ticks() {
 
 /// The pair on `sim()`, run once by `run` (jumping) and once ticked
 /// through tick by tick to the limit.
-fn jumped_and_ticked(sim: impl Fn() -> Sim) -> (Harness, Harness) {
+fn jumped_and_ticked(sim: impl Fn() -> SimConfig) -> (Harness, Harness) {
     let (mut jumped, _) = pair(sim());
     jumped.run().expect("run");
     let (mut ticked, _) = pair(sim());
@@ -124,7 +124,7 @@ fn a_doer_that_needs_a_network_says_so() {
 
 #[test]
 fn faults_drawn_every_tick_are_ticked_through_and_give_the_same_trace() {
-    let stalls = || Sim {
+    let stalls = || SimConfig {
         seed: 5,
         faults: Faults {
             stall: 0.2,

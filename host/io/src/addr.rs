@@ -45,7 +45,7 @@ fn canonical(host: &str) -> String {
 impl HostPort {
     /// Parses what a doer wrote.
     pub fn parse(text: &str) -> Result<HostPort, NetError> {
-        let bad = || NetError::BadAddress(format!("{text:?} is not host:port"));
+        let bad = || NetError::NotHostPort(text.to_owned());
         let (host, port) = split(text).ok_or_else(bad)?;
         if !valid_host(host) {
             return Err(bad());
@@ -65,10 +65,13 @@ impl HostPort {
         }
         let addrs: Vec<SocketAddr> = (self.host.as_str(), self.port)
             .to_socket_addrs()
-            .map_err(|e| NetError::BadAddress(format!("{}: {e}", self.host)))?
+            .map_err(|e| NetError::Unresolved {
+                host: self.host.clone(),
+                why: e.to_string(),
+            })?
             .collect();
         if addrs.is_empty() {
-            return Err(NetError::BadAddress(format!("{}: no address", self.host)));
+            return Err(NetError::NoAddress(self.host.clone()));
         }
         Ok(addrs)
     }

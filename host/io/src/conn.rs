@@ -6,9 +6,10 @@ use std::net::{Shutdown, SocketAddr};
 
 use mio::net::TcpStream;
 
-use crate::ConnLimits;
 use crate::buf::Buf;
 use crate::sim::{Connect, SimSock};
+use crate::state::End;
+use crate::{ConnFailure, ConnLimits, ConnState};
 
 /// A connection's socket: a real one, or an end of a simulated link.
 pub(crate) enum Sock {
@@ -67,35 +68,6 @@ impl Sock {
     }
 }
 
-/// A connection's state, as a doer sees it (mirrors the WIT `state`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConnState {
-    /// A connect or a TLS handshake is under way, or a reconnect waits out
-    /// its back-off.
-    Connecting,
-    /// Bytes flow both ways.
-    Open,
-    /// The peer half-closed; what arrived stays readable, writing works.
-    PeerClosed,
-    /// The peer reset it.
-    Reset,
-    /// The connect or idle timeout passed.
-    TimedOut,
-    /// Both directions finished, or the host closed it.
-    Closed,
-    /// The connect, the TLS handshake or the socket failed.
-    Failed(String),
-}
-
-/// Why a connection ended (its socket is gone).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum End {
-    Reset,
-    TimedOut,
-    Failed(String),
-    Closed,
-}
-
 /// How long a dropped connection may take to flush when there is no idle
 /// timeout, in tyme.
 const LINGER: f64 = 30.0;
@@ -147,7 +119,7 @@ fn ended_by(e: &io::Error) -> End {
         io::ErrorKind::ConnectionReset
         | io::ErrorKind::ConnectionAborted
         | io::ErrorKind::BrokenPipe => End::Reset,
-        _ => End::Failed(e.to_string()),
+        _ => End::Failed(ConnFailure::Socket(e.to_string())),
     }
 }
 
@@ -294,7 +266,7 @@ impl Conn {
             self.backoff = (self.backoff * 2.0).min(self.limits.max_backoff);
         } else {
             let why = std::mem::take(&mut self.last_error);
-            self.finish(End::Failed(format!("connect failed: {why}")));
+            self.finish(End::Failed(ConnFailure::Connect(why)));
         }
     }
 
@@ -415,7 +387,7 @@ impl Conn {
                 // The peer closed the stream without a close_notify: the
                 // end of it, unless the handshake never finished.
                 Err(_) if tls.is_handshaking() => {
-                    self.finish(End::Failed("TLS: peer closed during the handshake".into()));
+                    self.finish(End::Failed(ConnFailure::HandshakeClosed));
                     break;
                 }
                 Err(_) => self.peer_eof = true,
@@ -451,7 +423,7 @@ impl Conn {
             if let Err(e) = tls.process_new_packets() {
                 // Tell the peer why (the alert rustls queued), then fail.
                 let _ = tls.write_tls(sock);
-                self.finish(End::Failed(format!("TLS: {e}")));
+                self.finish(End::Failed(ConnFailure::Tls(e)));
                 return moved;
             }
             if !tls.is_handshaking() && !self.handshaken {
@@ -470,7 +442,7 @@ impl Conn {
             });
             if !held {
                 if self.handshaking() {
-                    self.finish(End::Failed("TLS: peer closed during the handshake".into()));
+                    self.finish(End::Failed(ConnFailure::HandshakeClosed));
                 } else {
                     self.peer_eof = true;
                 }

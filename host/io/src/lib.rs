@@ -1,5 +1,11 @@
 //! hio's host-owned I/O: every socket and every TLS session belongs to the
-//! host, and doers reach them only through handles.
+//! host, and doers reach them only through handles. It owns the run's
+//! network ([`Net`]: listeners, connections, HTTP servers and outgoing
+//! requests), its servicing between ticks ([`NetService`]), the simulated
+//! network that can stand in for the operating system's ([`SimConfig`]),
+//! the sans-IO HTTP/1.1 codec ([`http`]), the TLS settings ([`tls`]) and
+//! the wire log's format ([`wire`]). No Wasm is in it: hio-wasm turns a
+//! doer's host calls into calls on a [`Net`].
 //!
 //! A [`Net`] holds the run's listeners and connections. Each connection has
 //! bounded receive and send buffers: a doer reads what arrived and writes
@@ -11,6 +17,30 @@
 //! accepts, connects, receives and moves TLS handshakes on; after the turn
 //! it flushes the send buffers; between ticks it waits in the poll. So what
 //! a doer sees in tick N is exactly what arrived before tick N.
+//!
+//! How data flows through it:
+//!
+//! ```text
+//!  doer: Net::write(conn, bytes) ──▶ send buffer (what fits; the rest is
+//!        │                            back pressure: write says how much)
+//!        ▼
+//!  NetService::after (flush) ──▶ TLS records (rustls) ──▶ backend:
+//!                                   a socket (mio) or a simulated link
+//!  … the peer …
+//!  backend ──▶ NetService::before (accept, connect, receive, TLS, HTTP
+//!              decode) ──▶ receive buffer (or an HTTP request's body)
+//!        ▼
+//!  doer: Net::read(conn, max), Net::http_read(request, max), …
+//! ```
+//!
+//! Where to start reading: `net.rs` lists the parts of a [`Net`]:
+//! `net/api.rs` is what doers call, `net/service.rs` the passes between
+//! ticks, `net/backend.rs` the operating system's or the simulated
+//! network's side of each step, `conn.rs` one connection's buffers, socket
+//! and TLS session, and `sim.rs` the simulated network. Handles are typed
+//! ([`ConnId`], [`ListenerId`], [`ServerId`], [`RequestId`], [`OutgoingId`])
+//! and refusals are enums of causes ([`NetError`], [`ConnFailure`],
+//! [`HttpCallError`], [`ExchangeError`]) whose text is what doers see.
 //!
 //! Timeouts (connect, idle) and reconnect back-offs are measured in tyme.
 //! Every listener and connection belongs to an [`Owner`] (one doer
@@ -65,7 +95,7 @@
 //! between writer and reader; a writer past that is held back, as by a
 //! kernel's buffers.
 //!
-//! Everything is ordered and drawn from [`Sim::seed`]: the same seed and
+//! Everything is ordered and drawn from [`SimConfig::seed`]: the same seed and
 //! the same calls give the same bytes at the same ticks (a TLS session's
 //! own randomness aside). [`Faults`] adds seeded trouble: delays, random
 //! segmentation, stalls, resets, half-closes, refused and unanswered
@@ -73,10 +103,10 @@
 //! what it does).
 //!
 //! ```
-//! use hio_io::{ConnLimits, ConnState, Faults, HostPort, Net, Sim};
+//! use hio_io::{ConnLimits, ConnState, Faults, HostPort, Net, SimConfig};
 //! use hio_scheduler::{Services, Tick};
 //!
-//! let net = Net::simulated(Sim {
+//! let net = Net::simulated(SimConfig {
 //!     seed: 1,
 //!     faults: Faults { segment: true, ..Faults::default() },
 //! });
@@ -105,34 +135,21 @@
 mod addr;
 mod buf;
 mod conn;
+mod error;
 pub mod http;
+mod ids;
 mod net;
 mod sim;
+mod state;
 pub mod tls;
-mod web;
 pub mod wire;
 
 pub use addr::{AddrGrant, HostPort, granted};
-pub use conn::ConnState;
-pub use net::{ConnId, ListenerId, Net, NetService, Owner};
-pub use sim::{Faults, Sim};
-
-/// Why a network call was refused (mirrors the WIT `net-error`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NetError {
-    /// The manifest does not grant it.
-    #[error("not granted: {0}")]
-    NotGranted(String),
-    /// The address does not parse or resolve.
-    #[error("bad address: {0}")]
-    BadAddress(String),
-    /// A limit was reached.
-    #[error("limit reached: {0}")]
-    Limit(String),
-    /// The operating system refused.
-    #[error("{0}")]
-    Io(String),
-}
+pub use error::{ConnFailure, ExchangeError, HttpCallError, NetError, NetErrorKind};
+pub use ids::{ConnId, ListenerId, OutgoingId, RequestId, ServerId};
+pub use net::{Net, NetService, Owner};
+pub use sim::{Faults, SimConfig};
+pub use state::ConnState;
 
 /// Per-doer network limits and timeouts (the manifest's `limits`).
 #[derive(Debug, Clone, Copy, PartialEq)]

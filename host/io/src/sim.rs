@@ -25,15 +25,15 @@ use link::{Link, roll, span};
 /// has no faults (and seed 0).
 ///
 /// ```
-/// use hio_io::{Faults, Sim};
-/// let flaky = Sim {
+/// use hio_io::{Faults, SimConfig};
+/// let flaky = SimConfig {
 ///     seed: 7,
 ///     faults: Faults { segment: true, delay: (0, 3), ..Faults::default() },
 /// };
-/// assert_ne!(flaky, Sim::default());
+/// assert_ne!(flaky, SimConfig::default());
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Sim {
+pub struct SimConfig {
     /// Seeds every random choice the network makes: the same seed and the
     /// same calls give the same bytes at the same ticks.
     pub seed: u64,
@@ -125,7 +125,7 @@ struct Dial {
 
 /// The simulated network's own state (the host's listeners and
 /// connections stay in the [`Net`](crate::Net)).
-pub(crate) struct World {
+pub(crate) struct SimNet {
     faults: Faults,
     seed: u64,
     rng: StdRng,
@@ -156,12 +156,12 @@ fn unspecified(ip: IpAddr) -> IpAddr {
     }
 }
 
-impl World {
-    pub fn new(sim: Sim) -> World {
-        World {
-            rng: StdRng::seed_from_u64(sim.seed),
-            seed: sim.seed,
-            faults: sim.faults,
+impl SimNet {
+    pub fn new(config: SimConfig) -> SimNet {
+        SimNet {
+            rng: StdRng::seed_from_u64(config.seed),
+            seed: config.seed,
+            faults: config.faults,
             passes: 0,
             next_port: FIRST_PORT,
             next_id: 0,

@@ -8,12 +8,12 @@ mod util;
 #[path = "sim/faults.rs"]
 mod faults;
 
-use hio_io::{ConnLimits, ConnState, Faults, Net, NetError, Sim};
+use hio_io::{ConnLimits, ConnState, Faults, Net, NetErrorKind, SimConfig};
 use util::{Rig, echo, hp, localhost, message, pair, tls_configs};
 
 #[test]
 fn tcp_echoes_over_the_sim() {
-    let mut rig = Rig::new(Sim::default());
+    let mut rig = Rig::new(SimConfig::default());
     assert!(rig.net.is_simulated());
     assert!(!Net::new().expect("poll").is_simulated());
     let server_owner = rig.net.owner(ConnLimits::default());
@@ -30,7 +30,10 @@ fn tcp_echoes_over_the_sim() {
     );
     // The address is taken, as a real one would be.
     match rig.net.listen(&server_owner, &hp(&bound.to_string()), None) {
-        Err(NetError::Io(why)) => assert!(why.contains("address in use"), "{why}"),
+        Err(e) if e.kind() == NetErrorKind::Io => {
+            let why = e.reason();
+            assert!(why.contains("address in use"), "{why}")
+        }
         other => panic!("listened twice: {other:?}"),
     }
     let client = rig
@@ -78,7 +81,7 @@ fn tcp_echoes_over_the_sim() {
 
 #[test]
 fn a_connect_no_one_listens_for_is_refused() {
-    let mut rig = Rig::new(Sim::default());
+    let mut rig = Rig::new(SimConfig::default());
     let owner = rig.net.owner(ConnLimits::default());
     let conn = rig
         .net
@@ -86,14 +89,17 @@ fn a_connect_no_one_listens_for_is_refused() {
         .expect("connect");
     rig.until(5, |net| net.state(conn) != ConnState::Connecting);
     match rig.net.state(conn) {
-        ConnState::Failed(why) => assert!(why.contains("connection refused"), "{why}"),
+        ConnState::Failed(why) => {
+            let why = why.to_string();
+            assert!(why.contains("connection refused"), "{why}")
+        }
         other => panic!("{other:?}"),
     }
 }
 
 #[test]
 fn a_reconnecting_client_gets_through_once_the_server_listens() {
-    let mut rig = Rig::new(Sim::default());
+    let mut rig = Rig::new(SimConfig::default());
     let limits = ConnLimits {
         backoff: 0.05,
         max_backoff: 0.1,
@@ -133,8 +139,8 @@ fn a_reconnecting_client_gets_through_once_the_server_listens() {
 fn tls_echoes_over_the_sim() {
     let (server_cfg, client_cfg) = tls_configs();
     for sim in [
-        Sim::default(),
-        Sim {
+        SimConfig::default(),
+        SimConfig {
             seed: 3,
             faults: Faults {
                 segment: true,
@@ -252,10 +258,10 @@ fn http_exchange(rig: &mut Rig, tls: bool) -> (u16, Vec<u8>) {
 #[test]
 fn http_over_the_sim() {
     for (sim, tls) in [
-        (Sim::default(), false),
-        (Sim::default(), true),
+        (SimConfig::default(), false),
+        (SimConfig::default(), true),
         (
-            Sim {
+            SimConfig {
                 seed: 11,
                 faults: Faults {
                     segment: true,
@@ -275,7 +281,7 @@ fn http_over_the_sim() {
 
 #[test]
 fn pairs_hold_their_addresses_apart() {
-    let mut rig = Rig::new(Sim::default());
+    let mut rig = Rig::new(SimConfig::default());
     let a = pair(&mut rig, ConnLimits::default());
     let b = pair(&mut rig, ConnLimits::default());
     let (a_local, a_peer) = rig.net.addresses(a.client);
@@ -288,7 +294,7 @@ fn pairs_hold_their_addresses_apart() {
 
 #[test]
 fn closing_ends_the_peer_as_real_sockets_do() {
-    let mut rig = Rig::new(Sim::default());
+    let mut rig = Rig::new(SimConfig::default());
     // When a listener closes, a connection the host accepted for it (and
     // no doer took) is closed, one still in the "kernel's" backlog (the
     // listener's owner takes none: backlog 0) is reset.

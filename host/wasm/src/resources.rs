@@ -4,7 +4,7 @@
 //! generated traits on them, and the bindings name them.
 
 use hio_io::wire::Wire;
-use hio_io::{ConnId, ListenerId};
+use hio_io::{ConnId, ListenerId, OutgoingId, RequestId, ServerId};
 
 /// A handle's id on the run's network, as a call's checksum and the
 /// network's calls take it.
@@ -24,14 +24,14 @@ pub struct ListenerRes(pub(crate) ListenerId);
 pub struct ConnRes(pub(crate) ConnId, pub(crate) Option<ListenerId>);
 
 /// An HTTP server handle in a doer's resource table.
-pub struct ServerRes(pub(crate) u64);
+pub struct ServerRes(pub(crate) ServerId);
 
 /// An HTTP request handle (a request a server received) in a doer's
 /// resource table.
-pub struct RequestRes(pub(crate) u64);
+pub struct RequestRes(pub(crate) RequestId);
 
 /// An outgoing HTTP request handle in a doer's resource table.
-pub struct OutgoingRes(pub(crate) u64);
+pub struct OutgoingRes(pub(crate) OutgoingId);
 
 impl Handle for ListenerRes {
     type Id = ListenerId;
@@ -48,22 +48,22 @@ impl Handle for ConnRes {
 }
 
 impl Handle for ServerRes {
-    type Id = u64;
-    fn id(&self) -> u64 {
+    type Id = ServerId;
+    fn id(&self) -> ServerId {
         self.0
     }
 }
 
 impl Handle for RequestRes {
-    type Id = u64;
-    fn id(&self) -> u64 {
+    type Id = RequestId;
+    fn id(&self) -> RequestId {
         self.0
     }
 }
 
 impl Handle for OutgoingRes {
-    type Id = u64;
-    fn id(&self) -> u64 {
+    type Id = OutgoingId;
+    fn id(&self) -> OutgoingId {
         self.0
     }
 }

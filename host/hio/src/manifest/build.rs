@@ -9,7 +9,8 @@ use std::rc::Rc;
 use super::reader::ManifestError;
 use super::root::Manifest;
 use super::tree::{Leaf, Node};
-use hio_io::{ConnLimits, Net, Sim};
+use hio_io::tls::TlsConfigError;
+use hio_io::{ConnLimits, Net, SimConfig};
 use hio_scheduler::DoDoer;
 use hio_scheduler::Doist;
 use hio_scheduler::Spec;
@@ -58,7 +59,7 @@ pub struct BuildSettings {
     pub tape: Option<Tape>,
     /// A simulated network to use instead of the manifest's choice (a
     /// replay opens no socket, whatever the recording did).
-    pub sim: Option<Sim>,
+    pub sim: Option<SimConfig>,
 }
 
 /// What tyme 0 stands for on the wall clock, for everything of a run that
@@ -90,7 +91,7 @@ struct Builder<'a> {
     net: Option<Net>,
     wall_start: WallStart,
     tape: Option<Tape>,
-    sim: Option<Sim>,
+    sim: Option<SimConfig>,
 }
 
 impl Builder<'_> {
@@ -124,9 +125,9 @@ impl Builder<'_> {
         };
         let tls = &grants.tls;
         let server = match (&tls.cert, &tls.key) {
-            (Some(cert), Some(key)) => {
-                Some(hio_io::tls::server_config(cert, key).map_err(|m| err("cert", m))?)
-            }
+            (Some(cert), Some(key)) => Some(
+                hio_io::tls::server_config(cert, key).map_err(|e| err("cert", e.to_string()))?,
+            ),
             _ => None,
         };
         let client = if tls.roots.is_empty() && !tls.webpki_roots && !tls.platform_roots {
@@ -134,13 +135,13 @@ impl Builder<'_> {
         } else {
             Some(
                 hio_io::tls::client_config(&tls.roots, tls.webpki_roots, tls.platform_roots)
-                    .map_err(|m| {
-                        let key = if m.starts_with("the platform") {
+                    .map_err(|e| {
+                        let key = if matches!(e, TlsConfigError::PlatformRoots(_)) {
                             "platform_roots"
                         } else {
                             "roots"
                         };
-                        err(key, m)
+                        err(key, e.to_string())
                     })?,
             )
         };

@@ -1,7 +1,7 @@
 //! The manifest's `[net]` section: real sockets (the default) or the
 //! simulated network, and its seeded faults.
 
-use hio_io::{Faults, Sim};
+use hio_io::{Faults, SimConfig};
 use toml::{Table, Value as Toml};
 
 use super::reader::{Ctx, KeyPath, Res};
@@ -108,7 +108,7 @@ fn faults(cx: &Ctx<'_>, t: &Table, path: &KeyPath) -> Res<Faults> {
 
 /// The `[net]` section: `None` for real sockets, else the simulated
 /// network seeded with the run's `seed`.
-pub(super) fn net(cx: &Ctx<'_>, root: &Table, top: &KeyPath, seed: u64) -> Res<Option<Sim>> {
+pub(super) fn net(cx: &Ctx<'_>, root: &Table, top: &KeyPath, seed: u64) -> Res<Option<SimConfig>> {
     let Some((t, p)) = cx.section(root, "net", top, NET_KEYS)? else {
         return Ok(None);
     };
@@ -123,7 +123,7 @@ pub(super) fn net(cx: &Ctx<'_>, root: &Table, top: &KeyPath, seed: u64) -> Res<O
             }
             Ok(None)
         }
-        Some("sim") => Ok(Some(Sim { seed, faults })),
+        Some("sim") => Ok(Some(SimConfig { seed, faults })),
         Some(other) => Err(cx.err(
             &p.key("mode"),
             format!("expected \"real\" or \"sim\", got {other:?}"),

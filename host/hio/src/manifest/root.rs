@@ -59,7 +59,7 @@ pub struct Manifest {
     pub decks: Vec<DeckSpec>,
     /// The simulated network (`[net] mode = "sim"`), seeded with the run's
     /// seed; `None`: real sockets.
-    pub sim: Option<hio_io::Sim>,
+    pub sim: Option<hio_io::SimConfig>,
     /// The top-level doers.
     pub doers: Vec<Node>,
 }

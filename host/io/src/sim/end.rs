@@ -1,7 +1,7 @@
 //! One end of a simulated connection: the bytes delivered to it and not yet
 //! read, the bytes written to it and not yet taken onto the link, and what
 //! happened to it. A [`SimSock`] is what a connection holds in place of a
-//! TCP socket; the world holds the same state to move bytes in and out.
+//! TCP socket; the simulated network holds the same state to move bytes in and out.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -19,7 +19,7 @@ pub(crate) enum Connect {
     Refused(String),
 }
 
-/// The state of one end, shared by its [`SimSock`] and the world.
+/// The state of one end, shared by its [`SimSock`] and the simulated network.
 #[derive(Debug)]
 pub(crate) struct EndState {
     /// Delivered, not yet read.
@@ -66,8 +66,8 @@ impl Shared {
     }
 }
 
-/// A connection's simulated socket: reads what the world delivered, writes
-/// what the world will take onto the link. Dropping it closes the end.
+/// A connection's simulated socket: reads what the simulated network delivered, writes
+/// what it will take onto the link. Dropping it closes the end.
 #[derive(Debug)]
 pub(crate) struct SimSock(Shared);
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::{ConnId, ConnState, NetError};
+use crate::{ConnFailure, ConnId, ConnState, NetError, NetErrorKind};
 
 fn header() -> Header {
     Header {
@@ -72,7 +72,7 @@ fn records_round_trip() {
 fn values_round_trip() {
     let v: Result<(Option<ConnId>, ConnState), NetError> = Ok((
         Some(ConnId::from_raw(u64::MAX)),
-        ConnState::Failed("x".into()),
+        ConnState::Failed(ConnFailure::Recorded("x".into())),
     ));
     assert_eq!(
         decode::<Result<(Option<ConnId>, ConnState), NetError>>(&encode(&v)),
@@ -83,7 +83,10 @@ fn values_round_trip() {
         decode::<Vec<(String, Vec<u8>)>>(&encode(&fields)),
         Ok(fields)
     );
-    let e: Result<u64, NetError> = Err(NetError::Limit("l".into()));
+    let e: Result<u64, NetError> = Err(NetError::Recorded {
+        kind: NetErrorKind::Limit,
+        reason: "l".into(),
+    });
     assert_eq!(decode::<Result<u64, NetError>>(&encode(&e)), Ok(e));
     assert!(decode::<u64>(&[0x80]).is_err(), "a cut varint");
     assert!(decode::<u64>(&[0xff; 11]).is_err(), "a varint over 64 bits");

@@ -2,7 +2,10 @@
 
 use std::net::SocketAddr;
 
-use crate::{ConnId, ConnState, ListenerId, NetError};
+use crate::{
+    ConnFailure, ConnId, ConnState, ExchangeError, HttpCallError, ListenerId, NetError,
+    NetErrorKind, OutgoingId, RequestId, ServerId,
+};
 
 /// An encoder: varints, `f64`s, strings and raw bytes.
 #[derive(Debug, Default)]
@@ -288,23 +291,20 @@ impl Wire for SocketAddr {
     }
 }
 
-impl Wire for ConnId {
-    fn enc(&self, e: &mut Enc) {
-        e.uint(self.raw());
-    }
-    fn dec(d: &mut Dec<'_>) -> Result<ConnId, String> {
-        Ok(ConnId::from_raw(d.uint()?))
-    }
+macro_rules! handle_wire {
+    ($($id:ident),*) => {$(
+        impl Wire for $id {
+            fn enc(&self, e: &mut Enc) {
+                e.uint(self.raw());
+            }
+            fn dec(d: &mut Dec<'_>) -> Result<$id, String> {
+                Ok($id::from_raw(d.uint()?))
+            }
+        }
+    )*};
 }
 
-impl Wire for ListenerId {
-    fn enc(&self, e: &mut Enc) {
-        e.uint(self.raw());
-    }
-    fn dec(d: &mut Dec<'_>) -> Result<ListenerId, String> {
-        Ok(ListenerId::from_raw(d.uint()?))
-    }
-}
+handle_wire!(ConnId, ListenerId, ServerId, RequestId, OutgoingId);
 
 impl Wire for ConnState {
     fn enc(&self, e: &mut Enc) {
@@ -315,11 +315,11 @@ impl Wire for ConnState {
             ConnState::Reset => (3, None),
             ConnState::TimedOut => (4, None),
             ConnState::Closed => (5, None),
-            ConnState::Failed(why) => (6, Some(why)),
+            ConnState::Failed(why) => (6, Some(why.to_string())),
         };
         e.u8(tag);
         if let Some(why) = why {
-            e.str(why);
+            e.str(&why);
         }
     }
     fn dec(d: &mut Dec<'_>) -> Result<ConnState, String> {
@@ -330,7 +330,7 @@ impl Wire for ConnState {
             3 => ConnState::Reset,
             4 => ConnState::TimedOut,
             5 => ConnState::Closed,
-            6 => ConnState::Failed(d.string()?),
+            6 => ConnState::Failed(ConnFailure::Recorded(d.string()?)),
             t => return Err(format!("connection state {t}")),
         })
     }
@@ -338,27 +338,43 @@ impl Wire for ConnState {
 
 impl Wire for NetError {
     fn enc(&self, e: &mut Enc) {
-        let (tag, why) = match self {
-            NetError::NotGranted(s) => (0, s),
-            NetError::BadAddress(s) => (1, s),
-            NetError::Limit(s) => (2, s),
-            NetError::Io(s) => (3, s),
-        };
-        e.u8(tag);
-        e.str(why);
+        e.u8(match self.kind() {
+            NetErrorKind::NotGranted => 0,
+            NetErrorKind::BadAddress => 1,
+            NetErrorKind::Limit => 2,
+            NetErrorKind::Io => 3,
+        });
+        e.str(&self.reason());
     }
     fn dec(d: &mut Dec<'_>) -> Result<NetError, String> {
         let tag = d.u8()?;
-        let why = d.string()?;
-        Ok(match tag {
-            0 => NetError::NotGranted(why),
-            1 => NetError::BadAddress(why),
-            2 => NetError::Limit(why),
-            3 => NetError::Io(why),
+        let reason = d.string()?;
+        let kind = match tag {
+            0 => NetErrorKind::NotGranted,
+            1 => NetErrorKind::BadAddress,
+            2 => NetErrorKind::Limit,
+            3 => NetErrorKind::Io,
             t => return Err(format!("network error kind {t}")),
-        })
+        };
+        Ok(NetError::Recorded { kind, reason })
     }
 }
+
+/// An HTTP outcome travels as its text (what the doer sees).
+macro_rules! text_wire {
+    ($($error:ident),*) => {$(
+        impl Wire for $error {
+            fn enc(&self, e: &mut Enc) {
+                e.str(&self.to_string());
+            }
+            fn dec(d: &mut Dec<'_>) -> Result<$error, String> {
+                Ok($error::Recorded(d.string()?))
+            }
+        }
+    )*};
+}
+
+text_wire!(HttpCallError, ExchangeError);
 
 /// Encodes `v` alone.
 pub fn encode<T: Wire>(v: &T) -> Vec<u8> {

@@ -1,13 +1,13 @@
 //! Each fault of the simulated network, observed through the public API,
 //! and runs that repeat exactly under the same seed.
 
-use hio_io::{ConnId, ConnLimits, ConnState, Faults, Sim};
+use hio_io::{ConnFailure, ConnId, ConnLimits, ConnState, Faults, SimConfig};
 use hio_scheduler::WaitEnd;
 
 use crate::util::{Reads, Rig, echo, hp, message, pair};
 
 fn faulty(seed: u64, faults: Faults) -> Rig {
-    Rig::new(Sim { seed, faults })
+    Rig::new(SimConfig { seed, faults })
 }
 
 /// The client writes one byte a tick, from tick `from` to tick `to`
@@ -187,7 +187,7 @@ fn a_refused_connect_fails_or_is_retried() {
     rig.until(5, |net| net.state(once) != ConnState::Connecting);
     assert_eq!(
         rig.net.state(once),
-        ConnState::Failed("connect failed: connection refused".into())
+        ConnState::Failed(ConnFailure::Connect("connection refused".into()))
     );
     // The one that reconnects keeps trying (reading `Connecting` between
     // attempts too), until the next back-off would end past its connect
@@ -202,7 +202,7 @@ fn a_refused_connect_fails_or_is_retried() {
     });
     assert_eq!(
         rig.net.state(again),
-        ConnState::Failed("connect failed: connection refused".into())
+        ConnState::Failed(ConnFailure::Connect("connection refused".into()))
     );
     assert!((25..30).contains(&ended), "failed at tick {ended}");
     assert_eq!(rig.net.accept(listener), None);

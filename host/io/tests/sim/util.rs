@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use hio_io::{ConnId, ConnLimits, ConnState, HostPort, Net, NetService, Owner, Sim};
+use hio_io::{ConnId, ConnLimits, ConnState, HostPort, Net, NetService, Owner, SimConfig};
 use hio_scheduler::{Services, SystemClock, Tick, WaitEnd};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, IsCa, KeyPair,
@@ -26,7 +26,7 @@ pub struct Rig {
 }
 
 impl Rig {
-    pub fn new(sim: Sim) -> Rig {
+    pub fn new(sim: SimConfig) -> Rig {
         let net = Net::simulated(sim);
         let service = net.service();
         Rig {

@@ -51,11 +51,12 @@ pub(crate) fn checksum<T: Wire>(args: &T) -> u32 {
 
 /// The network's error as the WIT interface gives it.
 pub(crate) fn wit_error(e: hio_io::NetError) -> WitNetError {
-    match e {
-        hio_io::NetError::NotGranted(s) => WitNetError::NotGranted(s),
-        hio_io::NetError::BadAddress(s) => WitNetError::BadAddress(s),
-        hio_io::NetError::Limit(s) => WitNetError::Limit(s),
-        hio_io::NetError::Io(s) => WitNetError::Io(s),
+    let reason = e.reason();
+    match e.kind() {
+        hio_io::NetErrorKind::NotGranted => WitNetError::NotGranted(reason),
+        hio_io::NetErrorKind::BadAddress => WitNetError::BadAddress(reason),
+        hio_io::NetErrorKind::Limit => WitNetError::Limit(reason),
+        hio_io::NetErrorKind::Io => WitNetError::Io(reason),
     }
 }
 

@@ -32,10 +32,13 @@ pub(crate) fn send_fields<R: Handle, A: Wire>(
     op: Op,
     fields: &Fields,
     arg: impl FnOnce() -> A,
-    f: impl FnOnce(&hio_io::Net, R::Id) -> Result<(), String>,
+    f: impl FnOnce(&hio_io::Net, R::Id) -> Result<(), hio_io::HttpCallError>,
 ) -> Result<(), String> {
     handles.cross(fields_size(fields));
-    handles.call(r, Err("no such request".into()), op, arg, f)
+    let default = Err(hio_io::HttpCallError::NoSuchRequest);
+    handles
+        .call(r, default, op, arg, f)
+        .map_err(|e| e.to_string())
 }
 
 fn serve(

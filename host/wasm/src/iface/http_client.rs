@@ -134,7 +134,7 @@ impl HostOutgoing for Handles<'_> {
     }
 
     fn done(&mut self, r: Resource<OutgoingRes>) -> Option<Result<(), String>> {
-        let default = Some(Err("no such request".into()));
+        let default = Some(Err(hio_io::ExchangeError::NoSuchRequest));
         self.call(
             &r,
             default,
@@ -142,6 +142,7 @@ impl HostOutgoing for Handles<'_> {
             || (),
             |n, id| n.http_response_done(id),
         )
+        .map(|done| done.map_err(|e| e.to_string()))
     }
 
     fn drop(&mut self, r: Resource<OutgoingRes>) -> wasmtime::Result<()> {

@@ -52,7 +52,7 @@ fn wit_state(s: ConnState) -> State {
         ConnState::Reset => State::Reset,
         ConnState::TimedOut => State::TimedOut,
         ConnState::Closed => State::Closed,
-        ConnState::Failed(why) => State::Failed(why),
+        ConnState::Failed(why) => State::Failed(why.to_string()),
     }
 }
 

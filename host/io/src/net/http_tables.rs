@@ -1,5 +1,7 @@
-//! HTTP/1.1 servers on the host's connections: the codec of [`crate::http`]
-//! run on each connection's buffers at the fixed points of a tick.
+//! The HTTP tables of a [`Net`](crate::Net): its servers, their
+//! connections and requests, and the requests doers send; and the codec
+//! of [`crate::http`] run on a server connection's buffers (decoding
+//! requests, starting responses).
 //!
 //! Before the doers' turn, each server takes its listener's new
 //! connections, and each connection's decoder turns what arrived into
@@ -13,22 +15,25 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use crate::HttpCallError;
+use crate::buf::Buf;
 use crate::http::{
-    BodyKind, Framing, HttpLimits, RequestDecoder, RequestEvent, RequestHead, ResponseEncoder,
+    BodyKind, Framing, HttpLimits, RequestDecoder, RequestEncoder, RequestEvent, RequestHead,
+    ResponseDecoder, ResponseEncoder,
 };
 
 /// Header fields: names as sent, values as bytes.
 pub type Fields = Vec<(String, Vec<u8>)>;
 
 /// A server: its listener, its owner and its requests waiting for a doer.
-pub(crate) struct WebServer {
+pub(crate) struct Server {
     pub owner: u64,
     pub listener: u64,
     pub waiting: VecDeque<u64>,
 }
 
 /// One connection of a server.
-pub(crate) struct WebConn {
+pub(crate) struct ServerConn {
     pub server: u64,
     pub decoder: RequestDecoder,
     /// The request being received or answered.
@@ -43,11 +48,11 @@ pub(crate) struct WebConn {
     pub discarding: bool,
 }
 
-/// One request and its response.
-pub(crate) struct WebRequest {
+/// One request a server received, and its response.
+pub(crate) struct Request {
     pub conn: u64,
     pub head: RequestHead,
-    pub body: crate::buf::Buf,
+    pub body: Buf,
     pub body_done: bool,
     pub trailers: Fields,
     pub response: Option<ResponseEncoder>,
@@ -62,14 +67,63 @@ pub(crate) struct WebRequest {
     pub close_delimited: bool,
 }
 
-/// The HTTP side of a [`crate::Net`].
+/// One request a doer sends, and its response.
+pub(crate) struct Outgoing {
+    pub conn: u64,
+    pub encoder: RequestEncoder,
+    pub decoder: ResponseDecoder,
+    pub status: Option<u16>,
+    pub headers: Fields,
+    pub body: Buf,
+    /// Set once the response ended (ok) or the exchange failed.
+    pub outcome: Option<Result<(), crate::ExchangeError>>,
+}
+
+/// What a server's request and an outgoing request share: each rides one
+/// connection, and has a body a doer reads.
+pub(crate) trait Exchange {
+    /// The connection it rides.
+    fn conn(&self) -> u64;
+    /// The body received and not yet read.
+    fn body(&mut self) -> &mut Buf;
+    /// Whether more of the body may still come.
+    fn more_to_come(&self) -> bool;
+}
+
+impl Exchange for Request {
+    fn conn(&self) -> u64 {
+        self.conn
+    }
+    fn body(&mut self) -> &mut Buf {
+        &mut self.body
+    }
+    fn more_to_come(&self) -> bool {
+        !self.body_done
+    }
+}
+
+impl Exchange for Outgoing {
+    fn conn(&self) -> u64 {
+        self.conn
+    }
+    fn body(&mut self) -> &mut Buf {
+        &mut self.body
+    }
+    fn more_to_come(&self) -> bool {
+        self.outcome.is_none()
+    }
+}
+
+/// The HTTP tables of a [`Net`](crate::Net).
 #[derive(Default)]
-pub(crate) struct Web {
-    pub servers: BTreeMap<u64, WebServer>,
-    pub conns: BTreeMap<u64, WebConn>,
-    pub requests: BTreeMap<u64, WebRequest>,
-    /// Requests doers make.
-    pub clients: BTreeMap<u64, crate::net::WebClient>,
+pub(crate) struct HttpTables {
+    pub servers: BTreeMap<u64, Server>,
+    /// Server connections, by connection id.
+    pub conns: BTreeMap<u64, ServerConn>,
+    /// Requests servers received.
+    pub requests: BTreeMap<u64, Request>,
+    /// Requests doers send.
+    pub outgoing: BTreeMap<u64, Outgoing>,
     pub limits: HttpLimits,
 }
 
@@ -81,13 +135,13 @@ pub(crate) enum Step {
     Fail(Vec<u8>),
 }
 
-impl WebRequest {
-    fn new(conn: u64, head: RequestHead) -> WebRequest {
+impl Request {
+    fn new(conn: u64, head: RequestHead) -> Request {
         let body_done = matches!(head.body, BodyKind::Empty);
-        WebRequest {
+        Request {
             conn,
             head,
-            body: crate::buf::Buf::default(),
+            body: Buf::default(),
             body_done,
             trailers: Vec::new(),
             response: None,
@@ -100,7 +154,7 @@ impl WebRequest {
     }
 }
 
-impl Web {
+impl HttpTables {
     /// Decodes what `input` holds for connection `cid`, as far as its state
     /// allows; returns the bytes consumed and what to do.
     pub fn decode(
@@ -172,7 +226,7 @@ impl Web {
                             let rid = next_id();
                             let server = conn.server;
                             conn.current = Some(rid);
-                            self.requests.insert(rid, WebRequest::new(cid, head));
+                            self.requests.insert(rid, Request::new(cid, head));
                             if let Some(s) = self.servers.get_mut(&server) {
                                 s.waiting.push_back(rid);
                             }
@@ -225,21 +279,19 @@ impl Web {
         headers: &Fields,
         length: Option<u64>,
         date: &str,
-    ) -> Result<Vec<u8>, String> {
+    ) -> Result<Vec<u8>, HttpCallError> {
         let r = self
             .requests
             .get_mut(&rid)
-            .ok_or_else(|| "no such request".to_owned())?;
+            .ok_or(HttpCallError::NoSuchRequest)?;
         if r.dead {
-            return Err("the connection failed or closed".into());
+            return Err(HttpCallError::ConnectionDead);
         }
         if r.response.is_some() {
-            return Err("the response was started already".into());
+            return Err(HttpCallError::AlreadyResponding);
         }
         if !(200..=999).contains(&status) {
-            return Err(format!(
-                "status {status} is not a final status (200 to 999)"
-            ));
+            return Err(HttpCallError::NotFinalStatus(status));
         }
         let framing = match length {
             Some(n) => Framing::Length(n),
@@ -261,7 +313,7 @@ impl Web {
             keep_alive,
             head_request,
         )
-        .map_err(|e| e.reason)?;
+        .map_err(HttpCallError::Codec)?;
         r.response = Some(encoder);
         r.close_delimited = framing == Framing::Close;
         Ok(bytes)
