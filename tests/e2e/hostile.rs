@@ -2,8 +2,8 @@
 //! fails alone, with the reason the contract gives, or is contained without
 //! failing; its siblings' traces are those of a run without it.
 
-use hio::harness::Harness;
-use hio::trace::OwnedRecord;
+use hio::harness::{DoerArgs, Harness};
+use hio::trace::OwnedLine;
 use hio::{DoDoer, Grants, Supervision};
 
 use crate::util::{Outcome, between_recorders, int, of, plugin, text};
@@ -88,7 +88,7 @@ fn a_panic_or_abort_traps_and_the_panic_message_reaches_the_log() {
 fn a_trap_in_any_hook_poisons_only_that_doer() {
     for hook in ["enter", "recur", "clean", "cease", "abort", "exit"] {
         let o = run(Some(("trap", hook)));
-        let h: Vec<&OwnedRecord> = o.trace.iter().filter(|r| r.doer == "h").collect();
+        let h: Vec<&OwnedLine> = o.trace.iter().filter(|r| r.doer == "h").collect();
         let trapped = h
             .iter()
             .position(|r| r.event.as_str() == hook)
@@ -161,18 +161,12 @@ fn a_doer_failing_after_every_restart_escalates_after_the_bound() {
     let bad = h.load(plugin("hostile")).unwrap();
     let recorder = h.load(plugin("recorder")).unwrap();
     let spec = h
-        .spec(
-            "h",
-            &bad,
-            0.0,
-            vec![text("mode", "fail-always")],
-            Grants::default(),
-        )
+        .spec(DoerArgs::new("h", &bad).options(vec![text("mode", "fail-always")]))
         .unwrap();
     let sup = Supervision::restart().max_restarts(2).backoff(0.25);
     h.add_spec(DoDoer::new("g").supervision(sup).doer(spec))
         .unwrap();
-    h.add("sib", &recorder, 0.0, vec![int("stop", 100)])
+    h.add(DoerArgs::new("sib", &recorder).options(vec![int("stop", 100)]))
         .unwrap();
     h.run().unwrap();
     let trace = h.trace();
@@ -376,7 +370,11 @@ fn validate_runs_with_no_deck_access() {
         pull: ["jobs".to_owned()].into(),
     };
     let spec = h
-        .spec("h", &bad, 0.0, vec![text("mode", "validate-push")], grants)
+        .spec(
+            DoerArgs::new("h", &bad)
+                .options(vec![text("mode", "validate-push")])
+                .grants(grants),
+        )
         .unwrap();
     assert_eq!(h.pull("jobs").unwrap(), None, "validate pushed nothing");
     h.add_spec(spec).unwrap();

@@ -2,7 +2,7 @@
 //! grants, guest std inside the sandbox, and the log.
 
 use hio::Grants;
-use hio::harness::Harness;
+use hio::harness::{DoerArgs, Harness};
 
 use crate::util::{int, plugin, text};
 
@@ -21,20 +21,16 @@ fn a_full_deck_is_back_pressure_and_nothing_is_lost() {
     let consumer = h.load(plugin("consumer")).unwrap();
     let p = h
         .spec(
-            "producer",
-            &producer,
-            0.0,
-            vec![text("deck", "jobs"), int("count", 5), int("burst", 3)],
-            grants(&["jobs"], &[]),
+            DoerArgs::new("producer", &producer)
+                .options(vec![text("deck", "jobs"), int("count", 5), int("burst", 3)])
+                .grants(grants(&["jobs"], &[])),
         )
         .unwrap();
     let c = h
         .spec(
-            "consumer",
-            &consumer,
-            0.0,
-            vec![text("deck", "jobs"), int("count", 5)],
-            grants(&[], &["jobs"]),
+            DoerArgs::new("consumer", &consumer)
+                .options(vec![text("deck", "jobs"), int("count", 5)])
+                .grants(grants(&[], &["jobs"])),
         )
         .unwrap();
     h.add_spec(p).unwrap();
@@ -68,11 +64,9 @@ fn the_test_pushes_and_pulls_decks_directly() {
     let consumer = h.load(plugin("consumer")).unwrap();
     let c = h
         .spec(
-            "c",
-            &consumer,
-            0.0,
-            vec![text("deck", "in"), int("count", 2), int("rate", 2)],
-            grants(&[], &["in"]),
+            DoerArgs::new("c", &consumer)
+                .options(vec![text("deck", "in"), int("count", 2), int("rate", 2)])
+                .grants(grants(&[], &["in"])),
         )
         .unwrap();
     h.add_spec(c).unwrap();
@@ -90,7 +84,7 @@ fn a_deck_outside_the_grants_is_refused_to_the_guest() {
     let mut h = Harness::new(1.0);
     h.deck("jobs", 2, 64);
     let producer = h.load(plugin("producer")).unwrap();
-    h.add("p", &producer, 0.0, vec![text("deck", "jobs")])
+    h.add(DoerArgs::new("p", &producer).options(vec![text("deck", "jobs")]))
         .unwrap();
     h.run().unwrap();
     let abort = h
@@ -110,7 +104,8 @@ fn stdlib_logs(seed: u64) -> Vec<String> {
     let mut h = Harness::new(0.5);
     h.seed(seed);
     let std = h.load(plugin("stdlib")).unwrap();
-    h.add("std", &std, 0.0, vec![int("stop", 2)]).unwrap();
+    h.add(DoerArgs::new("std", &std).options(vec![int("stop", 2)]))
+        .unwrap();
     h.run().unwrap();
     h.logs()
 }

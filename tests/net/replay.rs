@@ -8,8 +8,8 @@ use hio::io::SimConfig;
 use hio::io::wire::Log;
 use hio::manifest::{BuildSettings, Manifest, build_with};
 use hio::plugin::{Digests, EngineLimits, PluginHost, Tape};
+use hio::recording::{Settings, TapeSink, header, recorded_manifest};
 use hio::trace::TraceBuffer;
-use hio::wire::{Settings, TapeSink, header, recorded_manifest};
 
 use crate::tls::{certificates, client, server};
 use crate::util::prepare;

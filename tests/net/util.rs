@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use hio::Doist;
 use hio::manifest::{Manifest, build};
 use hio::plugin::{EngineLimits, PluginHost};
-use hio::trace::{OwnedRecord, TraceBuffer};
+use hio::trace::{OwnedLine, TraceBuffer};
 
 /// A built plugin's path (the test command runs plugins/build.sh first).
 pub fn plugin(name: &str) -> String {
@@ -160,7 +160,7 @@ impl Run {
     }
 
     /// The trace so far.
-    pub fn records(&self) -> Vec<OwnedRecord> {
+    pub fn records(&self) -> Vec<OwnedLine> {
         self.trace.records()
     }
 

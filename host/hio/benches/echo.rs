@@ -40,11 +40,9 @@
 //! SIGINT/SIGTERM as well.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
+use std::net::{Shutdown, SocketAddr, TcpStream as StdStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::thread::{self, JoinHandle};
@@ -143,168 +141,16 @@ impl Config {
     }
 }
 
+mod common;
+use common::median;
+
 #[path = "echo/native.rs"]
 mod native;
 use native::NativeServer;
 
-// ---------------------------------------------------------------------------
-// Servers in subprocesses.
-
-/// A server subprocess, killed when dropped.
-struct Subprocess {
-    child: Child,
-    stderr: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Subprocess {
-    fn spawn(mut cmd: Command) -> Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let stdout = dir.path().join("stdout");
-        let stderr = dir.path().join("stderr");
-        cmd.stdin(Stdio::null())
-            .stdout(File::create(&stdout)?)
-            .stderr(File::create(&stderr)?);
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("cannot start {cmd:?}"))?;
-        Ok(Self {
-            child,
-            stderr,
-            _dir: dir,
-        })
-    }
-
-    /// The last lines of its stderr, for a report.
-    fn stderr_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.stderr).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-        if lines.is_empty() {
-            return "(nothing on stderr)".into();
-        }
-        lines[lines.len().saturating_sub(6)..].join("\n    ")
-    }
-
-    /// Waits until `addr` accepts a connection; an error tells why not.
-    fn wait_ready(&mut self, addr: SocketAddr) -> Result<()> {
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            interrupted()?;
-            if let Some(status) = self.child.try_wait()? {
-                bail!(
-                    "exited ({status}) before accepting connections:\n    {}",
-                    self.stderr_tail()
-                );
-            }
-            if StdStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "not accepting connections on {addr} after {} s:\n    {}",
-                    START_TIMEOUT.as_secs(),
-                    self.stderr_tail()
-                );
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// An error if it has exited (a server must outlive the measurement).
-    fn check_alive(&mut self) -> Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            bail!(
-                "exited ({status}) during the run:\n    {}",
-                self.stderr_tail()
-            );
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Subprocess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port that was free a moment ago, for a server we start.
-fn free_port() -> Result<u16> {
-    Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// Starts Python hio's echo server, or says why it is skipped.
-fn start_python(root: &Path) -> Result<std::result::Result<(Subprocess, SocketAddr), String>> {
-    let python = root.join("bench/python-hio/.venv/bin/python");
-    let script = root.join("bench/python-hio/echo_server.py");
-    if !python.is_file() {
-        return Ok(Err(format!(
-            "{} missing; set it up with: bench/python-hio/setup.sh",
-            python.display()
-        )));
-    }
-    let port = free_port()?;
-    let mut cmd = Command::new(&python);
-    cmd.arg(&script).arg("127.0.0.1").arg(port.to_string());
-    // Its tock (default 1 ms; ECHO_PY_TOCK=0.03125 is the tock our example runs at).
-    if let Some(tock) = std::env::var_os("ECHO_PY_TOCK") {
-        cmd.arg("--tock").arg(tock);
-    }
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut sub = Subprocess::spawn(cmd)?;
-    match sub.wait_ready(addr) {
-        Ok(()) => Ok(Ok((sub, addr))),
-        Err(e) => {
-            interrupted()?;
-            Ok(Err(format!("{e:#}")))
-        }
-    }
-}
-
-fn hio_binary() -> Option<PathBuf> {
-    if let Some(bin) = std::env::var_os("HIO_BIN") {
-        return Some(PathBuf::from(bin));
-    }
-    // `<target>/<profile>/hio`, built with this benchmark.
-    let target = Path::new(env!("CARGO_BIN_EXE_hio")).parent()?.parent()?;
-    ["release", "debug"]
-        .iter()
-        .map(|profile| target.join(profile).join("hio"))
-        .find(|p| p.is_file())
-}
-
-/// Starts `hio run examples/echo.toml`, or says why it is skipped.
-fn start_hio(root: &Path) -> Result<std::result::Result<(Subprocess, SocketAddr), String>> {
-    let Some(bin) = hio_binary() else {
-        return Ok(Err(
-            "no hio binary: set HIO_BIN, or build it: cargo build --release -p hio".into(),
-        ));
-    };
-    if !bin.is_file() {
-        return Ok(Err(format!("HIO_BIN={}: no such file", bin.display())));
-    }
-    for need in ["examples/echo.toml", "plugins/dist/echo.wasm"] {
-        if !root.join(need).is_file() {
-            return Ok(Err(format!("{need} missing")));
-        }
-    }
-    let port = free_port()?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    eprintln!("  hio binary: {}", bin.display());
-    let mut cmd = Command::new(&bin);
-    cmd.current_dir(root)
-        .args(["run", "examples/echo.toml", "--option"])
-        .arg(format!("echo.addr={addr}"));
-    let mut sub = Subprocess::spawn(cmd)?;
-    match sub.wait_ready(addr) {
-        Ok(()) => Ok(Ok((sub, addr))),
-        Err(e) => {
-            interrupted()?;
-            Ok(Err(format!("{e:#}")))
-        }
-    }
-}
+#[path = "echo/subprocess.rs"]
+mod subprocess;
+use subprocess::{start_hio, start_python};
 
 // ---------------------------------------------------------------------------
 // The load generator.
@@ -503,16 +349,6 @@ fn conns_round(addr: SocketAddr, cfg: &Config) -> Result<f64> {
         return Err(e);
     }
     Ok(cfg.conns as f64 / start.elapsed().as_secs_f64())
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let n = xs.len();
-    if n % 2 == 1 {
-        xs[n / 2]
-    } else {
-        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
-    }
 }
 
 /// The median figures of one server.

@@ -22,18 +22,13 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::plugin_path;
+use common::{median, plugin_path};
 use hio::cache::Cache;
 use hio::io::SimConfig;
 use hio::io::wire::Log;
 use hio::manifest::{BuildSettings, Manifest, build_with};
 use hio::plugin::Tape;
-use hio::wire::{TapeSink, recorded_manifest};
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
+use hio::recording::{TapeSink, recorded_manifest};
 
 fn pair(head: &str, port: u16, size: u64) -> String {
     format!(
@@ -136,7 +131,8 @@ fn report(label: &str, wire: &Path, recording: Duration) {
     let bytes = std::fs::read(wire).expect("log");
     let log = Log::parse(&bytes, false).expect("a complete log");
     let ticks = Tape::ticks(&log).len();
-    let in_process = median((0..5).map(|_| replay_once(&log)).collect());
+    // Seconds.
+    let in_process = median((0..5).map(|_| replay_once(&log).as_secs_f64()).collect());
     let command = median(
         (0..3)
             .map(|_| {
@@ -151,11 +147,11 @@ fn report(label: &str, wire: &Path, recording: Duration) {
                     "{}",
                     String::from_utf8_lossy(&out.stderr)
                 );
-                start.elapsed()
+                start.elapsed().as_secs_f64()
             })
             .collect(),
     );
-    let ratio = |d: Duration| recording.as_secs_f64() / d.as_secs_f64();
+    let ratio = |seconds: f64| recording.as_secs_f64() / seconds;
     println!(
         "{label}: recorded {:.2} s of wall time, {ticks} ticks, {} records, {} KiB of log",
         recording.as_secs_f64(),
@@ -164,12 +160,12 @@ fn report(label: &str, wire: &Path, recording: Duration) {
     );
     println!(
         "  replay, tick loop:  {:>9.3} ms  {:>7.0}x faster than the recording",
-        in_process.as_secs_f64() * 1e3,
+        in_process * 1e3,
         ratio(in_process)
     );
     println!(
         "  replay, hio replay: {:>9.3} ms  {:>7.0}x faster (the whole command: start, load, checks)",
-        command.as_secs_f64() * 1e3,
+        command * 1e3,
         ratio(command)
     );
 }

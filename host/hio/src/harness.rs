@@ -2,17 +2,19 @@
 //! tick in simulated time, with no sockets and no wall time.
 //!
 //! [`build`] compiles a plugin crate for `wasm32-wasip2` into its own target
-//! folder; a [`Harness`] loads components, adds doers (and DoDoers), declares
-//! decks, ticks, pushes and pulls, and hands back the trace and the log.
+//! folder; a [`Harness`] loads components, adds doers (each described by a
+//! [`DoerArgs`]) and DoDoers, declares decks, ticks, pushes and pulls, and
+//! hands back the trace and the log.
 //!
 //! ```no_run
-//! use hio::harness::{Harness, build};
+//! use hio::harness::{DoerArgs, Harness, build};
 //! use hio::plugin::{Scalar, Value};
 //!
 //! let wasm = build("plugins/recorder").unwrap();
 //! let mut h = Harness::new(0.25);
 //! let recorder = h.load(&wasm).unwrap();
-//! h.add("r", &recorder, 0.0, vec![("stop".into(), Value::Scalar(Scalar::Integer(1)))]).unwrap();
+//! let stop = vec![("stop".into(), Value::Scalar(Scalar::Integer(1)))];
+//! h.add(DoerArgs::new("r", &recorder).options(stop)).unwrap();
 //! h.run().unwrap();
 //! let events: Vec<&str> = h.trace().iter().map(|r| r.event.as_str()).collect();
 //! assert_eq!(events, ["enter", "recur", "recur", "clean", "exit", "done"]);
@@ -27,7 +29,7 @@ use hio_io::{AddrGrant, ConnLimits, Net, SimConfig};
 use hio_scheduler::DoerId;
 use hio_scheduler::Doist;
 use hio_scheduler::Spec;
-use hio_scheduler::trace::{OwnedRecord, TraceBuffer};
+use hio_scheduler::trace::{OwnedLine, TraceBuffer};
 use hio_scheduler::{DeckAccess, DeckError, DeckSpec, Decks, Grants};
 use hio_scheduler::{Escalated, LogLine};
 use hio_wasm::{
@@ -35,6 +37,87 @@ use hio_wasm::{
 };
 
 use crate::cache::Cache;
+
+/// A plugin doer for [`Harness::add`] or [`Harness::spec`]: its name and
+/// plugin, and what differs from the defaults (tock 0, no options, no deck
+/// grants, no network).
+///
+/// ```no_run
+/// # use hio::harness::{DoerArgs, Harness};
+/// # use hio::plugin::{Scalar, Value};
+/// # let mut h = Harness::new(0.25);
+/// # let echo = h.load("echo.wasm").unwrap();
+/// let addr = Value::Scalar(Scalar::Text("10.1.1.1:80".into()));
+/// h.add(
+///     DoerArgs::new("echo", &echo)
+///         .tock(0.05)
+///         .options(vec![("addr".into(), addr)])
+///         .net(&["10.1.1.1:*"], &[]),
+/// )
+/// .unwrap();
+/// ```
+#[derive(Clone)]
+pub struct DoerArgs {
+    name: String,
+    plugin: Rc<Plugin>,
+    tock: f64,
+    options: Vec<(String, Value)>,
+    grants: Grants,
+    net: Option<NetGrants>,
+}
+
+/// The addresses a harness doer may listen on and connect to.
+#[derive(Clone)]
+struct NetGrants {
+    listen: Vec<String>,
+    connect: Vec<String>,
+}
+
+impl DoerArgs {
+    /// A doer `name` of `plugin`, tock 0 (its parent's cadence), no
+    /// options, no grants.
+    pub fn new(name: &str, plugin: &Rc<Plugin>) -> DoerArgs {
+        DoerArgs {
+            name: name.to_owned(),
+            plugin: Rc::clone(plugin),
+            tock: 0.0,
+            options: Vec::new(),
+            grants: Grants::default(),
+            net: None,
+        }
+    }
+
+    /// Its tock.
+    pub fn tock(mut self, tock: f64) -> DoerArgs {
+        self.tock = tock;
+        self
+    }
+
+    /// Its options, which its plugin's `validate` checks.
+    pub fn options(mut self, options: Vec<(String, Value)>) -> DoerArgs {
+        self.options = options;
+        self
+    }
+
+    /// Its deck grants.
+    pub fn grants(mut self, grants: Grants) -> DoerArgs {
+        self.grants = grants;
+        self
+    }
+
+    /// Puts it on the harness's simulated network (see
+    /// [`Harness::simulated_network`]), granted to listen on the addresses
+    /// of `listen` and connect to those of `connect` (`host:port` or
+    /// `host:*`), with the default connection limits.
+    pub fn net(mut self, listen: &[&str], connect: &[&str]) -> DoerArgs {
+        let owned = |list: &[&str]| list.iter().map(|a| (*a).to_owned()).collect();
+        self.net = Some(NetGrants {
+            listen: owned(listen),
+            connect: owned(connect),
+        });
+        self
+    }
+}
 
 /// Why the harness could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -154,8 +237,7 @@ impl Harness {
     }
 
     /// Puts the run on the simulated network: doers added afterwards with
-    /// [`Harness::add_net`] or [`Harness::spec_net`] listen and connect on
-    /// it (in memory, no sockets), with `sim`'s seeded faults. Call it
+    /// [`DoerArgs::net`] listen and connect on it (in memory, no sockets), with `sim`'s seeded faults. Call it
     /// before the first tick.
     pub fn simulated_network(&mut self, sim: SimConfig) -> &mut Harness {
         let f = &sim.faults;
@@ -174,56 +256,6 @@ impl Harness {
     /// The simulated network, once [`Harness::simulated_network`] made it.
     pub fn net(&self) -> Option<&Net> {
         self.net.as_ref()
-    }
-
-    /// A spec like [`Harness::spec`] (no deck grants), granted to listen on
-    /// the addresses of `listen` and connect to those of `connect`
-    /// (`host:port` or `host:*`) on the simulated network, with the default
-    /// connection limits.
-    pub fn spec_net(
-        &self,
-        name: &str,
-        plugin: &Rc<Plugin>,
-        tock: f64,
-        options: Vec<(String, Value)>,
-        listen: &[&str],
-        connect: &[&str],
-    ) -> Result<Spec, HarnessError> {
-        let net = self.net.clone().ok_or_else(|| {
-            HarnessError::Options(format!(
-                "{name}: no network: call simulated_network(..) before adding doers that use it"
-            ))
-        })?;
-        let grants = |list: &[&str]| {
-            list.iter()
-                .map(|a| {
-                    AddrGrant::parse(a).map_err(|e| HarnessError::Options(format!("{name}: {e}")))
-                })
-                .collect::<Result<Vec<_>, _>>()
-        };
-        let access = NetAccess {
-            net,
-            limits: ConnLimits::default(),
-            listen: grants(listen)?,
-            connect: grants(connect)?,
-            server: None,
-            client: None,
-            server_names: Vec::new(),
-        };
-        self.spec_with(name, plugin, tock, options, Grants::default(), Some(access))
-    }
-
-    /// Adds a top-level doer made with [`Harness::spec_net`].
-    pub fn add_net(
-        &mut self,
-        name: &str,
-        plugin: &Rc<Plugin>,
-        tock: f64,
-        options: Vec<(String, Value)>,
-        listen: &[&str],
-        connect: &[&str],
-    ) -> Result<(), HarnessError> {
-        self.add_spec(self.spec_net(name, plugin, tock, options, listen, connect)?)
     }
 
     /// Sets the run seed for doers added afterwards.
@@ -247,28 +279,21 @@ impl Harness {
         Ok(Rc::new(self.host.load(path.as_ref())?))
     }
 
-    /// A spec of a doer of `plugin` with no grants, after its `validate`
-    /// accepted `options` (for building DoDoers with [`crate::DoDoer`]).
-    pub fn spec(
-        &self,
-        name: &str,
-        plugin: &Rc<Plugin>,
-        tock: f64,
-        options: Vec<(String, Value)>,
-        grants: Grants,
-    ) -> Result<Spec, HarnessError> {
-        self.spec_with(name, plugin, tock, options, grants, None)
-    }
-
-    fn spec_with(
-        &self,
-        name: &str,
-        plugin: &Rc<Plugin>,
-        tock: f64,
-        options: Vec<(String, Value)>,
-        grants: Grants,
-        net: Option<NetAccess>,
-    ) -> Result<Spec, HarnessError> {
+    /// The spec of the doer `args` describes, after its plugin's `validate`
+    /// accepted its options (for building DoDoers with [`crate::DoDoer`]).
+    pub fn spec(&self, args: DoerArgs) -> Result<Spec, HarnessError> {
+        let DoerArgs {
+            name,
+            plugin,
+            tock,
+            options,
+            grants,
+            net,
+        } = args;
+        let net = match net {
+            None => None,
+            Some(grants) => Some(self.net_access(&name, grants)?),
+        };
         let cfg = InstanceConfig {
             seed: self.seed,
             decks: DeckAccess::granted(&self.decks, grants, InstanceConfig::default().message),
@@ -280,18 +305,38 @@ impl Harness {
         plugin
             .validate(&options, &cfg)
             .map_err(|e| HarnessError::Options(format!("{name}: {e}")))?;
-        Ok(plugin.spec(name, tock, options, cfg))
+        Ok(plugin.spec(&name, tock, options, cfg))
     }
 
-    /// Adds a top-level doer of `plugin` (no deck grants).
-    pub fn add(
-        &mut self,
-        name: &str,
-        plugin: &Rc<Plugin>,
-        tock: f64,
-        options: Vec<(String, Value)>,
-    ) -> Result<(), HarnessError> {
-        self.add_spec(self.spec(name, plugin, tock, options, Grants::default())?)
+    /// The simulated network with `grants`, for doer `name`, with the
+    /// default connection limits.
+    fn net_access(&self, name: &str, grants: NetGrants) -> Result<NetAccess, HarnessError> {
+        let net = self.net.clone().ok_or_else(|| {
+            HarnessError::Options(format!(
+                "{name}: no network: call simulated_network(..) before adding doers that use it"
+            ))
+        })?;
+        let parse = |list: Vec<String>| {
+            list.iter()
+                .map(|a| {
+                    AddrGrant::parse(a).map_err(|e| HarnessError::Options(format!("{name}: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        Ok(NetAccess {
+            net,
+            limits: ConnLimits::default(),
+            listen: parse(grants.listen)?,
+            connect: parse(grants.connect)?,
+            server: None,
+            client: None,
+            server_names: Vec::new(),
+        })
+    }
+
+    /// Adds the doer `args` describes at the top level.
+    pub fn add(&mut self, args: DoerArgs) -> Result<(), HarnessError> {
+        self.add_spec(self.spec(args)?)
     }
 
     /// Adds any spec (a plugin doer with grants, a DoDoer) at the top level.
@@ -412,7 +457,7 @@ impl Harness {
     }
 
     /// The lifecycle trace so far.
-    pub fn trace(&self) -> Vec<OwnedRecord> {
+    pub fn trace(&self) -> Vec<OwnedLine> {
         self.trace.records()
     }
 

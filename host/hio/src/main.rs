@@ -1,14 +1,21 @@
-//! The `hio` command: run, check and inspect trees of Wasm doers.
+//! The `hio` command: parses the command line and hands it to one of the
+//! seven commands, each in its own file under `commands/` with its
+//! arguments: `run`, `replay`, `sim`, `check`, `inspect`, `trace` and
+//! `demo`.
 
-mod cli;
-mod output;
-mod replay;
-mod simulate;
+mod commands;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
+
+use crate::commands::check::CheckArgs;
+use crate::commands::demo::DemoArgs;
+use crate::commands::inspect::InspectArgs;
+use crate::commands::replay::ReplayArgs;
+use crate::commands::run::RunArgs;
+use crate::commands::sim::SimArgs;
+use crate::commands::trace::TraceArgs;
 
 /// Run trees of sandboxed WebAssembly doers in deterministic, simulated time.
 ///
@@ -85,20 +92,12 @@ enum Command {
     /// pass each doer's options through the plugin's validate.
     ///
     /// Example: hio check examples/pipeline.toml
-    Check {
-        /// The manifest.
-        manifest: PathBuf,
-        #[command(flatten)]
-        cache: CacheArgs,
-    },
+    Check(CheckArgs),
     /// Show a component's imports and exports and whether it fits the
     /// hio:doer world.
     ///
     /// Example: hio inspect plugins/dist/recorder.wasm
-    Inspect {
-        /// The component.
-        wasm: PathBuf,
-    },
+    Inspect(InspectArgs),
     /// Read a trace file (hio run --trace FILE) and draw it as a timeline,
     /// or sum it up per doer.
     ///
@@ -116,22 +115,7 @@ enum Command {
     ///   hio run examples/echo.toml --trace run.jsonl --record run.wire
     ///   hio trace run.jsonl --wire run.wire --perfetto run.json
     #[command(verbatim_doc_comment)]
-    Trace {
-        /// The trace file (JSON lines).
-        file: PathBuf,
-        /// Write the timeline to OUT, or stdout with "-".
-        #[arg(long, value_name = "OUT|-")]
-        perfetto: Option<String>,
-        /// Print per doer: recurs, failures, restarts, first and last tyme,
-        /// and how it ended.
-        #[arg(long)]
-        stats: bool,
-        /// Add the I/O of the run's wire log (hio run --record LOG) to the
-        /// timeline: reads, writes, accepts, connects, state changes and
-        /// watchdog interrupts, on the doers' tracks (category "io").
-        #[arg(long, value_name = "LOG", requires = "perfetto")]
-        wire: Option<PathBuf>,
-    },
+    Trace(TraceArgs),
     /// Run a built-in tree of native doers and print its trace.
     ///
     /// The tree is hio's nested example: DoDoer A (tock 0) holds e0 (tock 0)
@@ -139,172 +123,19 @@ enum Command {
     /// (tock 1/8); Doist tock 1/32.
     ///
     /// Example: hio demo --limit 0.25
-    Demo {
-        /// Stop once tyme reaches this.
-        #[arg(long, default_value_t = 0.25, allow_negative_numbers = true)]
-        limit: f64,
-    },
-}
-
-/// Levels of the log.
-#[derive(Clone, Copy, ValueEnum)]
-enum LogLevel {
-    Error,
-    Warn,
-    Info,
-    Debug,
-    Trace,
-}
-
-/// Where compiled plugin code is kept (every command that loads plugins).
-#[derive(clap::Args)]
-struct CacheArgs {
-    /// Folder for compiled code (default: $HIO_CACHE_DIR, else
-    /// $XDG_CACHE_HOME/hio, else ~/.cache/hio; created mode 0700). A second
-    /// run of the same plugins then starts without compiling them.
-    #[arg(long, value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
-    /// Compile every plugin afresh and keep nothing on disk.
-    #[arg(long, conflicts_with = "cache_dir")]
-    no_cache: bool,
-}
-
-impl CacheArgs {
-    /// The cache these flags choose.
-    fn choose(&self) -> hio::cache::Cache {
-        hio::cache::Cache::choose(self.cache_dir.clone(), self.no_cache)
-    }
-}
-
-#[derive(clap::Args)]
-struct RunArgs {
-    /// A manifest (.toml) or one or more components (.wasm).
-    #[arg(required = true)]
-    inputs: Vec<PathBuf>,
-    /// Override the Doist's tock (seconds of tyme per tick).
-    #[arg(long, allow_negative_numbers = true)]
-    tock: Option<f64>,
-    /// Override the limit: a tyme, or "none".
-    #[arg(long, allow_negative_numbers = true)]
-    limit: Option<String>,
-    /// Real mode: each tick lasts one tock of wall time.
-    #[arg(long, overrides_with = "no_real")]
-    real: bool,
-    /// Simulated time (the default unless the manifest says real = true).
-    #[arg(long)]
-    no_real: bool,
-    /// Real-mode wake: grid (one tick per tock) or io.
-    #[arg(long)]
-    wake: Option<String>,
-    /// Override the run's seed.
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Set option KEY of the plugin doer at PATH for this run (repeatable).
-    ///
-    /// PATH is the doer's path in the tree, names joined by "/" (echo,
-    /// group/worker); it is split from KEY at the last "." before the "=",
-    /// since names may hold dots. VALUE is read as a TOML value (3, true,
-    /// "x", [1, 2]), else taken as a string (127.0.0.1:9000). The option
-    /// replaces the manifest's, or is added after its options; the plugin's
-    /// validate checks it as it checks the manifest's. A path that names no
-    /// plugin doer, or a bad value, is a usage error (exit status 2).
-    #[arg(long = "option", value_name = "PATH.KEY=VALUE")]
-    option: Vec<String>,
-    /// Write the lifecycle trace as JSON lines to FILE, or stdout with "-".
-    #[arg(long, value_name = "FILE|-")]
-    trace: Option<String>,
-    /// Print per-doer figures (calls, time in guest, failures) at the end.
-    #[arg(long)]
-    stats: bool,
-    /// Least severe log level shown.
-    #[arg(long, value_enum, default_value = "info")]
-    log_level: LogLevel,
-    #[command(flatten)]
-    cache: CacheArgs,
-    /// Write a Wasm core dump of each trapped doer instance into DIR
-    /// (`<doer path>.<attempt>.coredump`, readable by wasmtime and wasm
-    /// debuggers).
-    #[arg(long, value_name = "DIR")]
-    core_dumps: Option<PathBuf>,
-    /// Write the run's wire log to FILE: every input a doer observed from
-    /// the network, per tick, so that `hio replay FILE` reproduces the run
-    /// without sockets. Flushed at every tick: a crash loses at most the
-    /// tick under way.
-    #[arg(long, value_name = "FILE")]
-    record: Option<PathBuf>,
-}
-
-#[derive(clap::Args)]
-struct SimArgs {
-    /// The manifest.
-    manifest: PathBuf,
-    /// Run this one seed.
-    #[arg(long, conflicts_with = "seeds", required_unless_present = "seeds")]
-    seed: Option<u64>,
-    /// Run seeds A to B: A..B leaves B out, A..=B takes it in.
-    #[arg(long, value_name = "A..B")]
-    seeds: Option<String>,
-    /// Override the limit (a tyme, or "none"); a simulated run of servers
-    /// that never finish needs one.
-    #[arg(long, allow_negative_numbers = true)]
-    limit: Option<String>,
-    /// Set option KEY of the plugin doer at PATH (as for hio run).
-    #[arg(long = "option", value_name = "PATH.KEY=VALUE")]
-    option: Vec<String>,
-    /// Write the lifecycle trace to FILE, or stdout with "-" (one seed only).
-    #[arg(long, value_name = "FILE|-", requires = "seed")]
-    trace: Option<String>,
-    /// Write the run's wire log to FILE (one seed only).
-    #[arg(long, value_name = "FILE", requires = "seed")]
-    record: Option<PathBuf>,
-    /// Least severe log level shown.
-    #[arg(long, value_enum, default_value = "warn")]
-    log_level: LogLevel,
-    #[command(flatten)]
-    cache: CacheArgs,
-}
-
-#[derive(clap::Args)]
-struct ReplayArgs {
-    /// The wire log (hio run --record FILE).
-    file: PathBuf,
-    /// Replay a log that ends early (a run cut short), up to its last
-    /// complete tick.
-    #[arg(long)]
-    partial: bool,
-    /// Replay even if a plugin changed since the recording; the replay then
-    /// reports where the run first differs.
-    #[arg(long)]
-    force: bool,
-    /// Write the replayed lifecycle trace as JSON lines to FILE, or stdout
-    /// with "-" (the summary then goes to stderr).
-    #[arg(long, value_name = "FILE|-")]
-    trace: Option<String>,
-    /// Print per-doer figures at the end.
-    #[arg(long)]
-    stats: bool,
-    /// Least severe log level shown.
-    #[arg(long, value_enum, default_value = "warn")]
-    log_level: LogLevel,
-    #[command(flatten)]
-    cache: CacheArgs,
+    Demo(DemoArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let status = match cli.command {
-        Command::Run(args) => cli::run(args),
-        Command::Replay(args) => replay::replay(args),
-        Command::Sim(args) => simulate::simulate(args),
-        Command::Check { manifest, cache } => cli::check(&manifest, cache.choose()),
-        Command::Inspect { wasm } => cli::inspect(&wasm),
-        Command::Trace {
-            file,
-            perfetto,
-            stats,
-            wire,
-        } => cli::trace(&file, perfetto.as_deref(), stats, wire.as_deref()),
-        Command::Demo { limit } => cli::demo(limit),
+        Command::Run(args) => commands::run::run(args),
+        Command::Replay(args) => commands::replay::replay(args),
+        Command::Sim(args) => commands::sim::sim(args),
+        Command::Check(args) => commands::check::check(args),
+        Command::Inspect(args) => commands::inspect::inspect(args),
+        Command::Trace(args) => commands::trace::trace(args),
+        Command::Demo(args) => commands::demo::demo(args),
     };
     ExitCode::from(status)
 }

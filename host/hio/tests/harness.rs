@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use hio::harness::Harness;
+use hio::harness::{DoerArgs, Harness};
 use hio::io::{Faults, SimConfig};
 use hio::plugin::{Plugin, Scalar, Value};
 
@@ -27,26 +27,22 @@ fn pair(sim: SimConfig) -> (Harness, Rc<Plugin>) {
     h.simulated_network(sim);
     let echo = h.load(common::plugin("echo")).expect("echo");
     let client = h.load(common::plugin("client")).expect("client");
-    h.add_net(
-        "echo",
-        &echo,
-        0.05,
-        vec![("addr".into(), text("10.1.1.1:80"))],
-        &["10.1.1.1:*"],
-        &[],
+    h.add(
+        DoerArgs::new("echo", &echo)
+            .tock(0.05)
+            .options(vec![("addr".into(), text("10.1.1.1:80"))])
+            .net(&["10.1.1.1:*"], &[]),
     )
     .expect("echo");
-    h.add_net(
-        "client",
-        &client,
-        0.25,
-        vec![
-            ("addr".into(), text("10.1.1.1:80")),
-            ("size".into(), int(100_000)),
-            ("reconnect".into(), Value::Scalar(Scalar::Boolean(true))),
-        ],
-        &[],
-        &["10.1.1.1:80"],
+    h.add(
+        DoerArgs::new("client", &client)
+            .tock(0.25)
+            .options(vec![
+                ("addr".into(), text("10.1.1.1:80")),
+                ("size".into(), int(100_000)),
+                ("reconnect".into(), Value::Scalar(Scalar::Boolean(true))),
+            ])
+            .net(&[], &["10.1.1.1:80"]),
     )
     .expect("client");
     h.doist().set_limit(Some(10.0));
@@ -117,7 +113,7 @@ fn a_doer_that_needs_a_network_says_so() {
     let mut h = Harness::new(0.25);
     let echo = h.load(common::plugin("echo")).expect("echo");
     let err = h
-        .add_net("echo", &echo, 0.0, vec![], &["127.0.0.1:*"], &[])
+        .add(DoerArgs::new("echo", &echo).net(&["127.0.0.1:*"], &[]))
         .expect_err("no network yet");
     assert!(err.to_string().contains("simulated_network"), "{err}");
 }

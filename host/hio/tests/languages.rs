@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use common::{hio, manifest, plugin, quoted, root, stderr};
 use hio::Grants;
-use hio::harness::Harness;
+use hio::harness::{DoerArgs, Harness};
 use hio::plugin::{Scalar, Value};
 
 const LANGS: [&str; 3] = ["py", "js", "c"];
@@ -209,7 +209,13 @@ fn the_harness_drives_a_deck_doer_in_each_language() {
             ("count".to_owned(), Value::Scalar(Scalar::Integer(2))),
             ("tag".to_owned(), text(lang)),
         ];
-        let spec = h.spec("relay", &relay, 0.0, options, grants).expect("spec");
+        let spec = h
+            .spec(
+                DoerArgs::new("relay", &relay)
+                    .options(options)
+                    .grants(grants),
+            )
+            .expect("spec");
         h.add_spec(spec).expect("add");
         h.push("in", b"a").expect("push");
         h.push("in", b"b").expect("push");
@@ -284,7 +290,7 @@ fn the_harness_runs_the_counter_template_as_the_guide_shows() {
     for lang in LANGS {
         let mut h = Harness::new(0.25);
         let counter = h.load(plugin(&format!("counter-{lang}"))).expect("load");
-        h.add("counter", &counter, 0.0, vec![]).expect("add");
+        h.add(DoerArgs::new("counter", &counter)).expect("add");
         h.run().expect("run");
         assert!(
             h.logs()[0].starts_with("0.0 counter info count 1 at tyme 0"),
@@ -315,10 +321,16 @@ fn a_relay_refused_by_a_deck_fails_alone_with_the_same_reason_in_each_language()
             push: Default::default(),
             pull: ["in".to_owned()].into(),
         };
-        let spec = h.spec("relay", &relay, 0.0, options, grants).expect("spec");
+        let spec = h
+            .spec(
+                DoerArgs::new("relay", &relay)
+                    .options(options)
+                    .grants(grants),
+            )
+            .expect("spec");
         h.add_spec(spec).expect("add");
         let counter = h.load(plugin(&format!("counter-{lang}"))).expect("load");
-        h.add("counter", &counter, 0.0, vec![]).expect("add");
+        h.add(DoerArgs::new("counter", &counter)).expect("add");
         h.push("in", b"a").expect("push");
         h.doist().set_limit(Some(1.0));
         h.run().expect("a failed doer is isolated");

@@ -6,11 +6,12 @@ use std::collections::{BTreeSet, VecDeque};
 use std::io;
 use std::time::Duration;
 
+use crate::clock::{SystemClock, WallClock};
 use crate::log::Logger;
-use crate::pacing::{Pacer, Sleep, SystemClock, WallClock};
+use crate::pacing::{Pacer, Sleep};
 use crate::services::{Services, Tick, Wake};
 use crate::supervision::Supervision;
-use crate::trace::{Event, Record, TraceSink};
+use crate::trace::{Event, Line, TraceSink};
 use crate::tree::arena::Phase;
 use crate::tree::doer::TreeError;
 use crate::tree::edit::check_spec;
@@ -308,7 +309,7 @@ impl Doist {
             services.end(last);
         }
         if let Some(sink) = self.sched.trace.as_mut() {
-            sink.record(&Record {
+            sink.record(&Line {
                 tyme: self.sched.tymist.tyme(),
                 doer: "",
                 event: Event::Done,

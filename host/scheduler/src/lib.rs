@@ -45,6 +45,7 @@
 //! The scheduling contract is `docs/contract.md`; the trace format
 //! `docs/formats.md`.
 
+mod clock;
 mod decks;
 mod doist;
 mod driver;
@@ -57,13 +58,13 @@ pub mod trace;
 mod tree;
 mod tyme;
 
+pub use crate::clock::{SystemClock, WallClock};
 pub use crate::decks::{DeckAccess, DeckError, DeckSpec, Decks, Grants};
 pub use crate::doist::Doist;
 pub use crate::driver::{DriveError, Driver};
 pub use crate::log::{
     Escaped, Level, LogLine, Logger, cut, cut_owned, fmt_tyme, stderr_logger, write_text,
 };
-pub use crate::pacing::{SystemClock, WallClock};
 pub use crate::recorder::Recorder;
 pub use crate::services::{Services, Tick, WaitEnd, Wake};
 pub use crate::supervision::{Policy, Supervision};

@@ -1,44 +1,13 @@
-//! Real mode: the one place the scheduler reads the wall clock.
-//!
-//! The [`Pacer`] makes each tick last one tock of wall time. It is lossless:
-//! deadlines advance by exactly one tock per tick from the run's start, so
-//! after an overrun the next ticks do not sleep until the run has caught up.
+//! Real mode's pacing: the [`Pacer`] makes each tick last one tock of wall
+//! time, measured on a [`WallClock`] and waited through the [`Services`]. It
+//! is lossless: deadlines advance by exactly one tock per tick from the
+//! run's start, so after an overrun the next ticks do not sleep until the
+//! run has caught up.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::clock::WallClock;
 use crate::services::{Services, WaitEnd};
-
-/// A wall clock the Doist can pace itself against (tests give a fake one).
-pub trait WallClock {
-    /// Time since an arbitrary fixed start.
-    fn now(&self) -> Duration;
-    /// Blocks for `d`.
-    fn sleep(&self, d: Duration);
-}
-
-/// The operating system's monotonic clock.
-#[derive(Debug, Clone, Copy)]
-pub struct SystemClock {
-    start: Instant,
-}
-
-impl Default for SystemClock {
-    fn default() -> Self {
-        SystemClock {
-            start: Instant::now(),
-        }
-    }
-}
-
-impl WallClock for SystemClock {
-    fn now(&self) -> Duration {
-        self.start.elapsed()
-    }
-
-    fn sleep(&self, d: Duration) {
-        std::thread::sleep(d);
-    }
-}
 
 /// Lossless tick pacing.
 #[derive(Debug, Clone, Copy)]

@@ -45,7 +45,7 @@
 use std::any::Any;
 use std::time::Duration;
 
-use crate::pacing::WallClock;
+use crate::clock::WallClock;
 
 /// When the next tick may start in real mode.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -1,13 +1,13 @@
-//! The lifecycle trace: one record per hook call, written by the host.
+//! The lifecycle trace: one line per hook call, written by the host.
 //!
 //! The JSON-lines form is a public contract (docs/formats.md): keys in the
 //! order `tyme`, `doer`, `event`, then only where they apply `reason`, `ran`,
 //! `attempt`, `done`; `tyme` printed as serde_json prints an f64.
 //!
 //! ```
-//! use hio_scheduler::trace::{Event, Record};
-//! let rec = Record { tyme: 0.0625, doer: "A/e1", event: Event::Recur, reason: None, ran: true, attempt: None, done: None };
-//! assert_eq!(rec.to_json(), r#"{"tyme":0.0625,"doer":"A/e1","event":"recur"}"#);
+//! use hio_scheduler::trace::{Event, Line};
+//! let line = Line { tyme: 0.0625, doer: "A/e1", event: Event::Recur, reason: None, ran: true, attempt: None, done: None };
+//! assert_eq!(line.to_json(), r#"{"tyme":0.0625,"doer":"A/e1","event":"recur"}"#);
 //! ```
 
 use std::cell::RefCell;
@@ -16,7 +16,7 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
-/// What a record reports.
+/// What a line reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Event {
@@ -55,9 +55,9 @@ fn is_true(b: &bool) -> bool {
     *b
 }
 
-/// One trace record, borrowed from the scheduler while it is written.
+/// One trace line, borrowed from the scheduler while it is written.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Record<'a> {
+pub struct Line<'a> {
     /// Tyme of the hook call.
     pub tyme: f64,
     /// The doer's path; empty on the final `done` record.
@@ -67,27 +67,27 @@ pub struct Record<'a> {
     /// Why the doer aborted, or why its exit follows a failed hook.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'a str>,
-    /// False when the host wrote the record without running guest code.
+    /// False when the host wrote the line without running guest code.
     #[serde(skip_serializing_if = "is_true")]
     pub ran: bool,
     /// Which restart of the doer this is (absent on the first instance).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempt: Option<u32>,
-    /// The Doist's done flag, on the final record only.
+    /// The Doist's done flag, on the final line only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub done: Option<bool>,
 }
 
-impl Record<'_> {
-    /// The record as one JSON line (without the newline).
+impl Line<'_> {
+    /// The line as JSON (without the newline).
     pub fn to_json(&self) -> String {
         // Serializing a struct of plain fields cannot fail.
         serde_json::to_string(self).unwrap_or_default()
     }
 
     /// An owned copy.
-    pub fn to_owned(&self) -> OwnedRecord {
-        OwnedRecord {
+    pub fn to_owned(&self) -> OwnedLine {
+        OwnedLine {
             tyme: self.tyme,
             doer: self.doer.to_owned(),
             event: self.event,
@@ -99,11 +99,11 @@ impl Record<'_> {
     }
 }
 
-/// A trace record that owns its strings (kept by [`TraceBuffer`], read back
+/// A trace line that owns its strings (kept by [`TraceBuffer`], read back
 /// from a JSON-lines file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OwnedRecord {
+pub struct OwnedLine {
     /// Tyme of the hook call.
     pub tyme: f64,
     /// The doer's path.
@@ -119,7 +119,7 @@ pub struct OwnedRecord {
     /// Restart number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt: Option<u32>,
-    /// Done flag of the final record.
+    /// Done flag of the final line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub done: Option<bool>,
 }
@@ -128,10 +128,10 @@ fn yes() -> bool {
     true
 }
 
-impl OwnedRecord {
-    /// Borrows this record.
-    pub fn as_record(&self) -> Record<'_> {
-        Record {
+impl OwnedLine {
+    /// Borrows this line.
+    pub fn as_line(&self) -> Line<'_> {
+        Line {
             tyme: self.tyme,
             doer: &self.doer,
             event: self.event,
@@ -142,14 +142,14 @@ impl OwnedRecord {
         }
     }
 
-    /// The record as one JSON line (without the newline).
+    /// The line as JSON (without the newline).
     pub fn to_json(&self) -> String {
-        self.as_record().to_json()
+        self.as_line().to_json()
     }
 }
 
 /// Parses a JSON-lines trace.
-pub fn parse(text: &str) -> Result<Vec<OwnedRecord>, serde_json::Error> {
+pub fn parse(text: &str) -> Result<Vec<OwnedLine>, serde_json::Error> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(serde_json::from_str)
@@ -157,7 +157,7 @@ pub fn parse(text: &str) -> Result<Vec<OwnedRecord>, serde_json::Error> {
 }
 
 /// Writes a trace as JSON lines, one record a line.
-pub fn to_json_lines(records: &[OwnedRecord]) -> String {
+pub fn to_json_lines(records: &[OwnedLine]) -> String {
     let mut out = String::new();
     for r in records {
         out.push_str(&r.to_json());
@@ -169,7 +169,7 @@ pub fn to_json_lines(records: &[OwnedRecord]) -> String {
 /// Where the scheduler sends trace records.
 pub trait TraceSink {
     /// Takes one record.
-    fn record(&mut self, record: &Record<'_>);
+    fn record(&mut self, record: &Line<'_>);
     /// Pushes buffered records to their destination.
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
@@ -188,7 +188,7 @@ pub trait TraceSink {
 /// assert_eq!(trace.records()[0].to_json(), r#"{"tyme":0.0,"doer":"d0","event":"enter"}"#);
 /// ```
 #[derive(Debug, Clone, Default)]
-pub struct TraceBuffer(Rc<RefCell<Vec<OwnedRecord>>>);
+pub struct TraceBuffer(Rc<RefCell<Vec<OwnedLine>>>);
 
 impl TraceBuffer {
     /// An empty buffer.
@@ -197,12 +197,12 @@ impl TraceBuffer {
     }
 
     /// A copy of the records so far.
-    pub fn records(&self) -> Vec<OwnedRecord> {
+    pub fn records(&self) -> Vec<OwnedLine> {
         self.0.borrow().clone()
     }
 
     /// Removes and returns the records so far.
-    pub fn take(&self) -> Vec<OwnedRecord> {
+    pub fn take(&self) -> Vec<OwnedLine> {
         std::mem::take(&mut self.0.borrow_mut())
     }
 
@@ -213,7 +213,7 @@ impl TraceBuffer {
 }
 
 impl TraceSink for TraceBuffer {
-    fn record(&mut self, record: &Record<'_>) {
+    fn record(&mut self, record: &Line<'_>) {
         self.0.borrow_mut().push(record.to_owned());
     }
 }
@@ -239,7 +239,7 @@ impl<W: Write> JsonLines<W> {
 }
 
 impl<W: Write> TraceSink for JsonLines<W> {
-    fn record(&mut self, record: &Record<'_>) {
+    fn record(&mut self, record: &Line<'_>) {
         if self.error.is_some() {
             return;
         }
@@ -264,7 +264,7 @@ mod tests {
     use super::*;
 
     fn line(tyme: f64) -> String {
-        Record {
+        Line {
             tyme,
             doer: "d",
             event: Event::Recur,
@@ -286,7 +286,7 @@ mod tests {
 
     #[test]
     fn optional_keys_follow_in_contract_order() {
-        let rec = Record {
+        let rec = Line {
             tyme: 1.5,
             doer: "A/b",
             event: Event::Exit,
@@ -301,6 +301,6 @@ mod tests {
             r#"{"tyme":1.5,"doer":"A/b","event":"exit","reason":"fail_at 2","ran":false,"attempt":2}"#
         );
         let back = parse(&json).unwrap();
-        assert_eq!(back[0].as_record(), rec);
+        assert_eq!(back[0].as_line(), rec);
     }
 }

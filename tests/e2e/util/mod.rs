@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use hio::Grants;
-use hio::harness::Harness;
+use hio::harness::{DoerArgs, Harness};
 use hio::plugin::Value;
-use hio::trace::OwnedRecord;
+use hio::trace::OwnedLine;
 /// A built plugin (the test command runs plugins/build.sh first).
 pub fn plugin(name: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -33,7 +33,7 @@ pub fn text(name: &str, v: &str) -> (String, hio::plugin::Value) {
 
 /// What a run of [`between_recorders`] left.
 pub struct Outcome {
-    pub trace: Vec<OwnedRecord>,
+    pub trace: Vec<OwnedLine>,
     pub logs: Vec<String>,
     pub harness: Harness,
 }
@@ -49,14 +49,16 @@ pub fn between_recorders(max_item: usize, guest: Option<Guest<'_>>) -> Outcome {
     h.deck("jobs", 4, max_item);
     h.doist().set_limit(Some(1.0));
     let recorder = h.load(plugin("recorder")).unwrap();
-    h.add("before", &recorder, 0.0, vec![int("stop", 100)])
+    h.add(DoerArgs::new("before", &recorder).options(vec![int("stop", 100)]))
         .unwrap();
     if let Some((name, options, grants)) = guest {
         let guest = h.load(plugin(name)).unwrap();
-        let spec = h.spec("h", &guest, 0.0, options, grants).unwrap();
+        let spec = h
+            .spec(DoerArgs::new("h", &guest).options(options).grants(grants))
+            .unwrap();
         h.add_spec(spec).unwrap();
     }
-    h.add("after", &recorder, 0.0, vec![int("stop", 2)])
+    h.add(DoerArgs::new("after", &recorder).options(vec![int("stop", 2)]))
         .unwrap();
     h.run().unwrap();
     Outcome {
@@ -67,10 +69,10 @@ pub fn between_recorders(max_item: usize, guest: Option<Guest<'_>>) -> Outcome {
 }
 
 /// The records of `doer`, as JSON lines.
-pub fn of(trace: &[OwnedRecord], doer: &str) -> Vec<String> {
+pub fn of(trace: &[OwnedLine], doer: &str) -> Vec<String> {
     trace
         .iter()
         .filter(|r| r.doer == doer)
-        .map(OwnedRecord::to_json)
+        .map(OwnedLine::to_json)
         .collect()
 }

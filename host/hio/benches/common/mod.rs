@@ -1,6 +1,6 @@
 //! What the benchmarks share: criterion's figures of this run, the Python
-//! hio peer and the floor program measured in the same run, and an engine
-//! with `hio run`'s settings.
+//! hio peer and the floor program measured in the same run, an engine with
+//! `hio run`'s settings, and the median of repeated rounds.
 
 // Each benchmark uses a part of these.
 #![allow(dead_code)]
@@ -11,6 +11,19 @@ use std::process::Command;
 pub mod scale;
 
 use hio::{Context, Doer, HookResult};
+
+/// The median of `xs`: the middle value of an odd count, the mean of the
+/// two middle values of an even one (every benchmark reports this one).
+/// `xs` must not be empty.
+pub fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
 
 /// A native doer that does nothing and is never done.
 #[derive(Clone)]

@@ -281,7 +281,7 @@ pub fn build_with(
         .supervision(manifest.supervision.clone());
     match &settings.tape {
         Some(tape) => {
-            let services = crate::wire::Taped::new(tape.clone(), b.net.as_ref());
+            let services = crate::recording::Taped::new(tape.clone(), b.net.as_ref());
             doist = doist.services(services);
         }
         None => {

@@ -209,8 +209,8 @@ fn a_plugin_the_manifest_loads_must_be_listed_in_the_header() {
     let extra = edited(&wire, "extra.wire", |h| {
         let mut more = h.plugins[0].clone();
         more.path = path_str(&hostile).to_owned();
-        more.sha256 =
-            hio::wire::sha256_plugin(&hostile, hio::wire::MAX_PLUGIN_BYTES).expect("digest");
+        more.sha256 = hio::recording::sha256_plugin(&hostile, hio::recording::MAX_PLUGIN_BYTES)
+            .expect("digest");
         h.plugins.push(more);
     });
     let (code, err) = replay(&[path_str(&extra)]);

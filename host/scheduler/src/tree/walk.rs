@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use crate::log::{Level, LogLine, Logger, stderr_logger};
 use crate::supervision::Supervision;
-use crate::trace::{Event, Record, TraceSink};
+use crate::trace::{Event, Line, TraceSink};
 use crate::tree::arena::{Arena, Body, Cold, Doom, GroupState, Phase, TreeNode};
 use crate::tree::doer::{Context, Doer, Failure, HookResult};
 use crate::tree::id::DoerId;
@@ -158,7 +158,7 @@ impl Scheduler {
         let Some(node) = self.arena.get(id) else {
             return;
         };
-        sink.record(&Record {
+        sink.record(&Line {
             tyme: self.tymist.tyme(),
             doer: &node.path,
             event,

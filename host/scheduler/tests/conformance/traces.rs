@@ -447,7 +447,7 @@ fn t6_run(
     name: &str,
     spec: impl Into<hio_scheduler::Spec>,
     ticks: u32,
-) -> Vec<hio_scheduler::trace::OwnedRecord> {
+) -> Vec<hio_scheduler::trace::OwnedLine> {
     let (doist, trace) = doist(1.0);
     let mut doist = doist.limit(f64::from(ticks));
     doist.add(spec).unwrap();

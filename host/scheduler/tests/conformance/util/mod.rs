@@ -6,11 +6,11 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use hio_scheduler::trace::{Event, OwnedRecord};
+use hio_scheduler::trace::{Event, OwnedLine};
 use hio_scheduler::{Context, Doer, Doist, HookResult, LogLine, Spec, TraceBuffer};
 
 /// `(tyme, event)` of every record of `doer`, in order.
-pub fn events(records: &[OwnedRecord], doer: &str) -> Vec<(f64, &'static str)> {
+pub fn events(records: &[OwnedLine], doer: &str) -> Vec<(f64, &'static str)> {
     records
         .iter()
         .filter(|r| r.doer == doer)
@@ -19,7 +19,7 @@ pub fn events(records: &[OwnedRecord], doer: &str) -> Vec<(f64, &'static str)> {
 }
 
 /// Tymes of every `recur` record of `doer`.
-pub fn recurs(records: &[OwnedRecord], doer: &str) -> Vec<f64> {
+pub fn recurs(records: &[OwnedLine], doer: &str) -> Vec<f64> {
     records
         .iter()
         .filter(|r| r.doer == doer && r.event == Event::Recur)
@@ -28,7 +28,7 @@ pub fn recurs(records: &[OwnedRecord], doer: &str) -> Vec<f64> {
 }
 
 /// `(doer, event)` of every record at `tyme`, in order.
-pub fn at(records: &[OwnedRecord], tyme: f64) -> Vec<(String, &'static str)> {
+pub fn at(records: &[OwnedLine], tyme: f64) -> Vec<(String, &'static str)> {
     records
         .iter()
         .filter(|r| r.tyme == tyme && r.event != Event::Done)
@@ -42,14 +42,14 @@ pub fn de(list: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
 }
 
 /// Whether `doer` completed (has a `clean` record).
-pub fn completed(records: &[OwnedRecord], doer: &str) -> bool {
+pub fn completed(records: &[OwnedLine], doer: &str) -> bool {
     records
         .iter()
         .any(|r| r.doer == doer && r.event == Event::Clean)
 }
 
 /// The final record's done flag.
-pub fn final_done(records: &[OwnedRecord]) -> Option<bool> {
+pub fn final_done(records: &[OwnedLine]) -> Option<bool> {
     let last = records.last()?;
     (last.event == Event::Done).then_some(last.done).flatten()
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use hio_io::wire::{Header, Log, PluginSum, VERSION};
 use hio_io::{Net, NetService};
-use hio_scheduler::trace::Record as TraceRecord;
+use hio_scheduler::trace::Line;
 use hio_scheduler::{Services, Tick, TraceSink, WaitEnd, Wake, WallClock};
 use hio_wasm::Tape;
 use sha2::{Digest, Sha256};
@@ -88,7 +88,7 @@ impl TapeSink {
 }
 
 impl TraceSink for TapeSink {
-    fn record(&mut self, record: &TraceRecord<'_>) {
+    fn record(&mut self, record: &Line<'_>) {
         if let Some(tape) = &self.tape {
             tape.trace_line(&record.to_json());
             if let Some(reason) = record.reason {

@@ -1,147 +1,14 @@
-//! A run's lifecycle trace (the JSON lines `hio run --trace` writes) read
-//! back, drawn as a timeline in the Chrome trace event format (Perfetto,
-//! chrome://tracing), and summed up per doer.
-//!
-//! In the timeline each doer is a thread, named by its path, in the order
-//! it first appears; each attempt of a doer (a restart starts a new one) is
-//! a span from its first hook to its `exit`; every hook is an instant
-//! event on it, a failure's reason in its arguments. Tyme is the clock: one
-//! second of tyme is one second on the timeline.
-//!
-//! Both are streamed: [`Records`] reads a trace a line at a time,
-//! [`ChromeTrace`] writes each event as its record comes and [`Summary`]
-//! adds it up, so a trace of any length goes through in memory that grows
-//! with its doers, not with its records. What each keeps:
-//!
-//! - per doer ever seen, its track number (a path and a counter): a doer
-//!   that exited can come back on the same path (a restart, a second run,
-//!   a new doer of the same name) and goes on its own track again;
-//! - per live doer, the span it has open;
-//! - for `--stats`, one row of counts per doer.
+//! The timeline in Chrome's trace event format: a track per doer, a span
+//! per attempt, an instant per hook, and a wire log's I/O and ticks.
 
 use std::collections::HashMap;
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 
 use hio_io::ConnState;
-use hio_io::wire::{Log, MAGIC, Op, Record, decode, op_name};
-use hio_scheduler::trace::{Event, OwnedRecord};
+use hio_io::wire::{Log, Op, Record, decode, op_name};
+use hio_scheduler::trace::{Event, OwnedLine};
 use serde::Serialize;
 use serde_json::{Value, json};
-
-/// A line of a trace file that is not a trace record.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("line {line}: not a trace record: {reason}")]
-pub struct BadLine {
-    /// The line's number, from 1.
-    pub line: usize,
-    /// What is wrong with it.
-    pub reason: String,
-}
-
-/// Why a trace file could not be read to its end.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    /// Reading failed.
-    #[error("cannot read: {0}")]
-    Io(#[from] io::Error),
-    /// A line is not UTF-8.
-    #[error("cannot read: it is not UTF-8 text (line {0})")]
-    NotUtf8(usize),
-    /// The file is a wire log (`hio run --record`), not a trace.
-    #[error("it is a wire log, not a trace")]
-    WireLog,
-    /// A line is not a trace record.
-    #[error(transparent)]
-    Bad(#[from] BadLine),
-}
-
-/// One line's record; `number` counts from 1.
-fn parse_line(text: &str, number: usize) -> Result<OwnedRecord, BadLine> {
-    let r: OwnedRecord = serde_json::from_str(text).map_err(|e| BadLine {
-        line: number,
-        reason: e.to_string(),
-    })?;
-    if !(r.tyme.is_finite() && r.tyme >= 0.0) {
-        return Err(BadLine {
-            line: number,
-            reason: format!("tyme {} is not a finite number >= 0", r.tyme),
-        });
-    }
-    Ok(r)
-}
-
-/// The records of a trace file's text; blank lines are skipped.
-pub fn read(text: &str) -> Result<Vec<OwnedRecord>, BadLine> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| parse_line(l, i + 1))
-        .collect()
-}
-
-/// The records of a trace, read a line at a time; blank lines are skipped.
-/// The first error ends it.
-///
-/// ```
-/// use hio::timeline::Records;
-/// let text = "{\"tyme\":0.0,\"doer\":\"d\",\"event\":\"enter\"}\n\n";
-/// let records: Vec<_> = Records::new(text.as_bytes()).collect::<Result<_, _>>().unwrap();
-/// assert_eq!(records.len(), 1);
-/// ```
-#[derive(Debug)]
-pub struct Records<R> {
-    input: R,
-    line: Vec<u8>,
-    number: usize,
-    ended: bool,
-}
-
-impl<R: BufRead> Records<R> {
-    /// Reads from `input`.
-    pub fn new(input: R) -> Self {
-        Records {
-            input,
-            line: Vec::new(),
-            number: 0,
-            ended: false,
-        }
-    }
-
-    fn next_record(&mut self) -> Result<Option<OwnedRecord>, ReadError> {
-        loop {
-            self.line.clear();
-            if self.input.read_until(b'\n', &mut self.line)? == 0 {
-                return Ok(None);
-            }
-            self.number += 1;
-            if self.number == 1 && self.line == MAGIC {
-                return Err(ReadError::WireLog);
-            }
-            let text =
-                std::str::from_utf8(&self.line).map_err(|_| ReadError::NotUtf8(self.number))?;
-            // The line endings `str::lines` takes off.
-            let text = text
-                .strip_suffix('\n')
-                .map_or(text, |t| t.strip_suffix('\r').unwrap_or(t));
-            if !text.trim().is_empty() {
-                return Ok(Some(parse_line(text, self.number)?));
-            }
-        }
-    }
-}
-
-impl<R: BufRead> Iterator for Records<R> {
-    type Item = Result<OwnedRecord, ReadError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.ended {
-            return None;
-        }
-        let next = self.next_record().transpose();
-        self.ended = !matches!(next, Some(Ok(_)));
-        next
-    }
-}
 
 /// Microseconds on the timeline for a tyme in seconds.
 fn us(tyme: f64) -> f64 {
@@ -268,7 +135,7 @@ fn span<W: Write>(
 
 /// The run as Chrome trace events (`{"traceEvents": [...]}`), as a value.
 /// [`ChromeTrace`] writes the same without holding it.
-pub fn chrome_trace(records: &[OwnedRecord]) -> Value {
+pub fn chrome_trace(records: &[OwnedLine]) -> Value {
     chrome_trace_with(records, None)
 }
 
@@ -320,7 +187,7 @@ fn io_event(op: u64, result: &[u8]) -> Option<(String, Value)> {
 /// [`chrome_trace`], with the I/O a wire log recorded (`hio run --record`)
 /// as instant events on the doers' tracks (category `io`), and each
 /// watchdog interrupt.
-pub fn chrome_trace_with(records: &[OwnedRecord], wire: Option<&Log>) -> Value {
+pub fn chrome_trace_with(records: &[OwnedLine], wire: Option<&Log>) -> Value {
     let write = || -> io::Result<Vec<u8>> {
         let mut timeline = ChromeTrace::new(Vec::new(), wire)?;
         for r in records {
@@ -392,7 +259,7 @@ impl<'w, W: Write> ChromeTrace<'w, W> {
     }
 
     /// Writes the events of the next record.
-    pub fn record(&mut self, r: &OwnedRecord) -> io::Result<()> {
+    pub fn record(&mut self, r: &OwnedLine) -> io::Result<()> {
         self.end = r.tyme;
         if r.event == Event::Done {
             let args = Done {
@@ -500,120 +367,4 @@ impl<'w, W: Write> ChromeTrace<'w, W> {
     pub fn into_inner(self) -> W {
         self.out
     }
-}
-
-/// What one doer did over a run.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DoerSummary {
-    /// The doer's path.
-    pub doer: String,
-    /// Its `recur` calls.
-    pub recurs: u64,
-    /// Its failures (`abort` records).
-    pub failures: u64,
-    /// Its restarts (the highest attempt number).
-    pub restarts: u32,
-    /// Tyme of its first and last record.
-    pub first: f64,
-    /// Tyme of its last record.
-    pub last: f64,
-    /// How its last attempt ended: `clean`, `cease`, `abort`, or `running`
-    /// when the trace has no `exit` for it.
-    pub ended: &'static str,
-}
-
-/// [`summary`] added up a record at a time.
-#[derive(Debug, Default)]
-pub struct Summary {
-    /// A row per doer, in the order doers first appear.
-    rows: Vec<Row>,
-    /// Each doer's row.
-    index: HashMap<Box<str>, usize>,
-}
-
-/// A [`DoerSummary`] without its path; `ended` is `Enter` while running.
-#[derive(Debug, Clone, Copy)]
-struct Row {
-    recurs: u64,
-    failures: u64,
-    first: f64,
-    last: f64,
-    restarts: u32,
-    ended: Event,
-}
-
-impl Summary {
-    /// Nothing summed yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Counts the next record.
-    pub fn record(&mut self, r: &OwnedRecord) {
-        if r.event == Event::Done {
-            return;
-        }
-        let i = match self.index.get(r.doer.as_str()) {
-            Some(&i) => i,
-            None => {
-                self.rows.push(Row {
-                    recurs: 0,
-                    failures: 0,
-                    first: r.tyme,
-                    last: r.tyme,
-                    restarts: 0,
-                    ended: Event::Enter,
-                });
-                self.index
-                    .insert(r.doer.as_str().into(), self.rows.len() - 1);
-                self.rows.len() - 1
-            }
-        };
-        let s = &mut self.rows[i];
-        s.last = r.tyme;
-        s.restarts = s.restarts.max(r.attempt.unwrap_or(0));
-        match r.event {
-            Event::Recur => s.recurs += 1,
-            Event::Abort => {
-                s.failures += 1;
-                s.ended = Event::Abort;
-            }
-            Event::Enter | Event::Clean | Event::Cease => s.ended = r.event,
-            Event::Exit | Event::Done => {}
-        }
-    }
-
-    /// A row per doer, in the order doers first appear.
-    pub fn finish(self) -> impl Iterator<Item = DoerSummary> {
-        let mut paths: Vec<Box<str>> = vec![Box::default(); self.rows.len()];
-        for (doer, i) in self.index {
-            paths[i] = doer;
-        }
-        self.rows
-            .into_iter()
-            .zip(paths)
-            .map(|(r, doer)| DoerSummary {
-                doer: doer.into(),
-                recurs: r.recurs,
-                failures: r.failures,
-                restarts: r.restarts,
-                first: r.first,
-                last: r.last,
-                ended: match r.ended {
-                    Event::Abort => "abort",
-                    Event::Clean => "clean",
-                    Event::Cease => "cease",
-                    _ => "running",
-                },
-            })
-    }
-}
-
-/// A summary per doer, in the order doers first appear.
-pub fn summary(records: &[OwnedRecord]) -> Vec<DoerSummary> {
-    let mut s = Summary::new();
-    for r in records {
-        s.record(r);
-    }
-    s.finish().collect()
 }

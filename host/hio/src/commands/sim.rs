@@ -3,15 +3,48 @@
 //! that reproduces it.
 
 use std::ops::RangeInclusive;
+use std::path::PathBuf;
 
 use hio::io::SimConfig;
 use hio::manifest::{Manifest, Wake};
 use hio::plugin::Tape;
-use hio::wire::hex;
+use hio::recording::hex;
 
-use crate::SimArgs;
-use crate::cli::{ESCALATED, LOAD, OK, Session, USAGE, begin_log, execute, fail, limit_flag};
-use crate::output::Closed;
+use crate::commands::exit::{ESCALATED, LOAD, OK, USAGE, fail};
+use crate::commands::flags::{CacheArgs, LogLevel, limit_flag};
+use crate::commands::output::Closed;
+use crate::commands::session::{Session, begin_log, execute};
+
+/// The arguments of `hio sim`.
+#[derive(clap::Args)]
+pub struct SimArgs {
+    /// The manifest.
+    manifest: PathBuf,
+    /// Run this one seed.
+    #[arg(long, conflicts_with = "seeds", required_unless_present = "seeds")]
+    seed: Option<u64>,
+    /// Run seeds A to B: A..B leaves B out, A..=B takes it in.
+    #[arg(long, value_name = "A..B")]
+    seeds: Option<String>,
+    /// Override the limit (a tyme, or "none"); a simulated run of servers
+    /// that never finish needs one.
+    #[arg(long, allow_negative_numbers = true)]
+    limit: Option<String>,
+    /// Set option KEY of the plugin doer at PATH (as for hio run).
+    #[arg(long = "option", value_name = "PATH.KEY=VALUE")]
+    option: Vec<String>,
+    /// Write the lifecycle trace to FILE, or stdout with "-" (one seed only).
+    #[arg(long, value_name = "FILE|-", requires = "seed")]
+    trace: Option<String>,
+    /// Write the run's wire log to FILE (one seed only).
+    #[arg(long, value_name = "FILE", requires = "seed")]
+    record: Option<PathBuf>,
+    /// Least severe log level shown.
+    #[arg(long, value_enum, default_value = "warn")]
+    log_level: LogLevel,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
 
 /// `A..B` (B left out) or `A..=B` (B taken in), as seeds A to B.
 fn seed_range(text: &str) -> Result<RangeInclusive<u64>, String> {
@@ -49,7 +82,8 @@ fn simulated(args: &SimArgs) -> Result<Manifest, String> {
     Ok(m)
 }
 
-pub fn simulate(args: SimArgs) -> u8 {
+/// `hio sim`: the exit status.
+pub fn sim(args: SimArgs) -> u8 {
     let seeds = match (&args.seeds, args.seed) {
         (Some(text), _) => match seed_range(text) {
             Ok(r) => r,

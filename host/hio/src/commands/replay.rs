@@ -1,16 +1,46 @@
 //! `hio replay FILE`: a recorded run again, with no sockets, checked
 //! against its recording.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use hio::io::wire::Log;
 use hio::plugin::Tape;
-use hio::wire::{PluginCheck, check_plugins, hex, listed_plugins, recorded_manifest};
+use hio::recording::{PluginCheck, check_plugins, hex, listed_plugins, recorded_manifest};
 
-use crate::ReplayArgs;
-use crate::cli::{ESCALATED, INTERRUPTED, LOAD, OK, Session, USAGE, execute, fail};
-use crate::output::Closed;
+use crate::commands::exit::{ESCALATED, INTERRUPTED, LOAD, OK, USAGE, fail};
+use crate::commands::flags::{CacheArgs, LogLevel};
+use crate::commands::output::Closed;
+use crate::commands::session::{Session, execute};
 
+/// The arguments of `hio replay`.
+#[derive(clap::Args)]
+pub struct ReplayArgs {
+    /// The wire log (hio run --record FILE).
+    file: PathBuf,
+    /// Replay a log that ends early (a run cut short), up to its last
+    /// complete tick.
+    #[arg(long)]
+    partial: bool,
+    /// Replay even if a plugin changed since the recording; the replay then
+    /// reports where the run first differs.
+    #[arg(long)]
+    force: bool,
+    /// Write the replayed lifecycle trace as JSON lines to FILE, or stdout
+    /// with "-" (the summary then goes to stderr).
+    #[arg(long, value_name = "FILE|-")]
+    trace: Option<String>,
+    /// Print per-doer figures at the end.
+    #[arg(long)]
+    stats: bool,
+    /// Least severe log level shown.
+    #[arg(long, value_enum, default_value = "warn")]
+    log_level: LogLevel,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+/// `hio replay`: the exit status.
 pub fn replay(args: ReplayArgs) -> u8 {
     let file = &args.file;
     let bytes = match std::fs::read(file) {
