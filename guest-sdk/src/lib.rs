@@ -93,6 +93,18 @@
 //!
 //! A doer that uses neither imports nothing more: the component keeps only
 //! the host interfaces it calls.
+//!
+//! What the crate owns, and how a call flows through it: the one
+//! `wit_bindgen::generate!` of the `http-doer` world (hidden, in
+//! `bindings`); [`export_doer!`], which implements the world's exports
+//! for your type, keeps the one instance `enter` made and turns each
+//! export call (`validate`, `enter`, `recur`, `clean`, `cease`, `abort`,
+//! `exit`) into a call of your [`Doer`]'s method, its `Err(String)` into
+//! the doer's failure reason; and thin wrappers over the host's imports:
+//! [`tyme`], [`log`], [`decks`], [`net`], [`http`], [`children`], and
+//! [`Options`] for what the manifest gave. Start with [`Doer`] and
+//! [`export_doer!`] (this file), then the module of the interface your doer
+//! uses; `plugins/` in the repository has a doer of each kind.
 
 #[doc(hidden)]
 pub mod bindings {
