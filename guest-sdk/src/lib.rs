@@ -97,9 +97,10 @@
 //! What the crate owns, and how a call flows through it: the one
 //! `wit_bindgen::generate!` of the `http-doer` world (hidden, in
 //! `bindings`); [`export_doer!`], which implements the world's exports
-//! for your type, keeps the one instance `enter` made and turns each
-//! export call (`validate`, `enter`, `recur`, `clean`, `cease`, `abort`,
-//! `exit`) into a call of your [`Doer`]'s method, its `Err(String)` into
+//! for your type, makes one value of it per `doer` resource the host asks
+//! `enter` for (an instance may hold many, see the manifest's `share`) and
+//! turns each method call (`recur`, `clean`, `cease`, `abort`, `exit`) and
+//! `validate` into a call of your [`Doer`]'s method, its `Err(String)` into
 //! the doer's failure reason; and thin wrappers over the host's imports:
 //! [`tyme`], [`log`], [`decks`], [`net`], [`http`], [`children`], and
 //! [`Options`] for what the manifest gave. Start with [`Doer`] and
@@ -235,77 +236,86 @@ pub mod __private {
     use crate::bindings::hio::doer::types::{Options as WitOptions, Progress};
     use crate::{Doer, Options};
 
-    pub use std::thread_local;
-
-    thread_local! {
-        /// The reason the last `recur` failed, until the host reads it.
-        static FAILURE: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// One doer of the instance, as the world's `doer` resource holds it:
+    /// the value `enter` made (gone after `exit`), and the reason its last
+    /// `recur` failed, until the host reads it. Each doer has its own: one
+    /// instance may hold many.
+    pub struct Slot<D> {
+        doer: RefCell<Option<D>>,
+        failure: RefCell<Option<String>>,
     }
 
     pub fn validate<D: Doer>(options: WitOptions) -> Result<(), String> {
         D::validate(&Options::from(options))
     }
 
-    pub fn enter<D: Doer>(slot: &RefCell<Option<D>>, options: WitOptions) -> Result<(), String> {
-        let doer = D::enter(&Options::from(options))?;
-        *slot.borrow_mut() = Some(doer);
-        Ok(())
-    }
-
-    fn with<D: Doer, T>(
-        slot: &RefCell<Option<D>>,
-        f: impl FnOnce(&mut D) -> Result<T, String>,
-    ) -> Result<T, String> {
-        match slot.borrow_mut().as_mut() {
-            Some(doer) => f(doer),
-            None => Err("no instance: enter did not succeed".to_owned()),
+    impl<D: Doer> Slot<D> {
+        /// The `enter` hook: a doer made from its options.
+        pub fn enter(options: WitOptions) -> Result<Slot<D>, String> {
+            let doer = D::enter(&Options::from(options))?;
+            Ok(Slot {
+                doer: RefCell::new(Some(doer)),
+                failure: RefCell::new(None),
+            })
         }
-    }
 
-    /// `recur` as the world exports it: a flat status, the reason of a
-    /// failure kept for [`failure`].
-    pub fn recur<D: Doer>(slot: &RefCell<Option<D>>, tyme: f64) -> Progress {
-        match with(slot, |d| d.recur(tyme)) {
-            Ok(false) => Progress::Running,
-            Ok(true) => Progress::Done,
-            Err(reason) => {
-                FAILURE.with(|f| *f.borrow_mut() = Some(reason));
-                Progress::Failed
+        fn with<T>(&self, f: impl FnOnce(&mut D) -> Result<T, String>) -> Result<T, String> {
+            match self.doer.borrow_mut().as_mut() {
+                Some(doer) => f(doer),
+                None => Err("no doer: it has exited".to_owned()),
             }
         }
-    }
 
-    /// The reason the last `recur` failed.
-    pub fn failure() -> String {
-        FAILURE
-            .with(|f| f.borrow_mut().take())
-            .unwrap_or_else(|| "recur failed and gave no reason".to_owned())
-    }
-
-    pub fn clean<D: Doer>(slot: &RefCell<Option<D>>) -> Result<(), String> {
-        with(slot, D::clean)
-    }
-
-    pub fn cease<D: Doer>(slot: &RefCell<Option<D>>) -> Result<(), String> {
-        with(slot, D::cease)
-    }
-
-    pub fn abort<D: Doer>(slot: &RefCell<Option<D>>, reason: String) {
-        if let Some(doer) = slot.borrow_mut().as_mut() {
-            doer.abort(&reason);
+        /// `recur` as the world exports it: a flat status, the reason of a
+        /// failure kept for [`Slot::failure`].
+        pub fn recur(&self, tyme: f64) -> Progress {
+            match self.with(|d| d.recur(tyme)) {
+                Ok(false) => Progress::Running,
+                Ok(true) => Progress::Done,
+                Err(reason) => {
+                    *self.failure.borrow_mut() = Some(reason);
+                    Progress::Failed
+                }
+            }
         }
-    }
 
-    pub fn exit<D: Doer>(slot: &RefCell<Option<D>>) -> Result<(), String> {
-        // The instance is finished either way.
-        match slot.borrow_mut().take() {
-            Some(mut doer) => doer.exit(),
-            None => Ok(()),
+        /// The reason the last `recur` failed.
+        pub fn failure(&self) -> String {
+            self.failure
+                .borrow_mut()
+                .take()
+                .unwrap_or_else(|| "recur failed and gave no reason".to_owned())
+        }
+
+        pub fn clean(&self) -> Result<(), String> {
+            self.with(D::clean)
+        }
+
+        pub fn cease(&self) -> Result<(), String> {
+            self.with(D::cease)
+        }
+
+        pub fn abort(&self, reason: String) {
+            if let Some(doer) = self.doer.borrow_mut().as_mut() {
+                doer.abort(&reason);
+            }
+        }
+
+        pub fn exit(&self) -> Result<(), String> {
+            // The doer is finished either way; its value drops here, or
+            // with the resource if `exit` never came (a poisoned instance
+            // runs no more code at all).
+            match self.doer.borrow_mut().take() {
+                Some(mut doer) => doer.exit(),
+                None => Ok(()),
+            }
         }
     }
 }
 
-/// Exports a [`Doer`] type as the component's doer world.
+/// Exports a [`Doer`] type as the component's doer world: each doer the
+/// host makes in the instance is one value of the type, made by its
+/// [`Doer::enter`].
 ///
 /// Use it once per plugin crate, at the crate root.
 #[macro_export]
@@ -313,39 +323,38 @@ macro_rules! export_doer {
     ($doer:ty) => {
         const _: () = {
             use $crate::__private as __hio;
-            __hio::thread_local! {
-                static __HIO_DOER: ::std::cell::RefCell<Option<$doer>> =
-                    const { ::std::cell::RefCell::new(None) };
-            }
+            use $crate::bindings::exports::hio::doer::hooks as __hooks;
+            use $crate::bindings::hio::doer::types as __types;
             struct __HioExport;
-            impl $crate::bindings::exports::hio::doer::hooks::Guest for __HioExport {
-                fn validate(
-                    options: $crate::bindings::hio::doer::types::Options,
-                ) -> Result<(), String> {
+            /// One doer: the `doer` resource's representation.
+            struct __HioDoer(__hio::Slot<$doer>);
+            impl __hooks::Guest for __HioExport {
+                type Doer = __HioDoer;
+                fn validate(options: __types::Options) -> Result<(), String> {
                     __hio::validate::<$doer>(options)
                 }
-                fn enter(
-                    options: $crate::bindings::hio::doer::types::Options,
-                ) -> Result<(), String> {
-                    __HIO_DOER.with(|s| __hio::enter(s, options))
+            }
+            impl __hooks::GuestDoer for __HioDoer {
+                fn enter(options: __types::Options) -> Result<__hooks::Doer, String> {
+                    __hio::Slot::<$doer>::enter(options).map(|s| __hooks::Doer::new(__HioDoer(s)))
                 }
-                fn recur(tyme: f64) -> $crate::bindings::hio::doer::types::Progress {
-                    __HIO_DOER.with(|s| __hio::recur(s, tyme))
+                fn recur(&self, tyme: f64) -> __types::Progress {
+                    self.0.recur(tyme)
                 }
-                fn failure() -> String {
-                    __hio::failure()
+                fn failure(&self) -> String {
+                    self.0.failure()
                 }
-                fn clean() -> Result<(), String> {
-                    __HIO_DOER.with(|s| __hio::clean(s))
+                fn clean(&self) -> Result<(), String> {
+                    self.0.clean()
                 }
-                fn cease() -> Result<(), String> {
-                    __HIO_DOER.with(|s| __hio::cease(s))
+                fn cease(&self) -> Result<(), String> {
+                    self.0.cease()
                 }
-                fn abort(reason: String) {
-                    __HIO_DOER.with(|s| __hio::abort(s, reason))
+                fn abort(&self, reason: String) {
+                    self.0.abort(reason)
                 }
-                fn exit() -> Result<(), String> {
-                    __HIO_DOER.with(|s| __hio::exit(s))
+                fn exit(&self) -> Result<(), String> {
+                    self.0.exit()
                 }
             }
     $crate::bindings::export_doer_world!(__HioExport with_types_in $crate::bindings);

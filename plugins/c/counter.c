@@ -44,7 +44,7 @@ static hio_progress_t recur(void *self, double now, hio_err_t *err) {
   return c->count >= c->stop ? HIO_DONE : HIO_RUNNING;
 }
 
-/* validate runs enter on a throwaway instance; exit frees the state. */
+/* validate runs enter for a throwaway state; exit frees each doer's. */
 static bool validate(const hio_options_t *o, hio_err_t *err) {
   void *self = NULL;
   if (!enter(o, &self, err)) return false;

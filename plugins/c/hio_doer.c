@@ -1,6 +1,8 @@
 /* hio's guest SDK for C doers: the exports of the `hooks` interface,
  * driving the table HIO_EXPORT_DOER defines, and the helpers of
- * hio_doer.h. */
+ * hio_doer.h. Each `doer` resource the host makes is one
+ * exports_hio_doer_hooks_doer_t, which holds that doer's state; nothing of
+ * a doer lives in a global, so one instance holds many doers. */
 #include "hio_doer.h"
 
 #include <math.h>
@@ -8,11 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The doer's state between hooks, and why the last recur failed. */
-static void *doer_self;
-static bool doer_entered;
-static hio_err_t failed;
 
 static bool vfail(hio_err_t *err, const char *format, va_list args) {
   va_list again;
@@ -234,41 +231,57 @@ int hio_pull(const char *deck, uint8_t **item, size_t *len, hio_deck_error_t *wh
 
 /* ---- the exports ---- */
 
-static bool no_instance(hio_err_t *err) {
-  return hio_fail(err, "no instance: enter did not succeed");
-}
+/* One doer: the `doer` resource's representation (its handle's rep). */
+struct exports_hio_doer_hooks_doer_t {
+  /* The author's state, from enter; handed to every later hook. */
+  void *self;
+  /* exit has run: `self` is gone. */
+  bool exited;
+  /* Why this doer's last recur failed, until failure takes it. */
+  hio_err_t failed;
+};
+
+typedef exports_hio_doer_hooks_doer_t doer_t;
+
+static bool exited(hio_err_t *err) { return hio_fail(err, "this doer has exited"); }
 
 bool exports_hio_doer_hooks_validate(exports_hio_doer_hooks_options_t *options, hio_err_t *err) {
   const hio_doer_t *d = &hio_exported_doer;
+  *err = (hio_err_t){0};
   bool ok = d->validate != NULL ? d->validate(options, err) : hio_only(options, d->options, err);
   exports_hio_doer_hooks_options_free(options);
   return ok;
 }
 
-bool exports_hio_doer_hooks_enter(exports_hio_doer_hooks_options_t *options, hio_err_t *err) {
+bool exports_hio_doer_hooks_static_doer_enter(exports_hio_doer_hooks_options_t *options,
+                                              exports_hio_doer_hooks_own_doer_t *ret,
+                                              hio_err_t *err) {
   const hio_doer_t *d = &hio_exported_doer;
   void *self = NULL;
+  *err = (hio_err_t){0};
   bool ok = d->enter != NULL ? d->enter(options, &self, err) : hio_only(options, d->options, err);
   exports_hio_doer_hooks_options_free(options);
-  if (ok) {
-    doer_self = self;
-    doer_entered = true;
-  }
-  return ok;
+  if (!ok) return false;
+  doer_t *doer = calloc(1, sizeof *doer);
+  if (doer == NULL) abort();
+  doer->self = self;
+  *ret = exports_hio_doer_hooks_doer_new(doer);
+  return true;
 }
 
-exports_hio_doer_hooks_progress_t exports_hio_doer_hooks_recur(double tyme) {
+exports_hio_doer_hooks_progress_t exports_hio_doer_hooks_method_doer_recur(doer_t *doer,
+                                                                           double tyme) {
   const hio_doer_t *d = &hio_exported_doer;
-  http_doer_string_free(&failed);
+  http_doer_string_free(&doer->failed);
   hio_progress_t p;
-  if (!doer_entered) {
-    no_instance(&failed);
+  if (doer->exited) {
+    exited(&doer->failed);
     p = HIO_FAILED;
   } else if (d->recur == NULL) {
-    hio_fail(&failed, "this doer defines no recur");
+    hio_fail(&doer->failed, "this doer defines no recur");
     p = HIO_FAILED;
   } else {
-    p = d->recur(doer_self, tyme, &failed);
+    p = d->recur(doer->self, tyme, &doer->failed);
   }
   switch (p) {
     case HIO_RUNNING: return HIO_DOER_TYPES_PROGRESS_RUNNING;
@@ -277,42 +290,61 @@ exports_hio_doer_hooks_progress_t exports_hio_doer_hooks_recur(double tyme) {
   }
 }
 
-void exports_hio_doer_hooks_failure(hio_err_t *ret) {
-  if (failed.ptr == NULL) {
+void exports_hio_doer_hooks_method_doer_failure(doer_t *doer, hio_err_t *ret) {
+  if (doer->failed.ptr == NULL) {
     hio_fail(ret, "recur failed and gave no reason");
     return;
   }
   /* The reason moves to the host's result (freed after the call). */
-  *ret = failed;
-  failed.ptr = NULL;
-  failed.len = 0;
+  *ret = doer->failed;
+  doer->failed.ptr = NULL;
+  doer->failed.len = 0;
 }
 
-static bool with_self(bool (*hook)(void *, hio_err_t *), hio_err_t *err) {
-  if (!doer_entered) return no_instance(err);
-  return hook == NULL || hook(doer_self, err);
+static bool with_self(doer_t *doer, bool (*hook)(void *, hio_err_t *), hio_err_t *err) {
+  *err = (hio_err_t){0};
+  if (doer->exited) return exited(err);
+  return hook == NULL || hook(doer->self, err);
 }
 
-bool exports_hio_doer_hooks_clean(hio_err_t *err) {
-  return with_self(hio_exported_doer.clean, err);
+bool exports_hio_doer_hooks_method_doer_clean(doer_t *doer, hio_err_t *err) {
+  return with_self(doer, hio_exported_doer.clean, err);
 }
 
-bool exports_hio_doer_hooks_cease(hio_err_t *err) {
-  return with_self(hio_exported_doer.cease, err);
+bool exports_hio_doer_hooks_method_doer_cease(doer_t *doer, hio_err_t *err) {
+  return with_self(doer, hio_exported_doer.cease, err);
 }
 
-void exports_hio_doer_hooks_abort(http_doer_string_t *reason) {
+void exports_hio_doer_hooks_method_doer_abort(doer_t *doer, http_doer_string_t *reason) {
   char *text = hio_take_string(reason);
-  if (doer_entered && hio_exported_doer.abort != NULL) hio_exported_doer.abort(doer_self, text);
+  if (!doer->exited && hio_exported_doer.abort != NULL) hio_exported_doer.abort(doer->self, text);
   free(text);
 }
 
-bool exports_hio_doer_hooks_exit(hio_err_t *err) {
-  if (!doer_entered) return true;
-  void *self = doer_self;
-  doer_self = NULL;
-  doer_entered = false;
+/* Runs the author's exit (or frees `self`) once. */
+static bool run_exit(doer_t *doer, hio_err_t *err) {
+  void *self = doer->self;
+  doer->self = NULL;
+  doer->exited = true;
   if (hio_exported_doer.exit != NULL) return hio_exported_doer.exit(self, err);
   free(self);
   return true;
+}
+
+bool exports_hio_doer_hooks_method_doer_exit(doer_t *doer, hio_err_t *err) {
+  *err = (hio_err_t){0};
+  return doer->exited || run_exit(doer, err);
+}
+
+/* The host dropped the handle: after exit, as the lifecycle has it. A
+ * doer dropped without exit (the host gave up on it) still has its
+ * state released, by its exit hook; that hook's error has nowhere to go. */
+void exports_hio_doer_hooks_doer_destructor(doer_t *doer) {
+  if (!doer->exited) {
+    hio_err_t err = {0};
+    run_exit(doer, &err);
+    http_doer_string_free(&err);
+  }
+  http_doer_string_free(&doer->failed);
+  free(doer);
 }

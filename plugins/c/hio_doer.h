@@ -9,10 +9,20 @@
  *     static const char *const OPTIONS[] = {"stop", NULL};
  *     HIO_EXPORT_DOER(.options = OPTIONS, .enter = enter, .recur = recur);
  *
+ * Each doer is a `doer` resource of hio:doer/hooks@0.4.0, and one instance
+ * may hold many of them (the manifest's `share`): enter runs once per doer
+ * and the `*self` it makes is that doer's alone, handed back to every later
+ * hook of that doer (the layer keeps it, and the reason of the doer's last
+ * failed recur, in the resource, not in globals). So keep all of a doer's
+ * state behind `self`: a global or a `static` is shared by every doer of
+ * the instance. validate makes no doer and gets no `self`.
+ *
  * A hook fails by returning false (HIO_FAILED from recur) after
  * `hio_fail(err, "format", ...)` sets the reason. Hooks left NULL have the
  * defaults: validate accepts only the listed options, the others succeed,
- * and exit frees `self` with free(). Strings the host hands a hook are not
+ * and exit frees `self` with free(). exit is the last hook of a doer; the
+ * host then drops it (a doer dropped without exit gets its exit run then,
+ * its error unreported). Strings the host hands a hook are not
  * NUL-terminated (ptr, len); the helpers here return C strings the caller
  * frees. Build: docs/languages.md gives the commands (plugins/langs.sh
  * runs them for the doers here). */
@@ -34,13 +44,14 @@ typedef struct hio_doer {
   /* Accepted option names, NULL-terminated (NULL: none). */
   const char *const *options;
   bool (*validate)(const hio_options_t *options, hio_err_t *err);
-  /* Makes the doer's state (`*self`, handed to every later hook). */
+  /* Makes one doer's state (`*self`, handed to every later hook of that
+   * doer; each doer of the instance has its own). */
   bool (*enter)(const hio_options_t *options, void **self, hio_err_t *err);
   hio_progress_t (*recur)(void *self, double tyme, hio_err_t *err);
   bool (*clean)(void *self, hio_err_t *err);
   bool (*cease)(void *self, hio_err_t *err);
   void (*abort)(void *self, const char *reason);
-  /* The last hook; it owns `self` (the default frees it). */
+  /* The doer's last hook; it owns `self` (the default frees it). */
   bool (*exit)(void *self, hio_err_t *err);
 } hio_doer_t;
 

@@ -19,12 +19,23 @@
 //   }
 //   export const hooks = exportDoer(Counter);
 //
+// `exportDoer` gives the interface `hooks` of hio:doer@0.4.0: the function
+// `validate` (the class's static `validate`) and the resource `doer` (the
+// class `hooks.Doer`), whose static `enter` constructs a new TheDoer and
+// whose methods `recur`, `failure`, `clean`, `cease`, `abort` and `exit`
+// call that object's. One instance may hold many doers: the host calls
+// `enter` once per doer and each later hook on that doer's own handle, so
+// a doer keeps its state on `this`, never in module globals (the reason
+// of a failed `recur`, which `failure` gives, is kept per doer too). After
+// `exit` the host drops the handle.
+//
 // Any hook fails by throwing: a DoerError's message is the reason as it is;
 // any other error gives its name and message. `tyme`, `log` and `decks`
-// wrap the host's imports with the same errors.
-import * as hostTyme from 'hio:doer/tyme@0.3.0';
-import * as hostLog from 'hio:doer/log@0.3.0';
-import * as hostDecks from 'hio:doer/decks@0.3.0';
+// wrap the host's imports with the same errors; while a hook runs they act
+// for the doer it was called on.
+import * as hostTyme from 'hio:doer/tyme@0.4.0';
+import * as hostLog from 'hio:doer/log@0.4.0';
+import * as hostDecks from 'hio:doer/decks@0.4.0';
 
 export class DoerError extends Error {}
 
@@ -180,57 +191,81 @@ function hook(f) {
   }
 }
 
-// The `hooks` interface componentize-js exports, driving `DoerClass`.
+// The `hooks` interface componentize-js exports, driving `DoerClass`: the
+// function `validate` and the resource `doer` as the class `Doer`, one
+// object of it per doer the host enters, holding that doer's state.
 export function exportDoer(DoerClass) {
-  let doer;
-  let failed;
-  const withDoer = (f) => {
-    if (doer === undefined) throw 'no instance: enter did not succeed';
-    hook(() => f(doer));
-  };
+  const gone = 'no doer: it exited';
+  class Handle {
+    // The DoerClass object; undefined once exit ran.
+    #doer;
+    // The reason of the last failed recur, until failure takes it.
+    #failed;
+
+    constructor(doer) {
+      this.#doer = doer;
+    }
+
+    static enter(options) {
+      return new Handle(hook(() => new DoerClass(new Options(options))));
+    }
+
+    #with(f) {
+      const d = this.#doer;
+      if (d === undefined) throw gone;
+      hook(() => f(d));
+    }
+
+    recur(tyme) {
+      const d = this.#doer;
+      if (d === undefined) {
+        this.#failed = gone;
+        return 'failed';
+      }
+      try {
+        return d.recur(tyme) ? 'done' : 'running';
+      } catch (e) {
+        this.#failed = reason(e);
+        return 'failed';
+      }
+    }
+
+    failure() {
+      const r = this.#failed ?? 'recur failed and gave no reason';
+      this.#failed = undefined;
+      return r;
+    }
+
+    clean() {
+      this.#with((d) => d.clean());
+    }
+
+    cease() {
+      this.#with((d) => d.cease());
+    }
+
+    abort(why) {
+      const d = this.#doer;
+      if (d === undefined) return;
+      try {
+        d.abort(why);
+      } catch (_) {
+        // abort has no error to give
+      }
+    }
+
+    exit() {
+      const d = this.#doer;
+      this.#doer = undefined;
+      if (d === undefined) throw gone;
+      hook(() => d.exit());
+    }
+  }
   return {
     validate(options) {
       hook(() => DoerClass.validate(new Options(options)));
     },
-    enter(options) {
-      doer = hook(() => new DoerClass(new Options(options)));
-    },
-    recur(tyme) {
-      if (doer === undefined) {
-        failed = 'no instance: enter did not succeed';
-        return 'failed';
-      }
-      try {
-        return doer.recur(tyme) ? 'done' : 'running';
-      } catch (e) {
-        failed = reason(e);
-        return 'failed';
-      }
-    },
-    failure() {
-      const r = failed ?? 'recur failed and gave no reason';
-      failed = undefined;
-      return r;
-    },
-    clean() {
-      withDoer((d) => d.clean());
-    },
-    cease() {
-      withDoer((d) => d.cease());
-    },
-    abort(why) {
-      if (doer === undefined) return;
-      try {
-        doer.abort(why);
-      } catch (_) {
-        // abort has no error to give
-      }
-    },
-    exit() {
-      const d = doer;
-      doer = undefined;
-      if (d !== undefined) hook(() => d.exit());
-    },
+    Doer: Handle,
   };
 }
 

@@ -2,7 +2,8 @@
 build it with
     componentize-py -d wit -w doer componentize counter -p plugins/py -o counter.wasm
 (`-p` names the folder holding hio_doer.py and this module; use world
-`http-doer` for a doer that serves or makes HTTP requests).
+`http-doer` for a doer that serves or makes HTTP requests). Keep a
+doer's state on `self`: one instance may hold many doers.
 
 It counts its recurs and logs each; done after `stop` (default 3)."""
 

@@ -1,7 +1,7 @@
 """hio's guest SDK for Python doers (componentize-py).
 
 A doer is a class derived from `Doer`; the module that componentize-py
-builds names it with `WitWorld = export(TheDoer)`:
+builds exports it with `Hooks = export(TheDoer)`:
 
     from hio_doer import Doer, DoerError, export
 
@@ -16,7 +16,19 @@ builds names it with `WitWorld = export(TheDoer)`:
             self.count += 1
             return self.count > self.stop
 
-    WitWorld = export(Counter)
+    Hooks = export(Counter)
+
+The world exports the interface `hooks`: its function `validate` is the
+class method `Doer.validate`, and its resource `doer` holds one doer.
+The host makes each doer with the resource's `enter`, which here makes
+one instance of the class (`__init__(options)`), and then calls each
+doer's `recur`, `clean`, `cease`, `abort` and `exit` on its own object.
+One component instance may hold many doers at once (the manifest's
+`share`), so a doer keeps its state on `self`, never in module globals;
+while a hook runs, `tyme`, `log` and `decks` act for that doer.
+`export` names the class `Hooks` that componentize-py calls `validate`
+on, and makes module `hooks` hold the resource's class, where
+componentize-py looks for it.
 
 Any hook fails by raising: `DoerError("reason")` gives the reason as it
 is; any other exception gives its type and message. `tyme`, `log` and
@@ -24,7 +36,9 @@ is; any other exception gives its type and message. `tyme`, `log` and
 """
 
 import math
+import sys
 from decimal import Decimal
+from types import ModuleType
 
 from componentize_py_types import Err
 from wit_world.imports import decks as _decks
@@ -131,7 +145,8 @@ class Options:
 
 class Doer:
     """A doer. `__init__(options)` is the enter hook and `recur(tyme)` runs
-    once per due tick (True: done); every other hook has a default."""
+    once per due tick (True: done); every other hook has a default. Each
+    doer the host makes is one instance, with its own state."""
 
     OPTIONS = ()
 
@@ -153,7 +168,8 @@ class Doer:
         """When the host closes the doer before it is done."""
 
     def abort(self, reason):
-        """When `enter` or `recur` failed, with the reason."""
+        """When `recur` failed, with the reason. (A doer whose `__init__`
+        raised was never made, so no hook of it runs.)"""
 
     def exit(self):
         """Always the last hook."""
@@ -176,58 +192,115 @@ def _hook(f):
 
 
 def export(doer_class):
-    """The `WitWorld` class componentize-py exports, driving `doer_class`."""
+    """What componentize-py exports for `doer_class`: the class the module
+    names `Hooks` (the `hooks` interface's `validate`), and, as module
+    `hooks`, the `doer` resource, whose static `enter` makes one
+    `doer_class` per doer the host makes."""
 
-    class World:
-        doer = None
-        failed = None
-
+    class Hooks:
         def validate(self, options):
             _hook(lambda: doer_class.validate(Options(options)))
 
-        def enter(self, options):
-            World.doer = _hook(lambda: doer_class(Options(options)))
+    class Resource(_DoerResource):
+        made = doer_class
+        spare = []
 
-        def _with(self, hook):
-            if World.doer is None:
-                raise Err("no instance: enter did not succeed")
-            _hook(lambda: hook(World.doer))
+    Resource.__name__ = Resource.__qualname__ = "Doer"
+    hooks = ModuleType("hooks", "The `hooks` interface's `doer` resource, for componentize-py.")
+    hooks.Doer = Resource
+    sys.modules["hooks"] = hooks
+    return Hooks
 
-        def recur(self, tyme):
-            if World.doer is None:
-                World.failed = "no instance: enter did not succeed"
-                return _types.Progress.FAILED
+
+# What componentize-py 0.25 sets on an exported resource object when it
+# becomes a handle (and takes off when an owned handle comes back).
+_HANDLE = "__componentize_py_handle"
+_FINALIZER = "finalizer"
+
+
+class _DoerResource:
+    """One doer, as the `doer` resource holds it: the `Doer` its `enter`
+    made (None after `exit`) and the reason its last `recur` failed, until
+    `failure` reads it. Each doer has its own: one instance may hold many.
+
+    The resource object is not the author's `Doer`, so the attributes
+    componentize-py sets on it cannot clash with the author's. Nor does it
+    outlive its doer: componentize-py (0.25) never frees an exported
+    resource object, even after the host drops its handle, so `exit` lets
+    go of the author's doer and keeps the emptied object, a spare, for the
+    next `enter` (a few hundred bytes a doer otherwise, for as long as the
+    instance lives)."""
+
+    made = None  # the author's Doer class; `export` sets it on a subclass
+    spare = None  # exited resource objects; `export` gives each subclass its own
+
+    @classmethod
+    def enter(cls, options):
+        doer = _hook(lambda: cls.made(Options(options)))
+        self = cls.spare.pop() if cls.spare else cls()
+        self.doer = doer
+        self.failed = None
+        return self
+
+    def _with(self, hook):
+        if self.doer is None:
+            raise Err(_EXITED)
+        _hook(lambda: hook(self.doer))
+
+    def recur(self, tyme):
+        try:
+            if self.doer is None:
+                raise DoerError(_EXITED)
+            done = self.doer.recur(tyme)
+        except Exception as e:  # noqa: BLE001 - every failure crosses as a reason
+            self.failed = _reason(e)
+            return _types.Progress.FAILED
+        return _types.Progress.DONE if done else _types.Progress.RUNNING
+
+    def failure(self):
+        reason, self.failed = self.failed, None
+        return reason if reason is not None else "recur failed and gave no reason"
+
+    def clean(self):
+        self._with(lambda d: d.clean())
+
+    def cease(self):
+        self._with(lambda d: d.cease())
+
+    def abort(self, reason):
+        if self.doer is not None:
             try:
-                done = World.doer.recur(tyme)
-            except Exception as e:  # noqa: BLE001
-                World.failed = _reason(e)
-                return _types.Progress.FAILED
-            return _types.Progress.DONE if done else _types.Progress.RUNNING
+                self.doer.abort(reason)
+            except Exception:  # noqa: BLE001 - abort has no error to give
+                pass
 
-        def failure(self):
-            reason, World.failed = World.failed, None
-            return reason if reason is not None else "recur failed and gave no reason"
+    def exit(self):
+        doer, self.doer, self.failed = self.doer, None, None
+        if doer is None:
+            return
+        try:
+            _hook(doer.exit)
+        finally:
+            self._spare()
 
-        def clean(self):
-            self._with(lambda d: d.clean())
+    def _spare(self):
+        """Keeps this object for a later `enter`, as componentize-py does
+        with an exported resource whose owned handle comes back: without
+        its handle and with its finalizer detached, so that returning it
+        makes a new handle. The host drops the old one after `exit`. An
+        object that does not look as componentize-py 0.25 leaves it is not
+        kept, as reusing it could hand out the old handle."""
+        state = vars(self)
+        finalizer = state.get(_FINALIZER)
+        if not isinstance(state.get(_HANDLE), int) or not hasattr(finalizer, "detach"):
+            return
+        finalizer.detach()
+        del state[_HANDLE], state[_FINALIZER]
+        if set(state) == {"doer", "failed"}:
+            type(self).spare.append(self)
 
-        def cease(self):
-            self._with(lambda d: d.cease())
 
-        def abort(self, reason):
-            if World.doer is not None:
-                try:
-                    World.doer.abort(reason)
-                except Exception:  # noqa: BLE001 - abort has no error to give
-                    pass
-
-        def exit(self):
-            doer, World.doer = World.doer, None
-            if doer is not None:
-                _hook(doer.exit)
-
-    World.__name__ = "Hooks"
-    return World
+_EXITED = "no doer: it has exited"
 
 
 class tyme:

@@ -3,7 +3,9 @@ the host's imports are replaced by fakes. host/hio/tests/languages.rs runs
 them with the bindings componentize-py generates for the doer world on
 the path."""
 
+import sys
 import unittest
+import weakref
 
 from componentize_py_types import Err
 from wit_world.imports import decks as host_decks
@@ -84,65 +86,142 @@ class OptionsTest(unittest.TestCase):
 
 class Boom(Doer):
     OPTIONS = ("mode",)
+    exits = 0
 
     def __init__(self, options):
         super().__init__(options)
         self.mode = options.text("mode", "ok")
         if self.mode == "enter":
             raise DoerError("no entry")
+        self.recurs = 0
         self.aborted = None
 
     def recur(self, tyme):
+        self.recurs += 1
         if self.mode == "value":
             raise ValueError("boom")
         if self.mode == "doer":
-            raise DoerError("fails on purpose")
+            raise DoerError(f"fails on purpose, recur {self.recurs}")
         return self.mode == "done"
 
     def abort(self, reason):
-        Boom.last_abort = reason
+        self.aborted = reason
         raise RuntimeError("abort has no error to give")
+
+    def exit(self):
+        Boom.exits += 1
+        if self.mode == "exit":
+            raise DoerError("exit fails")
+
+
+def exported(doer_class):
+    """What componentize-py finds for `doer_class`: the `Hooks` class the
+    doer module names, and the `doer` resource's class in module `hooks`."""
+    hooks = export(doer_class)
+    return hooks(), sys.modules["hooks"].Doer
+
+
+def as_handle(resource):
+    """Marks a resource object as componentize-py 0.25 does when it hands
+    it to the host as a new handle (the host then owns a reference)."""
+    setattr(resource, "__componentize_py_handle", id(resource))
+    resource.finalizer = weakref.finalize(resource, lambda: None)
+    return resource
 
 
 class Hooks(unittest.TestCase):
-    def world(self, **kv):
-        w = export(Boom)()
-        w.enter(opts(**kv))
-        return w
+    def setUp(self):
+        self.hooks, self.Doer = exported(Boom)
+
+    def enter(self, **kv):
+        return as_handle(self.Doer.enter(opts(**kv)))
+
+    def test_export_names_the_hooks_class_and_the_resource_module(self):
+        self.assertEqual(self.Doer.__name__, "Doer")
+        self.assertIs(self.Doer.made, Boom)
+        self.assertIsInstance(self.enter().doer, Boom)
 
     def test_recur_maps_to_progress_and_failure_gives_the_reason(self):
-        self.assertEqual(self.world().recur(0.0), types.Progress.RUNNING)
-        self.assertEqual(self.world(mode="done").recur(0.0), types.Progress.DONE)
-        w = self.world(mode="doer")
-        self.assertEqual(w.recur(0.0), types.Progress.FAILED)
-        self.assertEqual(w.failure(), "fails on purpose")
-        self.assertEqual(w.failure(), "recur failed and gave no reason")
-        w = self.world(mode="value")
-        self.assertEqual(w.recur(0.0), types.Progress.FAILED)
-        self.assertEqual(w.failure(), "ValueError: boom")
+        self.assertEqual(self.enter().recur(0.0), types.Progress.RUNNING)
+        self.assertEqual(self.enter(mode="done").recur(0.0), types.Progress.DONE)
+        d = self.enter(mode="doer")
+        self.assertEqual(d.recur(0.0), types.Progress.FAILED)
+        self.assertEqual(d.failure(), "fails on purpose, recur 1")
+        self.assertEqual(d.failure(), "recur failed and gave no reason")
+        d = self.enter(mode="value")
+        self.assertEqual(d.recur(0.0), types.Progress.FAILED)
+        self.assertEqual(d.failure(), "ValueError: boom")
+
+    def test_each_doer_of_an_instance_keeps_its_own_state(self):
+        a, b, c = self.enter(mode="doer"), self.enter(), self.enter(mode="doer")
+        self.assertEqual(a.recur(0.0), types.Progress.FAILED)
+        self.assertEqual(b.recur(0.0), types.Progress.RUNNING)
+        self.assertEqual(c.recur(0.0), types.Progress.FAILED)
+        self.assertEqual(c.recur(1.0), types.Progress.FAILED)
+        # Each failure is its own doer's, whatever ran in between.
+        self.assertEqual(a.failure(), "fails on purpose, recur 1")
+        self.assertEqual(b.failure(), "recur failed and gave no reason")
+        self.assertEqual(c.failure(), "fails on purpose, recur 2")
+        a.abort("why a")
+        self.assertEqual((a.doer.aborted, b.doer.aborted, c.doer.aborted), ("why a", None, None))
+        a.exit()
+        self.assertEqual(b.recur(2.0), types.Progress.RUNNING)
+        self.assertEqual(b.doer.recurs, 2)
 
     def test_hook_errors_cross_as_err_strings(self):
-        w = export(Boom)()
         with self.assertRaises(Err) as e:
-            w.validate(opts(nope=1))
+            self.hooks.validate(opts(nope=1))
         self.assertEqual(e.exception.value, "unknown option `nope`: expected one of mode")
         with self.assertRaises(Err) as e:
-            w.enter(opts(mode="enter"))
+            self.Doer.enter(opts(mode="enter"))
         self.assertEqual(e.exception.value, "no entry")
-        # No instance: the other hooks say so.
-        self.assertEqual(w.recur(0.0), types.Progress.FAILED)
-        self.assertEqual(w.failure(), "no instance: enter did not succeed")
+        d = self.enter(mode="exit")
         with self.assertRaises(Err) as e:
-            w.clean()
-        self.assertEqual(e.exception.value, "no instance: enter did not succeed")
+            d.exit()
+        self.assertEqual(e.exception.value, "exit fails")
 
-    def test_abort_swallows_errors_and_exit_ends_the_instance(self):
-        w = self.world()
-        w.abort("why")
-        self.assertEqual(Boom.last_abort, "why")
-        w.exit()
+    def test_abort_swallows_errors_and_exit_ends_the_doer(self):
+        d = self.enter()
+        inner = d.doer
+        d.abort("why")
+        self.assertEqual(inner.aborted, "why")
+        exits = Boom.exits
+        d.exit()
+        self.assertEqual(Boom.exits, exits + 1)
+        self.assertIsNone(d.doer)
+        # After exit (the host has dropped it) no hook reaches the doer.
+        with self.assertRaises(Err) as e:
+            d.cease()
+        self.assertEqual(e.exception.value, "no doer: it has exited")
+        self.assertEqual(d.recur(0.0), types.Progress.FAILED)
+        self.assertEqual(d.failure(), "no doer: it has exited")
+        d.exit()
+        self.assertEqual(Boom.exits, exits + 1)
+
+    def test_an_exited_resource_is_reused_as_a_new_handle(self):
+        a = self.enter()
+        a.exit()
+        # As componentize-py leaves an owned resource that came back: no
+        # handle, finalizer detached; so returning it makes a new handle.
+        self.assertEqual(set(vars(a)), {"doer", "failed"})
+        b = self.Doer.enter(opts(mode="done"))
+        self.assertIs(b, a)
+        self.assertEqual((b.doer.mode, b.failed), ("done", None))
+        self.assertEqual(b.recur(0.0), types.Progress.DONE)
+        # Only once, however often exit comes.
+        as_handle(b).exit()
+        b.exit()
+        self.assertIsNot(self.Doer.enter(opts()), self.Doer.enter(opts()))
+        # An exit that fails gives the resource back all the same.
+        c = self.enter(mode="exit")
         with self.assertRaises(Err):
-            w.cease()
+            c.exit()
+        self.assertIs(self.Doer.enter(opts()), c)
+
+    def test_a_resource_that_never_became_a_handle_is_not_reused(self):
+        a = self.Doer.enter(opts())
+        a.exit()
+        self.assertIsNot(self.Doer.enter(opts()), a)
 
 
 class Host(unittest.TestCase):

@@ -28,7 +28,7 @@ mod generated {
 /// The version of the `hio:doer` package this host speaks (`wit/*.wit`).
 macro_rules! version {
     () => {
-        "0.3.0"
+        "0.4.0"
     };
 }
 
@@ -44,4 +44,5 @@ pub(crate) fn interface(name: &str) -> String {
 
 pub use generated::HttpDoer as DoerWorld;
 pub use generated::HttpDoerPre as DoerWorldPre;
+pub use generated::exports::hio::doer::hooks::GuestDoer as DoerExports;
 pub use generated::hio;

@@ -1,24 +1,32 @@
-//! [`PluginDoer`]: a Wasm component instance as a [`Doer`]. One `Store` per
-//! instance; each hook call gets the fuel budget afresh, sees the current
-//! tyme and tock, and hands its log lines and output back to the host; the
-//! children it asked for are made through its [`Spawner`].
+//! [`Instance`]: a Wasm component instance, one `Store`, holding one doer
+//! or many (a share group); [`PluginDoer`]: one doer of it, the guest's
+//! `doer` resource, as a scheduler [`Doer`]. Each hook call swaps the
+//! doer's own state ([`DoerData`]) into the store, so every host call acts
+//! for the caller; gets the fuel budget afresh, sees the current tyme and
+//! tock, and hands its log lines and output back to the host; the children
+//! it asked for are made through its [`Spawner`]. A trap poisons the
+//! instance: each doer in it fails at its next call, with a reason naming
+//! the doer whose call broke it.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::Instant;
 
 use hio_io::ConnId;
 use hio_scheduler::{Context, Doer, DoerId, Failure, HookResult, Level, Spec};
 use wasmtime::UpdateDeadline;
+use wasmtime::component::ResourceAny;
 use wasmtime::{Store, WasmCoreDump};
 
 use crate::bindings::hio::doer::types::{Progress, Value};
-use crate::bindings::{DoerWorld, DoerWorldPre};
+use crate::bindings::{DoerExports, DoerWorld, DoerWorldPre};
 use crate::budget::Budget;
 use crate::charge;
 use crate::failure::{CallFailure, Limit};
 use crate::stats::DoerStatsCell;
-use crate::store::StoreData;
+use crate::store::{DoerData, StoreData};
 use crate::tape::Tape;
 use crate::wasi::TymeCell;
 
@@ -41,10 +49,8 @@ pub(crate) trait Spawner {
     ) -> Result<Spec, String>;
 }
 
-/// What a doer instance is made of besides its store.
+/// What a doer is made of besides its instance and its own state.
 pub(crate) struct Making<'a> {
-    /// The component, linked.
-    pub pre: &'a DoerWorldPre<StoreData>,
     /// Its restart attempt (names its core dump).
     pub attempt: u32,
     /// The options its `enter` gets.
@@ -61,20 +67,98 @@ pub(crate) struct Making<'a> {
     pub spawner: Option<Box<dyn Spawner>>,
 }
 
-/// A loaded component instance, driven by the scheduler.
-pub struct PluginDoer {
+/// One component instance: its store and its exports, and the doers it
+/// holds (one, or a share group's).
+pub struct Instance {
     pub(crate) store: Store<StoreData>,
     world: DoerWorld,
-    options: Vec<(String, Value)>,
-    budget: Budget,
-    /// Where a core dump goes if this instance traps.
-    core_dump: Option<PathBuf>,
-    poisoned: bool,
-    /// Where its call figures go, when they are kept.
-    stats: Option<DoerStatsCell>,
+    /// Why none of its code runs any more: the first trap, naming the doer
+    /// whose call broke it.
+    poisoned: Option<Rc<str>>,
     /// The last call left the host something (see [`crate::charge`]): its
     /// byte count must start afresh before the next.
     crossed: bool,
+}
+
+/// A shared handle on an instance: its doers each hold one.
+pub(crate) type SharedInstance = Rc<RefCell<Instance>>;
+
+impl Instance {
+    /// Instantiates the component in `store` (its start function runs
+    /// here, outside any hook, on `budget`).
+    pub(crate) fn new(
+        mut store: Store<StoreData>,
+        pre: &DoerWorldPre<StoreData>,
+        budget: &Budget,
+        now: &TymeCell,
+    ) -> Result<Instance, CallFailure> {
+        refill(&mut store, budget).map_err(|e| CallFailure::from_error(&e, budget))?;
+        // Its start function runs outside any hook: tyme and tock read 0,
+        // not what the plugin's last call left in the shared cell.
+        now.set(0.0, 0.0);
+        let world = pre
+            .instantiate(&mut store)
+            .map_err(|e| CallFailure::Instantiate(Box::new(CallFailure::from_error(&e, budget))))?;
+        Ok(Instance {
+            store,
+            world,
+            poisoned: None,
+            crossed: false,
+        })
+    }
+
+    /// True once a trap stopped it.
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poisoned.is_some()
+    }
+
+    /// Runs the component's `validate` on `options`. Bounded by its fuel,
+    /// never by the wall clock: it ends the same way in a recording and in
+    /// its replay. A trap poisons the instance.
+    pub(crate) fn validate(
+        &mut self,
+        options: &[(String, Value)],
+        budget: &Budget,
+        now: &TymeCell,
+    ) -> Result<(), CallFailure> {
+        let mut budget = *budget;
+        if let Some(w) = &mut budget.watch {
+            w.ticks = 1 << 62;
+        }
+        refill(&mut self.store, &budget).map_err(|e| CallFailure::from_error(&e, &budget))?;
+        // Before anything runs: tyme and tock read 0 (see `new`).
+        now.set(0.0, 0.0);
+        match self
+            .world
+            .hio_doer_hooks()
+            .call_validate(&mut self.store, &options.to_vec())
+        {
+            Ok(r) => r.map_err(CallFailure::guest),
+            Err(e) => {
+                self.poisoned = Some(Rc::from("a trap in validate"));
+                Err(CallFailure::from_error(&e, &budget))
+            }
+        }
+    }
+}
+
+/// One doer of an instance, driven by the scheduler.
+pub struct PluginDoer {
+    inst: SharedInstance,
+    /// Its own state, swapped into the store for each of its calls.
+    mine: Box<DoerData>,
+    /// The guest's doer, once `enter` made it (gone after `exit`).
+    handle: Option<ResourceAny>,
+    /// The doer's path, as failures of its instance name it.
+    path: Rc<str>,
+    options: Vec<(String, Value)>,
+    budget: Budget,
+    /// Where a core dump goes if this doer's call traps.
+    core_dump: Option<PathBuf>,
+    /// No more of its code runs: its instance trapped.
+    poisoned: bool,
+    /// Where its call figures go, when they are kept.
+    stats: Option<DoerStatsCell>,
     /// The run's wire log, if it keeps or replays one.
     tape: Option<Tape>,
     /// Tyme and tock for the guest, shared by the plugin's instances.
@@ -96,14 +180,14 @@ fn refill(store: &mut Store<StoreData>, budget: &Budget) -> wasmtime::Result<()>
 }
 
 impl PluginDoer {
-    /// Instantiates the component in `store` (its start function runs
-    /// here, outside any hook): the doer instance.
+    /// A doer of `inst` (made, or joined), with its own state `mine`.
     pub(crate) fn new(
-        mut store: Store<StoreData>,
+        inst: SharedInstance,
+        mine: DoerData,
+        tape: Option<Tape>,
         making: Making<'_>,
-    ) -> Result<PluginDoer, CallFailure> {
+    ) -> PluginDoer {
         let Making {
-            pre,
             attempt,
             options,
             budget,
@@ -112,84 +196,73 @@ impl PluginDoer {
             stats,
             spawner,
         } = making;
-        refill(&mut store, &budget).map_err(|e| CallFailure::from_error(&e, &budget))?;
-        // Its start function runs outside any hook: tyme and tock read 0,
-        // not what the plugin's last call left in the shared cell.
-        now.set(0.0, 0.0);
-        let world = pre.instantiate(&mut store).map_err(|e| {
-            CallFailure::Instantiate(Box::new(CallFailure::from_error(&e, &budget)))
-        })?;
         // One file per doer path and attempt, in the folder given: `/`
         // becomes `+`, which no name holds, so no two doers share a file.
         let core_dump = core_dumps.map(|dir| {
-            let path = store.data().path.replace('/', "+");
+            let path = mine.path.replace('/', "+");
             dir.join(format!("{path}.{attempt}.coredump"))
         });
-        let tape = store.data().tape.clone();
-        Ok(PluginDoer {
-            store,
-            world,
+        PluginDoer {
+            inst,
+            path: Rc::from(mine.path.as_str()),
+            mine: Box::new(mine),
+            handle: None,
             options,
             budget,
             core_dump,
             poisoned: false,
             stats,
-            crossed: false,
             tape,
             now,
             children: BTreeMap::new(),
             spawner,
-        })
-    }
-
-    /// Runs the component's `validate` on `options`. Bounded by its fuel,
-    /// never by the wall clock: it ends the same way in a recording and in
-    /// its replay.
-    pub(crate) fn validate(mut self, options: &[(String, Value)]) -> Result<(), CallFailure> {
-        let mut budget = self.budget;
-        if let Some(w) = &mut budget.watch {
-            w.ticks = 1 << 62;
-        }
-        refill(&mut self.store, &budget).map_err(|e| CallFailure::from_error(&e, &budget))?;
-        // Before anything runs: tyme and tock read 0 (see `new`).
-        self.now.set(0.0, 0.0);
-        match self
-            .world
-            .hio_doer_hooks()
-            .call_validate(&mut self.store, &options.to_vec())
-        {
-            Ok(r) => r.map_err(CallFailure::guest),
-            Err(e) => Err(CallFailure::from_error(&e, &budget)),
         }
     }
 
+    /// Its own state (between its calls, and while it is being made).
+    pub(crate) fn data_mut(&mut self) -> &mut DoerData {
+        &mut self.mine
+    }
+
+    /// One hook call: `hook` runs the guest with this doer's state in the
+    /// store and the instance's exports.
     fn call<T>(
         &mut self,
         cx: &mut Context<'_>,
         name: &str,
         hook: impl FnOnce(&DoerWorld, &mut Store<StoreData>) -> wasmtime::Result<Result<T, String>>,
     ) -> HookResult<T> {
+        let inst = Rc::clone(&self.inst);
+        let mut inst = inst.borrow_mut();
+        let inst = &mut *inst;
+        if let Some(by) = &inst.poisoned {
+            // Another doer's call broke the instance: this one fails now,
+            // and none of its code runs again.
+            self.poisoned = true;
+            return Err(Failure(format!("its instance is poisoned: {by}")));
+        }
         self.prune_children(cx);
         self.now.set(cx.tyme(), cx.tock());
-        if std::mem::take(&mut self.crossed) {
-            self.store.data().crossing.reset();
+        if std::mem::take(&mut inst.crossed) {
+            inst.store.data().crossing.reset();
         }
-        if !self.store.data().listeners.held_back.is_empty() {
-            self.store.data_mut().listeners.held_back.clear();
+        if !self.mine.listeners.held_back.is_empty() {
+            self.mine.listeners.held_back.clear();
         }
+        std::mem::swap(&mut inst.store.data_mut().doer, &mut self.mine);
         let before = charge::activity();
-        let armed = self.arm_interrupt(cx, name);
+        let armed = self.arm_interrupt(&mut inst.store, cx, name);
         // The hook's outside calls as it left them (closing its children,
         // below, runs their hooks).
         let mut calls = 0;
-        let result = match refill(&mut self.store, &self.budget) {
+        let result = match refill(&mut inst.store, &self.budget) {
             Ok(()) => {
                 if armed {
-                    self.store.set_epoch_deadline(0);
+                    inst.store.set_epoch_deadline(0);
                 }
                 // The clock and the fuel are read only when figures are kept.
                 let start = self.stats.as_ref().map(|_| Instant::now());
-                let r = hook(&self.world, &mut self.store);
+                let r = hook(&inst.world, &mut inst.store);
                 if let Some(tape) = &self.tape {
                     calls = tape.hook_calls();
                 }
@@ -200,27 +273,37 @@ impl PluginDoer {
                     let used = self
                         .budget
                         .fuel
-                        .saturating_sub(self.store.get_fuel().unwrap_or(0));
-                    let peak = self.store.data().limits.peak as u64;
+                        .saturating_sub(inst.store.get_fuel().unwrap_or(0));
+                    let peak = inst.store.data().limits.peak as u64;
                     stats.record_call(start.elapsed(), used, peak);
                 }
                 r
             }
             Err(e) => Err(e),
         };
-        self.crossed = charge::activity() != before;
+        inst.crossed = charge::activity() != before;
+        std::mem::swap(&mut inst.store.data_mut().doer, &mut self.mine);
         // A quiet call that returned (the common case): nothing to deliver
         // and no limit gone over, so the store's data is not touched.
         let result = match result {
-            Ok(Ok(v)) if !self.crossed => return Ok(v),
+            Ok(Ok(v)) if !inst.crossed => return Ok(v),
             other => other,
         };
-        self.deliver(cx);
-        let violation = self.store.data_mut().violation.take();
+        // What it printed, as lines of its log (a call that handed the
+        // host nothing printed nothing).
+        let out = inst.crossed.then(|| {
+            let data = inst.store.data_mut();
+            [
+                ("stdout", data.stdout.take()),
+                ("stderr", data.stderr.take()),
+            ]
+        });
+        let violation = inst.store.data_mut().violation.take();
         let failure = match (result, violation) {
             // Over a limit the host checks at its boundary: the guest got an
             // error back, and the call fails (the instance stays usable).
             (Ok(_), Some(limit)) => {
+                self.deliver(cx, out);
                 let failure = CallFailure::Limit(limit);
                 cx.log(
                     Level::Error,
@@ -231,17 +314,27 @@ impl PluginDoer {
                 );
                 failure
             }
-            (Ok(Ok(v)), None) => return Ok(v),
-            (Ok(Err(reason)), None) => CallFailure::guest(reason),
+            (Ok(Ok(v)), None) => {
+                self.deliver(cx, out);
+                return Ok(v);
+            }
+            (Ok(Err(reason)), None) => {
+                self.deliver(cx, out);
+                CallFailure::guest(reason)
+            }
             (Err(e), _) => {
                 self.poisoned = true;
                 let reason = CallFailure::from_error(&e, &self.budget);
+                inst.poisoned = Some(Rc::from(format!(
+                    "trap in {} during {name}: {reason}",
+                    self.path
+                )));
                 if let (Some(tape), CallFailure::Limit(Limit::WallTime(_))) = (&self.tape, &reason)
                 {
                     tape.interrupted(cx.path(), name, calls);
                 }
                 let fuel = self.budget.fuel;
-                let used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
+                let used = fuel.saturating_sub(inst.store.get_fuel().unwrap_or(0));
                 // An epoch interrupt leaves wasmtime's fuel counter where it
                 // last flushed it, so it is not reported as a figure.
                 let spent = if matches!(reason, CallFailure::Limit(Limit::WallTime(_))) {
@@ -249,6 +342,8 @@ impl PluginDoer {
                 } else {
                     format!("fuel used {used} of {fuel}")
                 };
+                let dump = self.core_dump(&mut inst.store, cx, name, &e);
+                self.deliver(cx, out);
                 let mut report = format!(
                     "trap in {name} at tyme {} ({spent}): {reason}",
                     hio_scheduler::fmt_tyme(cx.tyme()),
@@ -260,7 +355,9 @@ impl PluginDoer {
                     Level::Error,
                     &hio_scheduler::cut(report.trim_end(), MAX_REPORT),
                 );
-                self.write_core_dump(cx, name, &e);
+                if let Some(note) = dump {
+                    cx.log(Level::Error, &note);
+                }
                 reason
             }
         };
@@ -273,7 +370,7 @@ impl PluginDoer {
     /// With a tape: the hook's network calls are counted from here, and a
     /// replay whose recording has the watchdog strike this hook arms the
     /// store to stop it at the same point (returns whether it did).
-    fn arm_interrupt(&mut self, cx: &Context<'_>, hook: &str) -> bool {
+    fn arm_interrupt(&self, store: &mut Store<StoreData>, cx: &Context<'_>, hook: &str) -> bool {
         let Some(tape) = &self.tape else {
             return false;
         };
@@ -284,7 +381,7 @@ impl PluginDoer {
         let tape = tape.clone();
         // Called at every epoch check while armed (the deadline is 0):
         // once the hook has made its recorded calls, it stops there.
-        self.store.epoch_deadline_callback(move |_| {
+        store.epoch_deadline_callback(move |_| {
             Ok(if tape.hook_calls() >= calls {
                 UpdateDeadline::Interrupt
             } else {
@@ -294,39 +391,33 @@ impl PluginDoer {
         true
     }
 
-    /// Writes the core dump wasmtime took at the trap, where one was asked for.
-    fn write_core_dump(&mut self, cx: &mut Context<'_>, hook: &str, e: &wasmtime::Error) {
+    /// Writes the core dump wasmtime took at the trap, where one was asked
+    /// for: the log line that says so.
+    fn core_dump(
+        &self,
+        store: &mut Store<StoreData>,
+        cx: &Context<'_>,
+        hook: &str,
+        e: &wasmtime::Error,
+    ) -> Option<String> {
         let (Some(file), Some(dump)) = (&self.core_dump, e.downcast_ref::<WasmCoreDump>()) else {
-            return;
+            return None;
         };
-        let bytes = dump.serialize(&mut self.store, &format!("{} {hook}", cx.path()));
-        match write_private(file, &bytes) {
-            Ok(()) => cx.log(
-                Level::Error,
-                &format!("core dump written to {}", file.display()),
-            ),
-            Err(err) => cx.log(
-                Level::Error,
-                &format!("core dump not written to {}: {err}", file.display()),
-            ),
-        }
+        let bytes = dump.serialize(store, &format!("{} {hook}", cx.path()));
+        Some(match write_private(file, &bytes) {
+            Ok(()) => format!("core dump written to {}", file.display()),
+            Err(err) => format!("core dump not written to {}: {err}", file.display()),
+        })
     }
 
     /// Hands what the call produced to the host: tock, log lines, output.
-    fn deliver(&mut self, cx: &mut Context<'_>) {
-        let data = self.store.data_mut();
+    fn deliver(&mut self, cx: &mut Context<'_>, out: Option<[(&str, crate::wasi::Captured); 2]>) {
+        let data = &mut self.mine;
         if let Some(tock) = data.tock_set.take() {
             // The host checked the value when the guest set it.
             let _ = cx.set_tock(tock);
         }
         let logs = data.logs.take();
-        // A call that handed the host nothing printed nothing.
-        let out = self.crossed.then(|| {
-            [
-                ("stdout", data.stdout.take()),
-                ("stderr", data.stderr.take()),
-            ]
-        });
         for (level, message) in logs {
             cx.log(level, &message);
         }
@@ -357,7 +448,7 @@ impl PluginDoer {
         if self.poisoned {
             // Its `exit` will not run: its children go now, and the spawns
             // it asked for are not made.
-            let data = self.store.data_mut();
+            let data = &mut self.mine;
             let cancelled = std::mem::take(&mut data.children.spawned);
             data.children.removed.clear();
             if let Some(net) = &data.net {
@@ -368,7 +459,7 @@ impl PluginDoer {
             self.remove_children(cx);
             return;
         }
-        let data = self.store.data_mut();
+        let data = &mut self.mine;
         if data.children.spawned.is_empty() && data.children.removed.is_empty() {
             return;
         }
@@ -395,8 +486,8 @@ impl PluginDoer {
                     }
                 }
                 Err(e) => {
-                    self.store.data_mut().children.alive.remove(&req.name);
-                    if let (Some(cid), Some(net)) = (req.conn, &self.store.data().net) {
+                    self.mine.children.alive.remove(&req.name);
+                    if let (Some(cid), Some(net)) = (req.conn, &self.mine.net) {
                         net.access.net.close(cid);
                     }
                     cx.log(Level::Warn, &format!("spawn of {full:?} failed: {e}"));
@@ -409,7 +500,7 @@ impl PluginDoer {
     fn remove_children(&mut self, cx: &mut Context<'_>) {
         self.prune_children(cx);
         let ids: Vec<DoerId> = std::mem::take(&mut self.children).into_values().collect();
-        self.store.data_mut().children.alive.clear();
+        self.mine.children.alive.clear();
         if !ids.is_empty() {
             cx.remove(&ids);
         }
@@ -422,7 +513,7 @@ impl PluginDoer {
             return;
         }
         let parent = cx.path().rsplit_once('/').map_or("", |(p, _)| p).to_owned();
-        let me = self.store.data().name.clone();
+        let me = self.mine.name.clone();
         let gone: Vec<String> = self
             .children
             .iter()
@@ -436,34 +527,58 @@ impl PluginDoer {
             })
             .map(|(name, _)| name.clone())
             .collect();
-        let data = self.store.data_mut();
         for name in gone {
             self.children.remove(&name);
-            data.children.alive.remove(&name);
+            self.mine.children.alive.remove(&name);
         }
     }
 
-    /// Calls the component's `enter` export directly (see `bare_recur`).
+    /// Calls the component's `enter` directly (see `bare_recur`).
     pub fn bare_enter(&mut self) -> Result<(), CallFailure> {
-        let options = self.options.clone();
-        match self
-            .world
-            .hio_doer_hooks()
-            .call_enter(&mut self.store, &options)
-        {
+        let mut inst = self.inst.borrow_mut();
+        let inst = &mut *inst;
+        let hooks = inst.world.hio_doer_hooks().doer();
+        match hooks.call_enter(&mut inst.store, &self.options) {
+            Ok(Ok(handle)) => {
+                self.handle = Some(handle);
+                Ok(())
+            }
+            Ok(Err(reason)) => Err(CallFailure::guest(reason)),
+            Err(e) => Err(CallFailure::from_error(&e, &self.budget)),
+        }
+    }
+
+    /// Calls the doer's `recur` directly: no scheduler, no fuel refill, no
+    /// log delivery, no swap of its state. The floor a scheduled call is
+    /// measured against in the benchmarks.
+    pub fn bare_recur(&mut self, tyme: f64) -> Result<bool, CallFailure> {
+        let Some(handle) = self.handle else {
+            return Err(CallFailure::guest("no doer: enter did not succeed".into()));
+        };
+        let mut inst = self.inst.borrow_mut();
+        let inst = &mut *inst;
+        match recur(&inst.world, &mut inst.store, handle, tyme) {
             Ok(r) => r.map_err(CallFailure::guest),
             Err(e) => Err(CallFailure::from_error(&e, &self.budget)),
         }
     }
 
-    /// Calls the component's `recur` export directly: no scheduler, no
-    /// fuel refill, no log delivery. The floor a scheduled call is measured
-    /// against in the benchmarks.
-    pub fn bare_recur(&mut self, tyme: f64) -> Result<bool, CallFailure> {
-        match recur(&self.world, &mut self.store, tyme) {
-            Ok(r) => r.map_err(CallFailure::guest),
-            Err(e) => Err(CallFailure::from_error(&e, &self.budget)),
-        }
+    /// Calls method `f` of the guest's doer; `Ok(())` when there is none
+    /// (its `enter` failed, or it has exited).
+    fn method(
+        &mut self,
+        cx: &mut Context<'_>,
+        name: &str,
+        f: impl FnOnce(
+            &DoerExports,
+            &mut Store<StoreData>,
+            ResourceAny,
+        ) -> wasmtime::Result<Result<(), String>>,
+    ) -> HookResult {
+        let Some(handle) = self.handle else {
+            return Ok(());
+        };
+        self.call(cx, name, |w, s| f(&w.hio_doer_hooks().doer(), s, handle))
     }
 }
 
@@ -471,34 +586,42 @@ impl Doer for PluginDoer {
     fn enter(&mut self, cx: &mut Context<'_>) -> HookResult {
         let options = std::mem::take(&mut self.options);
         let r = self.call(cx, "enter", |w, s| {
-            w.hio_doer_hooks().call_enter(s, &options)
+            w.hio_doer_hooks().doer().call_enter(s, &options)
         });
         self.options = options;
-        r
+        self.handle = Some(r?);
+        Ok(())
     }
 
     fn recur(&mut self, cx: &mut Context<'_>, tyme: f64) -> HookResult<bool> {
-        self.call(cx, "recur", |w, s| recur(w, s, tyme))
+        let Some(handle) = self.handle else {
+            return Err(Failure("no doer: its enter did not succeed".into()));
+        };
+        self.call(cx, "recur", |w, s| recur(w, s, handle, tyme))
     }
 
     fn clean(&mut self, cx: &mut Context<'_>) -> HookResult {
-        self.call(cx, "clean", |w, s| w.hio_doer_hooks().call_clean(s))
+        self.method(cx, "clean", |d, s, h| d.call_clean(s, h))
     }
 
     fn cease(&mut self, cx: &mut Context<'_>) -> HookResult {
-        self.call(cx, "cease", |w, s| w.hio_doer_hooks().call_cease(s))
+        self.method(cx, "cease", |d, s, h| d.call_cease(s, h))
     }
 
     fn abort(&mut self, cx: &mut Context<'_>, reason: &str) -> HookResult {
-        self.call(cx, "abort", |w, s| {
-            w.hio_doer_hooks().call_abort(s, reason).map(Ok)
-        })
+        self.method(cx, "abort", |d, s, h| d.call_abort(s, h, reason).map(Ok))
     }
 
     fn exit(&mut self, cx: &mut Context<'_>) -> HookResult {
-        let r = self.call(cx, "exit", |w, s| w.hio_doer_hooks().call_exit(s));
+        // The guest's doer is dropped with its `exit`, in the same call.
+        let r = self.method(cx, "exit", |d, s, h| {
+            let r = d.call_exit(&mut *s, h)?;
+            h.resource_drop(s)?;
+            Ok(r)
+        });
+        self.handle = None;
         // Nothing outlives its doer: its children close with it, and its
-        // connections (with its store) once flushed.
+        // connections (with its state) once flushed.
         self.remove_children(cx);
         r
     }
@@ -508,20 +631,45 @@ impl Doer for PluginDoer {
     }
 }
 
+impl Drop for PluginDoer {
+    /// A doer dropped before its `exit` (the tree torn down): the guest's
+    /// doer goes with it, where its instance still runs code.
+    fn drop(&mut self) {
+        let Some(handle) = self.handle.take() else {
+            return;
+        };
+        let Ok(mut inst) = self.inst.try_borrow_mut() else {
+            return;
+        };
+        let inst = &mut *inst;
+        if inst.poisoned.is_some() || refill(&mut inst.store, &self.budget).is_err() {
+            return;
+        }
+        std::mem::swap(&mut inst.store.data_mut().doer, &mut self.mine);
+        if handle.resource_drop(&mut inst.store).is_err() {
+            inst.poisoned = Some(Rc::from(format!(
+                "trap in {} while its doer was dropped",
+                self.path
+            )));
+        }
+        std::mem::swap(&mut inst.store.data_mut().doer, &mut self.mine);
+    }
+}
+
 /// Calls `recur`; when it failed, `failure` for the reason (in the same
 /// hook call: the fuel left pays for it).
 fn recur(
     world: &DoerWorld,
     store: &mut Store<StoreData>,
+    handle: ResourceAny,
     tyme: f64,
 ) -> wasmtime::Result<Result<bool, String>> {
-    Ok(
-        match world.hio_doer_hooks().call_recur(&mut *store, tyme)? {
-            Progress::Running => Ok(false),
-            Progress::Done => Ok(true),
-            Progress::Failed => Err(world.hio_doer_hooks().call_failure(store)?),
-        },
-    )
+    let doer = world.hio_doer_hooks().doer();
+    Ok(match doer.call_recur(&mut *store, handle, tyme)? {
+        Progress::Running => Ok(false),
+        Progress::Done => Ok(true),
+        Progress::Failed => Err(doer.call_failure(store, handle)?),
+    })
 }
 
 /// Writes `bytes` to `file`, mode 0600, never through a symbolic link (one

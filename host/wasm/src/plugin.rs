@@ -3,11 +3,11 @@
 //! and the [`Spawns`] among its grants, the plugins its children come from.
 //! Here a configuration becomes a store; the instance is `instance.rs`'s.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use hio_io::ConnId;
 
@@ -21,9 +21,9 @@ use crate::charge::{Crossing, DEFAULT_HOST_BYTES};
 use crate::failure::CallFailure;
 use crate::iface::children::ChildState;
 use crate::iface::handles::{NetAccess, NetDoer};
-use crate::instance::{Making, PluginDoer, Spawner};
+use crate::instance::{Instance, Making, PluginDoer, SharedInstance, Spawner};
 use crate::stats::StatsHandle;
-use crate::store::{Limiter, StoreData};
+use crate::store::{DoerData, Limiter, StoreData};
 use crate::tape::Tape;
 use crate::wasi::{self, WallStart};
 
@@ -99,6 +99,10 @@ pub struct InstanceConfig {
     pub wall_start: WallStart,
     /// The run's wire log, recording or replaying its network calls.
     pub tape: Option<Tape>,
+    /// Its share group: doers of one plugin with the same value live in
+    /// one instance (made by the first of them, with its limits); `None`:
+    /// an instance of its own.
+    pub share: Option<String>,
 }
 
 impl Default for InstanceConfig {
@@ -119,6 +123,7 @@ impl Default for InstanceConfig {
             children: 64,
             wall_start: WallStart::default(),
             tape: None,
+            share: None,
         }
     }
 }
@@ -151,6 +156,19 @@ pub struct Plugin {
     /// `Plugin` stays on one thread, and a call runs to its end before the
     /// next is made.)
     tyme: wasi::TymeCell,
+    /// Its share groups' instances, while a doer holds them.
+    groups: RefCell<BTreeMap<String, Group>>,
+    /// The instance `validate` runs in, kept while it does not trap, with
+    /// the memory limit it was made with.
+    validator: RefCell<Option<(u64, Instance)>>,
+}
+
+/// A share group's instance, and how many it has had (each fresh one,
+/// after a trap, gets its own seed).
+#[derive(Default)]
+struct Group {
+    instance: Weak<RefCell<Instance>>,
+    made: u32,
 }
 
 impl Plugin {
@@ -168,6 +186,8 @@ impl Plugin {
             watch,
             core_dumps,
             tyme: wasi::TymeCell::default(),
+            groups: RefCell::default(),
+            validator: RefCell::default(),
         }
     }
 
@@ -186,12 +206,13 @@ impl Plugin {
         &self.path
     }
 
-    fn store(&self, path: &str, attempt: u32, cfg: &InstanceConfig) -> Store<StoreData> {
+    /// A fresh store for one instance; `key` and `attempt` seed it.
+    fn store(&self, key: &str, attempt: u32, cfg: &InstanceConfig) -> Store<StoreData> {
         let tyme = self.tyme.clone();
         let crossing = Crossing::new(cfg.host_bytes);
         let stdout = wasi::GuestOutput::new(&crossing);
         let stderr = wasi::GuestOutput::new(&crossing);
-        let seed = wasi::seed(cfg.seed, path, attempt);
+        let seed = wasi::seed(cfg.seed, key, attempt);
         let wasi = wasi::context(&tyme, &cfg.wall_start, seed, &stdout, &stderr);
         let limits = StoreLimitsBuilder::new()
             .memory_size(usize::try_from(cfg.memory).unwrap_or(usize::MAX))
@@ -210,37 +231,81 @@ impl Plugin {
             StoreData {
                 wasi,
                 table,
-                message: cfg.message,
                 violation: None,
                 limits,
                 tyme,
-                tock_set: None,
-                logs: Default::default(),
-                refusals: Default::default(),
                 crossing,
-                decks: cfg.decks.clone(),
                 stdout,
                 stderr,
-                name: path.rsplit('/').next().unwrap_or(path).to_owned(),
-                path: path.to_owned(),
                 tape: cfg.tape.clone(),
-                net: cfg.net.as_ref().map(|access| NetDoer {
-                    owner: access.net.owner(access.limits),
-                    access: access.clone(),
-                }),
-                listeners: Default::default(),
-                children: ChildState {
-                    spawnable: cfg.spawns.0.keys().cloned().collect(),
-                    max: cfg.children,
-                    ..Default::default()
-                },
+                doer: Box::new(DoerData::none()),
             },
         );
         store.limiter(|s| &mut s.limits);
         store
     }
 
-    /// Makes a fresh instance for the doer at `path` (restart `attempt`).
+    /// The state the host keeps for the doer at `path`.
+    fn doer_data(path: &str, cfg: &InstanceConfig) -> DoerData {
+        DoerData {
+            message: cfg.message,
+            decks: cfg.decks.clone(),
+            name: path.rsplit('/').next().unwrap_or(path).to_owned(),
+            path: path.to_owned(),
+            net: cfg.net.as_ref().map(|access| NetDoer {
+                owner: access.net.owner(access.limits),
+                access: access.clone(),
+            }),
+            children: ChildState {
+                spawnable: cfg.spawns.0.keys().cloned().collect(),
+                max: cfg.children,
+                ..Default::default()
+            },
+            ..DoerData::none()
+        }
+    }
+
+    /// A fresh instance, seeded by `key` and `attempt`.
+    fn fresh(
+        &self,
+        key: &str,
+        attempt: u32,
+        cfg: &InstanceConfig,
+    ) -> Result<Instance, CallFailure> {
+        let store = self.store(key, attempt, cfg);
+        Instance::new(store, &self.pre, &self.budget(cfg), &self.tyme)
+    }
+
+    /// The instance the doer at `path` (restart `attempt`) lives in: its
+    /// share group's, made if the group has none or its last one trapped,
+    /// or one of its own.
+    fn instance_for(
+        &self,
+        path: &str,
+        attempt: u32,
+        cfg: &InstanceConfig,
+    ) -> Result<SharedInstance, CallFailure> {
+        let Some(share) = &cfg.share else {
+            return Ok(Rc::new(RefCell::new(self.fresh(path, attempt, cfg)?)));
+        };
+        let mut groups = self.groups.borrow_mut();
+        let group = groups.entry(share.clone()).or_default();
+        if let Some(inst) = group.instance.upgrade()
+            && !inst.borrow().is_poisoned()
+        {
+            return Ok(inst);
+        }
+        // Seeded by the group's name and how many it has had, so a run
+        // makes the same instances whichever doer comes first.
+        let inst = self.fresh(&format!("share:{share}"), group.made, cfg)?;
+        group.made += 1;
+        let inst = Rc::new(RefCell::new(inst));
+        group.instance = Rc::downgrade(&inst);
+        Ok(inst)
+    }
+
+    /// Makes the doer at `path` (restart `attempt`): in a fresh instance,
+    /// or in its share group's.
     pub fn instantiate(
         &self,
         path: &str,
@@ -248,6 +313,7 @@ impl Plugin {
         options: Vec<(String, Value)>,
         cfg: &InstanceConfig,
     ) -> Result<PluginDoer, CallFailure> {
+        let inst = self.instance_for(path, attempt, cfg)?;
         let stats = cfg.record_stats.then(|| cfg.stats.cell(path, attempt));
         let spawner = (!cfg.spawns.0.is_empty()).then(|| {
             Box::new(ChildPlugins {
@@ -259,7 +325,6 @@ impl Plugin {
             }) as Box<dyn Spawner>
         });
         let making = Making {
-            pre: &self.pre,
             attempt,
             options,
             budget: self.budget(cfg),
@@ -268,28 +333,39 @@ impl Plugin {
             stats,
             spawner,
         };
-        PluginDoer::new(self.store(path, attempt, cfg), making)
+        Ok(PluginDoer::new(
+            inst,
+            Self::doer_data(path, cfg),
+            cfg.tape.clone(),
+            making,
+        ))
     }
 
-    /// Runs the plugin's `validate` on `options` in a throwaway instance.
+    /// Runs the plugin's `validate` on `options`, in an instance kept for
+    /// it (a fresh one after a trap, or for another memory limit).
     pub fn validate(
         &self,
         options: &[(String, Value)],
         cfg: &InstanceConfig,
     ) -> Result<(), CallFailure> {
-        // Its figures go nowhere: `validate` is not a doer of the run; and
-        // it touches no deck: the tree does not exist yet.
+        // It touches no deck and makes no network call (the tree does not
+        // exist yet), and it is not on the run's wire log.
         let cfg = InstanceConfig {
             stats: StatsHandle::default(),
             decks: DeckAccess::default(),
             net: None,
             spawns: Spawns::default(),
-            // Nor is it on the run's wire log: it makes no network call.
             tape: None,
+            share: None,
             ..cfg.clone()
         };
-        self.instantiate("validate", 0, Vec::new(), &cfg)?
-            .validate(options)
+        let mut validator = self.validator.borrow_mut();
+        let reuse = matches!(&*validator, Some((memory, inst)) if *memory == cfg.memory && !inst.is_poisoned());
+        if !reuse {
+            *validator = Some((cfg.memory, self.fresh("validate", 0, &cfg)?));
+        }
+        let (_, inst) = validator.as_mut().expect("made above");
+        inst.validate(options, &self.budget(&cfg), &self.tyme)
     }
 
     /// A leaf spec whose instances are made from this plugin.
@@ -323,7 +399,7 @@ impl Plugin {
                 .instantiate(birth.path, birth.attempt, options.clone(), &cfg)
                 .map_err(|e| e.to_string())?;
             if let Some(cid) = handed.conn.take() {
-                let data = doer.store.data_mut();
+                let data = doer.data_mut();
                 if let Some(net) = &data.net {
                     net.access.net.give(cid, &net.owner);
                     data.children.handed = Some(cid);

@@ -18,13 +18,31 @@ use crate::tape::Tape;
 use crate::wasi::{GuestOutput, TymeCell};
 use hio_scheduler::DeckAccess;
 
-/// Store data of a doer instance.
+/// Store data of a component instance: what the instance owns, and the
+/// state of the doer whose call runs ([`DoerData`]).
 pub struct StoreData {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
     pub(crate) limits: Limiter,
-    /// Tyme and this doer's tock as the host set them for the call.
+    /// Tyme and the calling doer's tock as the host set them for the call.
     pub(crate) tyme: TymeCell,
+    /// A limit the doer went over during this call: the call's failure.
+    pub(crate) violation: Option<Limit>,
+    /// Bytes this hook call has handed the host, against its limit.
+    pub(crate) crossing: Crossing,
+    pub(crate) stdout: GuestOutput,
+    pub(crate) stderr: GuestOutput,
+    /// The run's wire log, if it keeps or replays one.
+    pub(crate) tape: Option<Tape>,
+    /// The doer whose call runs: its own for an instance of one doer; in
+    /// a shared instance each doer's is swapped in for its call, so every
+    /// host call acts for the caller, with its grants.
+    pub(crate) doer: Box<DoerData>,
+}
+
+/// What the host keeps for one doer: its identity, its grants, and what
+/// its calls leave the host.
+pub struct DoerData {
     /// The tock the guest set during the call, if it did.
     pub(crate) tock_set: Option<f64>,
     pub(crate) logs: Lines,
@@ -33,24 +51,35 @@ pub struct StoreData {
     pub(crate) decks: DeckAccess,
     /// Largest deck item this doer may push or pull.
     pub(crate) message: u64,
-    /// A limit the doer went over during this call: the call's failure.
-    pub(crate) violation: Option<Limit>,
-    /// Bytes this hook call has handed the host, against its limit.
-    pub(crate) crossing: Crossing,
-    pub(crate) stdout: GuestOutput,
-    pub(crate) stderr: GuestOutput,
     /// The doer's own name (the last segment of its path).
     pub(crate) name: String,
     /// The doer's path.
     pub(crate) path: String,
-    /// The run's wire log, if it keeps or replays one.
-    pub(crate) tape: Option<Tape>,
     /// Its network grants and its claim on the run's network.
     pub(crate) net: Option<NetDoer>,
     /// The listeners it holds handles to.
     pub(crate) listeners: Listeners,
     /// Its children, and the spawns and removals asked for this call.
     pub(crate) children: ChildState,
+}
+
+impl DoerData {
+    /// The state of no doer: what a shared instance's store holds between
+    /// its doers' calls (and what a call outside any doer's would see).
+    pub(crate) fn none() -> DoerData {
+        DoerData {
+            tock_set: None,
+            logs: Default::default(),
+            refusals: Default::default(),
+            decks: DeckAccess::default(),
+            message: 0,
+            name: String::new(),
+            path: String::new(),
+            net: None,
+            listeners: Default::default(),
+            children: Default::default(),
+        }
+    }
 }
 
 /// The store's resource limiter: wasmtime's for tables and instances, our

@@ -1,6 +1,7 @@
 // Unit tests of the JavaScript SDK layer under plain Node.js, the host's
 // interfaces faked (loader.mjs), from plugins/js:
-//   node --import ./test/loader.mjs --test test/hio_doer.test.mjs host/hio/tests/languages.rs runs them.
+//   node --import ./test/loader.mjs --test test/hio_doer.test.mjs
+// (host/hio/tests/languages.rs runs them).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { host } from './fake-host.mjs';
@@ -92,11 +93,18 @@ class Boom extends Doer {
   }
 }
 
-const entered = (o) => {
-  const hooks = exportDoer(Boom);
-  hooks.enter(opts(o));
-  return hooks;
-};
+const hooks = exportDoer(Boom);
+const entered = (o) => hooks.Doer.enter(opts(o));
+
+test('the hooks are validate and the resource class Doer', () => {
+  assert.deepEqual(Object.keys(hooks).sort(), ['Doer', 'validate']);
+  assert.equal(typeof hooks.Doer.enter, 'function');
+  const d = entered({});
+  assert.ok(d instanceof hooks.Doer, 'enter gives an object of the exported class');
+  for (const m of ['recur', 'failure', 'clean', 'cease', 'abort', 'exit']) {
+    assert.equal(typeof d[m], 'function', m);
+  }
+});
 
 test('recur maps to progress and failure gives the reason', () => {
   assert.equal(entered({}).recur(0), 'running');
@@ -110,21 +118,66 @@ test('recur maps to progress and failure gives the reason', () => {
   assert.equal(h.failure(), 'TypeError: boom');
 });
 
-test('hook errors cross as strings; without an instance the hooks say so', () => {
-  const h = exportDoer(Boom);
-  assert.throws(() => h.validate(opts({ nope: 1n })), (e) => e === 'unknown option `nope`: expected one of mode');
-  assert.throws(() => h.enter(opts({ mode: 'enter' })), (e) => e === 'no entry');
-  assert.equal(h.recur(0), 'failed');
-  assert.equal(h.failure(), 'no instance: enter did not succeed');
-  assert.throws(() => h.clean(), (e) => e === 'no instance: enter did not succeed');
+class Tally extends Doer {
+  static OPTIONS = ['stop', 'fail_at'];
+  constructor(options) {
+    super(options);
+    this.stop = options.integer('stop');
+    this.failAt = options.integer('fail_at');
+    this.count = 0;
+  }
+  recur() {
+    this.count += 1;
+    if (this.count === this.failAt) throw new DoerError(`fail_at ${this.count}`);
+    return this.count >= this.stop;
+  }
+}
+
+test('one module holds many doers, each with its own state and failure', () => {
+  const h = exportDoer(Tally);
+  const a = h.Doer.enter(opts({ stop: 3n, fail_at: 2n }));
+  const b = h.Doer.enter(opts({ stop: 3n, fail_at: 3n }));
+  const c = h.Doer.enter(opts({ stop: 1n }));
+  assert.equal(a.recur(0), 'running');
+  assert.equal(b.recur(0), 'running');
+  assert.equal(c.recur(0), 'done');
+  assert.equal(a.recur(1), 'failed');
+  assert.equal(b.recur(1), 'running');
+  assert.equal(b.recur(2), 'failed');
+  assert.equal(c.failure(), 'recur failed and gave no reason');
+  assert.equal(a.failure(), 'fail_at 2');
+  assert.equal(b.failure(), 'fail_at 3');
+  c.clean();
+  c.exit();
+  // the others go on after one exits, and a doer entered later starts afresh
+  a.abort('fail_at 2');
+  a.exit();
+  const d = h.Doer.enter(opts({ stop: 2n }));
+  assert.equal(d.recur(0), 'running');
+  assert.equal(d.recur(1), 'done');
+  b.abort('fail_at 3');
+  b.exit();
+  d.clean();
+  d.exit();
 });
 
-test('abort swallows errors and exit ends the instance', () => {
+test('hook errors cross as strings; after exit the hooks say so', () => {
+  assert.throws(() => hooks.validate(opts({ nope: 1n })), (e) => e === 'unknown option `nope`: expected one of mode');
+  assert.throws(() => hooks.Doer.enter(opts({ mode: 'enter' })), (e) => e === 'no entry');
+  const h = entered({});
+  h.exit();
+  assert.equal(h.recur(0), 'failed');
+  assert.equal(h.failure(), 'no doer: it exited');
+  assert.throws(() => h.clean(), (e) => e === 'no doer: it exited');
+  assert.throws(() => h.exit(), (e) => e === 'no doer: it exited');
+});
+
+test('abort swallows errors and exit ends the doer', () => {
   const h = entered({});
   h.abort('why');
   assert.equal(Boom.lastAbort, 'why');
   h.exit();
-  assert.throws(() => h.cease(), (e) => e === 'no instance: enter did not succeed');
+  assert.throws(() => h.cease(), (e) => e === 'no doer: it exited');
 });
 
 test('the host calls: set-tock errors, log levels, deck refusals', () => {

@@ -207,6 +207,7 @@ impl Builder<'_> {
                     children: leaf.limits.children,
                     wall_start: self.wall_start.clone(),
                     tape: self.tape.clone(),
+                    share: leaf.share.clone(),
                 };
                 plugin.validate(&leaf.options, &cfg).map_err(|msg| {
                     BuildError::Manifest(ManifestError {

@@ -238,7 +238,7 @@ fn root(text: &str, file: PathBuf) -> Res<Manifest> {
     };
     let doers = match root.get("doers") {
         None => return Err(cx.err(&top, "missing key `doers` (the list of doers to run)")),
-        Some(v) => nodes(&cx, v, &top.key("doers"), limits, &scope)?,
+        Some(v) => nodes(&cx, v, &top.key("doers"), limits, None, &scope)?,
     };
     Ok(Manifest {
         path: file,

@@ -1,6 +1,7 @@
 //! The tree of doers (`[[doers]]`, nested `doers`): each node a plugin
 //! doer ([`Leaf`]) or a DoDoer ([`Group`]), its names unique among
-//! siblings, its `limits` inherited down the tree and its grants not.
+//! siblings, its `limits` and `share` inherited down the tree and its
+//! grants not.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -14,10 +15,13 @@ use super::reader::{Ctx, KeyPath, Res};
 use hio_scheduler::{Grants, Policy, Supervision};
 use hio_wasm::{EngineLimits, Value};
 
-const LEAF_KEYS: &[&str] = &["name", "plugin", "tock", "options", "limits", "grants"];
+const LEAF_KEYS: &[&str] = &[
+    "name", "plugin", "tock", "options", "limits", "grants", "share",
+];
 const GROUP_KEYS: &[&str] = &[
     "name",
     "tock",
+    "share",
     "always",
     "supervision",
     "limits",
@@ -43,6 +47,9 @@ pub struct Leaf {
     pub grants: Grants,
     /// Network and child grants.
     pub net: NetGrants,
+    /// Its share group (its own `share`, or the nearest DoDoer's above
+    /// it): doers of one plugin with the same value live in one instance.
+    pub share: Option<String>,
     /// Line of its `name` key.
     pub line: usize,
     /// Its key path, e.g. `doers[0].doers[2]`.
@@ -62,6 +69,8 @@ pub struct Group {
     pub supervision: Supervision,
     /// Deck grants (not inherited by children).
     pub grants: Grants,
+    /// The share group the doers under it inherit.
+    pub share: Option<String>,
     /// Its children.
     pub doers: Vec<Node>,
 }
@@ -106,12 +115,13 @@ pub(super) struct Scope<'a> {
 }
 
 /// The array of doer tables `v` (at `path`), each node's limits laid over
-/// `inherited`.
+/// `inherited`, its share group `share` unless it names its own.
 pub(super) fn nodes(
     cx: &Ctx<'_>,
     v: &Toml,
     path: &KeyPath,
     inherited: Limits,
+    share: Option<&str>,
     scope: &Scope<'_>,
 ) -> Res<Vec<Node>> {
     let items = v.as_array().ok_or_else(|| {
@@ -124,7 +134,7 @@ pub(super) fn nodes(
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let ip = path.idx(i);
-        let node = node(cx, item, &ip, inherited, scope)?;
+        let node = node(cx, item, &ip, inherited, share, scope)?;
         if !names.insert(node.name().to_owned()) {
             return Err(cx.err(
                 &ip.key("name"),
@@ -136,9 +146,26 @@ pub(super) fn nodes(
     Ok(out)
 }
 
-fn node(cx: &Ctx<'_>, v: &Toml, path: &KeyPath, inherited: Limits, scope: &Scope<'_>) -> Res<Node> {
+fn node(
+    cx: &Ctx<'_>,
+    v: &Toml,
+    path: &KeyPath,
+    inherited: Limits,
+    share: Option<&str>,
+    scope: &Scope<'_>,
+) -> Res<Node> {
     let t = cx.table(v, path)?;
     let name = cx.name(t, path)?;
+    let share = match cx.string(t, "share", path)? {
+        Some(s) if !hio_scheduler::valid_name(s) => {
+            return Err(cx.err(
+                &path.key("share"),
+                format!("bad share group {s:?}: a group's name matches [A-Za-z0-9_.-]{{1,64}}"),
+            ));
+        }
+        Some(s) => Some(s),
+        None => share,
+    };
     let tock = cx.seconds(t, "tock", path, false)?.unwrap_or(0.0);
     let limits = limits(cx, t, path, inherited, scope.engine)?;
     let leaf = t.contains_key("plugin") && !t.contains_key("doers");
@@ -163,6 +190,7 @@ fn node(cx: &Ctx<'_>, v: &Toml, path: &KeyPath, inherited: Limits, scope: &Scope
                 limits,
                 grants,
                 net,
+                share: share.map(str::to_owned),
                 line: cx.line(&path.key("name")),
                 key: path.text(),
             }))
@@ -175,7 +203,8 @@ fn node(cx: &Ctx<'_>, v: &Toml, path: &KeyPath, inherited: Limits, scope: &Scope
                 always: cx.boolean(t, "always", path)?.unwrap_or(false),
                 supervision: supervision(cx, t, path)?,
                 grants,
-                doers: nodes(cx, children, &path.key("doers"), limits, scope)?,
+                share: share.map(str::to_owned),
+                doers: nodes(cx, children, &path.key("doers"), limits, share, scope)?,
             }))
         }
     }

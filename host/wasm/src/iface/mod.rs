@@ -34,9 +34,9 @@ macro_rules! handles {
     ($s:expr) => {
         handles::Handles {
             table: &mut $s.table,
-            net: $s.net.as_ref(),
+            net: $s.doer.net.as_ref(),
             tape: $s.tape.as_ref(),
-            path: &$s.path,
+            path: &$s.doer.path,
             meter: Meter {
                 crossing: &$s.crossing,
                 violation: &mut $s.violation,
@@ -61,30 +61,30 @@ pub(crate) fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<
     doer::types::add_to_linker::<_, Types>(linker, |_| ())?;
     doer::tyme::add_to_linker::<_, tyme::Tyme>(linker, |s| tyme::TymeView {
         tyme: &s.tyme,
-        tock_set: &mut s.tock_set,
+        tock_set: &mut s.doer.tock_set,
     })?;
-    log::add_charged(linker, |s| &mut s.logs)?;
+    log::add_charged(linker, |s| &mut s.doer.logs)?;
     decks::add_charged(linker, |s| decks::DecksView {
-        decks: &s.decks,
-        message: s.message,
+        decks: &s.doer.decks,
+        message: s.doer.message,
         tape: s.tape.as_ref(),
-        refusals: &mut s.refusals,
-        lines: &mut s.logs,
+        refusals: &mut s.doer.refusals,
+        lines: &mut s.doer.logs,
         violation: &mut s.violation,
     })?;
     doer::tcp::add_to_linker::<_, tcp::Tcp>(linker, |s| tcp::TcpView {
         handles: handles!(s),
-        listeners: &mut s.listeners,
+        listeners: &mut s.doer.listeners,
     })?;
     doer::tls::add_to_linker::<_, tcp::Tcp>(linker, |s| tcp::TcpView {
         handles: handles!(s),
-        listeners: &mut s.listeners,
+        listeners: &mut s.doer.listeners,
     })?;
     doer::children::add_to_linker::<_, children::Children>(linker, |s| children::ChildrenView {
         handles: handles!(s),
-        name: &s.name,
-        children: &mut s.children,
-        listeners: &mut s.listeners,
+        name: &s.doer.name,
+        children: &mut s.doer.children,
+        listeners: &mut s.doer.listeners,
     })?;
     doer::http::add_to_linker::<_, http::Http>(linker, |s| handles!(s))?;
     doer::http_client::add_to_linker::<_, http::Http>(linker, |s| handles!(s))
