@@ -64,6 +64,7 @@ pub struct DoerArgs {
     options: Vec<(String, Value)>,
     grants: Grants,
     net: Option<NetGrants>,
+    share: Option<String>,
 }
 
 /// The addresses a harness doer may listen on and connect to.
@@ -84,7 +85,16 @@ impl DoerArgs {
             options: Vec::new(),
             grants: Grants::default(),
             net: None,
+            share: None,
         }
+    }
+
+    /// Puts it in share group `group`: doers of one plugin (one
+    /// [`Harness::load`]) with the same group live in one instance, as the
+    /// manifest's `share` says.
+    pub fn share(mut self, group: &str) -> DoerArgs {
+        self.share = Some(group.to_owned());
+        self
     }
 
     /// Its tock.
@@ -289,6 +299,7 @@ impl Harness {
             options,
             grants,
             net,
+            share,
         } = args;
         let net = match net {
             None => None,
@@ -300,6 +311,7 @@ impl Harness {
             stats: self.stats.clone(),
             record_stats: true,
             net,
+            share,
             ..InstanceConfig::default()
         };
         plugin

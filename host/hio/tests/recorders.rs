@@ -2,7 +2,8 @@
 //! writes the trace the native scheduler writes for the same tree of native
 //! recorders: on the trees of T1–T3, T6 and T7, and on random trees; with
 //! the recorder in Rust, Python, JavaScript or C, and with the four mixed
-//! in one tree.
+//! in one tree; and with recorders sharing instances (`share`, on doers
+//! and inherited from DoDoers), shared and unshared in one tree.
 
 mod common;
 
@@ -21,11 +22,13 @@ enum Tree {
         stop: u64,
         fail_at: Option<u64>,
         retock: Option<(u64, f64)>,
+        share: Option<&'static str>,
     },
     Group {
         name: String,
         tock: f64,
         always: bool,
+        share: Option<&'static str>,
         doers: Vec<Tree>,
     },
 }
@@ -37,6 +40,7 @@ fn leaf(name: &str, tock: f64, stop: u64) -> Tree {
         stop,
         fail_at: None,
         retock: None,
+        share: None,
     }
 }
 
@@ -45,8 +49,49 @@ fn group(name: &str, tock: f64, doers: Vec<Tree>) -> Tree {
         name: name.into(),
         tock,
         always: false,
+        share: None,
         doers,
     }
+}
+
+/// `t` with every leaf below it in share group `g` (set on each node, so
+/// DoDoers pass it down as well).
+fn shared(t: Tree, g: &'static str) -> Tree {
+    match t {
+        Tree::Leaf {
+            name,
+            tock,
+            stop,
+            fail_at,
+            retock,
+            ..
+        } => Tree::Leaf {
+            name,
+            tock,
+            stop,
+            fail_at,
+            retock,
+            share: Some(g),
+        },
+        Tree::Group {
+            name,
+            tock,
+            always,
+            doers,
+            ..
+        } => Tree::Group {
+            name,
+            tock,
+            always,
+            share: Some(g),
+            doers,
+        },
+    }
+}
+
+/// The TOML of a `share` key, or nothing.
+fn share_key(share: Option<&str>) -> String {
+    share.map_or(String::new(), |g| format!(", share = \"{g}\""))
 }
 
 /// The recorder in each language: drop-in replacements for one another.
@@ -90,6 +135,7 @@ fn toml_node(t: &Tree, langs: Langs, leaves: &mut usize) -> String {
             stop,
             fail_at,
             retock,
+            share,
         } => {
             let mut opts = format!("stop = {stop}");
             if let Some(f) = fail_at {
@@ -99,19 +145,22 @@ fn toml_node(t: &Tree, langs: Langs, leaves: &mut usize) -> String {
                 opts += &format!(", retock_at = {at}, retock = {to:?}");
             }
             let rec = langs.next(leaves);
+            let share = share_key(*share);
             format!(
-                "{{ name = \"{name}\", plugin = {rec}, tock = {tock:?}, options = {{ {opts} }} }}"
+                "{{ name = \"{name}\", plugin = {rec}, tock = {tock:?}, options = {{ {opts} }}{share} }}"
             )
         }
         Tree::Group {
             name,
             tock,
             always,
+            share,
             doers,
         } => {
             let kids: Vec<String> = doers.iter().map(|d| toml_node(d, langs, leaves)).collect();
+            let share = share_key(*share);
             format!(
-                "{{ name = \"{name}\", tock = {tock:?}, always = {always}, doers = [ {} ] }}",
+                "{{ name = \"{name}\", tock = {tock:?}, always = {always}{share}, doers = [ {} ] }}",
                 kids.join(", ")
             )
         }
@@ -126,6 +175,7 @@ fn native_spec(t: &Tree) -> Spec {
             stop,
             fail_at,
             retock,
+            ..
         } => {
             let mut r = Recorder::new(*stop);
             r.fail_at = *fail_at;
@@ -137,6 +187,7 @@ fn native_spec(t: &Tree) -> Spec {
             tock,
             always,
             doers,
+            ..
         } => DoDoer::new(name.clone())
             .tock(*tock)
             .always(*always)
@@ -240,6 +291,7 @@ fn t6_trees_give_the_native_trace() {
         stop: 100,
         fail_at: None,
         retock: Some((3, to)),
+        share: None,
     };
     assert_same(1.0, Some(12.0), &[retock(0.0, 3.0)]);
     assert_same(1.0, Some(12.0), &[retock(0.25, 2.0)]);
@@ -283,11 +335,33 @@ fn a_failing_recorder_gives_the_native_trace() {
         stop: 10,
         fail_at: Some(2),
         retock: None,
+        share: None,
     };
-    assert_same(0.25, Some(2.0), &[failing, leaf("ok", 0.0, 3)]);
+    assert_same(0.25, Some(2.0), &[failing.clone(), leaf("ok", 0.0, 3)]);
+    // A recur that returns failure fails its doer alone, shared or not.
+    assert_same(
+        0.25,
+        Some(2.0),
+        &[shared(failing, "g"), shared(leaf("ok", 0.0, 3), "g")],
+    );
+}
+
+#[test]
+fn shared_recorders_give_the_native_trace() {
+    // T3's tree with every recorder of a language in one instance (set on
+    // the DoDoers, inherited by their doers), then with one DoDoer's
+    // doers shared and the other's each in its own.
+    let a = || group("A", 0.0, vec![leaf("e0", 0.0, 3), leaf("e1", 0.0625, 3)]);
+    let b = || group("B", 0.0625, vec![leaf("e2", 0.0, 3), leaf("e3", 0.125, 3)]);
+    assert_same(0.03125, Some(0.25), &[shared(a(), "g"), shared(b(), "g")]);
+    assert_same(0.03125, Some(0.25), &[shared(a(), "g"), b()]);
 }
 
 const TOCKS: [f64; 6] = [0.0, 0.03125, 0.0625, 0.09375, 0.125, 0.25];
+
+/// A node's `share`: mostly none (its own instance, or its DoDoer's
+/// group), else one of two groups.
+const SHARES: [Option<&str>; 4] = [None, None, Some("a"), Some("b")];
 
 fn tree() -> impl Strategy<Value = Vec<Tree>> {
     let leaf = (
@@ -295,24 +369,28 @@ fn tree() -> impl Strategy<Value = Vec<Tree>> {
         0u64..6,
         proptest::option::weighted(0.15, 1u64..5),
         proptest::option::weighted(0.15, (1u64..5, 0..TOCKS.len())),
+        prop::sample::select(SHARES.to_vec()),
     )
-        .prop_map(|(t, stop, fail_at, retock)| Tree::Leaf {
+        .prop_map(|(t, stop, fail_at, retock, share)| Tree::Leaf {
             name: String::new(),
             tock: TOCKS[t],
             stop,
             fail_at,
             retock: retock.map(|(at, i)| (at, TOCKS[i])),
+            share,
         });
     let node = leaf.prop_recursive(2, 12, 4, |inner| {
         (
             0..TOCKS.len(),
             proptest::bool::weighted(0.1),
+            prop::sample::select(SHARES.to_vec()),
             prop::collection::vec(inner, 0..4),
         )
-            .prop_map(|(t, always, doers)| Tree::Group {
+            .prop_map(|(t, always, share, doers)| Tree::Group {
                 name: String::new(),
                 tock: TOCKS[t],
                 always,
+                share,
                 doers,
             })
     });

@@ -239,6 +239,9 @@ impl PluginDoer {
             // Another doer's call broke the instance: this one fails now,
             // and none of its code runs again.
             self.poisoned = true;
+            if let Some(stats) = &self.stats {
+                stats.record_failure();
+            }
             return Err(Failure(format!("its instance is poisoned: {by}")));
         }
         self.prune_children(cx);

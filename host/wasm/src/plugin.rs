@@ -278,30 +278,32 @@ impl Plugin {
 
     /// The instance the doer at `path` (restart `attempt`) lives in: its
     /// share group's, made if the group has none or its last one trapped,
-    /// or one of its own.
+    /// or one of its own; and its name in `--stats` (`own`, `<group>#<n>`).
     fn instance_for(
         &self,
         path: &str,
         attempt: u32,
         cfg: &InstanceConfig,
-    ) -> Result<SharedInstance, CallFailure> {
+    ) -> Result<(SharedInstance, String), CallFailure> {
         let Some(share) = &cfg.share else {
-            return Ok(Rc::new(RefCell::new(self.fresh(path, attempt, cfg)?)));
+            let inst = self.fresh(path, attempt, cfg)?;
+            return Ok((Rc::new(RefCell::new(inst)), "own".to_owned()));
         };
         let mut groups = self.groups.borrow_mut();
         let group = groups.entry(share.clone()).or_default();
         if let Some(inst) = group.instance.upgrade()
             && !inst.borrow().is_poisoned()
         {
-            return Ok(inst);
+            return Ok((inst, format!("{share}#{}", group.made - 1)));
         }
         // Seeded by the group's name and how many it has had, so a run
         // makes the same instances whichever doer comes first.
         let inst = self.fresh(&format!("share:{share}"), group.made, cfg)?;
+        let name = format!("{share}#{}", group.made);
         group.made += 1;
         let inst = Rc::new(RefCell::new(inst));
         group.instance = Rc::downgrade(&inst);
-        Ok(inst)
+        Ok((inst, name))
     }
 
     /// Makes the doer at `path` (restart `attempt`): in a fresh instance,
@@ -313,8 +315,10 @@ impl Plugin {
         options: Vec<(String, Value)>,
         cfg: &InstanceConfig,
     ) -> Result<PluginDoer, CallFailure> {
-        let inst = self.instance_for(path, attempt, cfg)?;
-        let stats = cfg.record_stats.then(|| cfg.stats.cell(path, attempt));
+        let (inst, name) = self.instance_for(path, attempt, cfg)?;
+        let stats = cfg
+            .record_stats
+            .then(|| cfg.stats.cell(path, attempt, &name));
         let spawner = (!cfg.spawns.0.is_empty()).then(|| {
             Box::new(ChildPlugins {
                 spawns: cfg.spawns.clone(),

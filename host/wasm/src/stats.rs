@@ -20,6 +20,10 @@ pub struct DoerStats {
     pub peak_memory: u64,
     /// Restarts (fresh instances after a failure).
     pub restarts: u32,
+    /// The instance its latest attempt lives in: `own`, or its share
+    /// group's name and the group's instance count (`g#0`, then `g#1`
+    /// after a trap).
+    pub instance: String,
 }
 
 /// One doer's figures, shared by its instances and the run's table, so a
@@ -46,8 +50,9 @@ impl DoerStatsCell {
 pub struct StatsHandle(Rc<RefCell<BTreeMap<String, DoerStatsCell>>>);
 
 impl StatsHandle {
-    /// The cell of `path`; a restart (`attempt` > 0) is counted.
-    pub(crate) fn cell(&self, path: &str, attempt: u32) -> DoerStatsCell {
+    /// The cell of `path`, living in `instance`; a restart (`attempt` > 0)
+    /// is counted.
+    pub(crate) fn cell(&self, path: &str, attempt: u32, instance: &str) -> DoerStatsCell {
         let cell = self
             .0
             .borrow_mut()
@@ -56,6 +61,7 @@ impl StatsHandle {
             .clone();
         let mut s = cell.0.borrow_mut();
         s.restarts = s.restarts.max(attempt);
+        instance.clone_into(&mut s.instance);
         drop(s);
         cell
     }
@@ -72,19 +78,27 @@ impl StatsHandle {
     /// The figures as a table, one doer a line.
     pub fn table(&self) -> String {
         let mut out = format!(
-            "{:<32} {:>9} {:>12} {:>14} {:>11} {:>8} {:>8}\n",
-            "doer", "calls", "guest time", "fuel used", "peak mem", "restarts", "failures"
+            "{:<32} {:>9} {:>12} {:>14} {:>11} {:>8} {:>8}  {}\n",
+            "doer",
+            "calls",
+            "guest time",
+            "fuel used",
+            "peak mem",
+            "restarts",
+            "failures",
+            "instance"
         );
         for (path, s) in self.snapshot() {
             out.push_str(&format!(
-                "{:<32} {:>9} {:>12} {:>14} {:>11} {:>8} {:>8}\n",
+                "{:<32} {:>9} {:>12} {:>14} {:>11} {:>8} {:>8}  {}\n",
                 path,
                 s.calls,
                 format!("{:.3?}", s.guest_time),
                 s.fuel_used,
                 format!("{} KiB", s.peak_memory / 1024),
                 s.restarts,
-                s.failures
+                s.failures,
+                s.instance
             ));
         }
         out

@@ -18,7 +18,11 @@
 //! `validate`), `log-huge` (log an 8 MiB message
 //! 2,000 times), `long-reason` (fail with an 8 MiB reason), `escapes` (log
 //! and fail with a line break and terminal escapes that imitate another
-//! doer's log line).
+//! doer's log line), and `census`, which does no harm: it logs
+//! `census <n>`, the count of recurs of every doer of its instance so far
+//! (so a test sees which doers share an instance, and when it is fresh).
+//!
+//! With `at = n` it misbehaves only in its n-th recur (counting its own).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -29,6 +33,12 @@ struct Hostile {
     mode: String,
     hook: String,
     count: u64,
+    at: Option<u64>,
+}
+
+thread_local! {
+    /// Recurs of every doer in this instance (mode `census`).
+    static CENSUS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 #[allow(unconditional_recursion)]
@@ -38,10 +48,17 @@ fn recurse(n: u64) -> u64 {
 
 impl Hostile {
     fn act(&mut self, hook: &str) -> Result<(), String> {
-        if hook != self.hook {
+        if hook != self.hook || self.at.is_some_and(|at| at != self.count) {
             return Ok(());
         }
         match self.mode.as_str() {
+            "census" => {
+                let n = CENSUS.with(|c| {
+                    c.set(c.get() + 1);
+                    c.get()
+                });
+                log::info(&format!("census {n}"));
+            }
             "loop" => loop {
                 black_box(self.count);
             },
@@ -174,11 +191,12 @@ const MODES: &[&str] = &[
     "log-huge",
     "long-reason",
     "escapes",
+    "census",
 ];
 const HOOKS: &[&str] = &["enter", "recur", "clean", "cease", "abort", "exit"];
 
 impl Doer for Hostile {
-    const OPTIONS: &'static [&'static str] = &["mode", "hook", "stop"];
+    const OPTIONS: &'static [&'static str] = &["mode", "hook", "stop", "at"];
 
     fn validate(options: &Options) -> Result<(), String> {
         options.only(Self::OPTIONS)?;
@@ -210,6 +228,10 @@ impl Doer for Hostile {
             mode: options.text("mode")?.unwrap_or("trap").to_owned(),
             hook: options.text("hook")?.unwrap_or("recur").to_owned(),
             count: 0,
+            at: options
+                .integer("at")?
+                .map(|n| u64::try_from(n).map_err(|_| "option `at`: a recur number >= 1"))
+                .transpose()?,
         };
         me.act("enter")?;
         Ok(me)

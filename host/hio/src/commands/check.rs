@@ -54,5 +54,27 @@ pub fn check(args: CheckArgs) -> u8 {
          slot per engine; deck, network and spawn grants; in real mode a wall-time \
          watchdog per hook call"
     );
+    let instances = manifest.instance_plan();
+    let shared: Vec<_> = instances.iter().filter(|i| i.share.is_some()).collect();
+    let _ = writeln!(
+        out,
+        "instances: {} for {} doers, {} shared",
+        instances.len(),
+        leaves.len(),
+        shared.len()
+    );
+    for plan in shared {
+        let file = plan
+            .plugin
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy();
+        let _ = writeln!(
+            out,
+            "  share {:?} of {file}: {}",
+            plan.share.as_deref().unwrap_or_default(),
+            plan.doers.join(", ")
+        );
+    }
     OK
 }

@@ -76,7 +76,7 @@ pub use self::limits::{
     DEFAULT_SEND_BUFFER, Limits,
 };
 pub use self::reader::ManifestError;
-pub use self::root::Manifest;
+pub use self::root::{InstancePlan, Manifest};
 pub use self::settings::RunSettings;
 pub use self::tree::{Group, Leaf, Node};
 /// An address grant (`host:port`, `host:*` or `*:*`; the `hio-io` crate's).

@@ -64,6 +64,18 @@ pub struct Manifest {
     pub doers: Vec<Node>,
 }
 
+/// One instance a run starts with: its plugin, its share group (none for a
+/// doer's own), and the paths of the doers it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstancePlan {
+    /// The component file.
+    pub plugin: PathBuf,
+    /// Its share group, if its doers share it.
+    pub share: Option<String>,
+    /// The doers it holds, by path, in manifest order.
+    pub doers: Vec<String>,
+}
+
 impl Manifest {
     /// Reads and parses a manifest file.
     pub fn load(path: impl Into<PathBuf>) -> Result<Manifest, ManifestError> {
@@ -86,6 +98,32 @@ impl Manifest {
     /// Every leaf of the tree, depth-first in order.
     pub fn leaves(&self) -> Vec<&Leaf> {
         self.doers.iter().flat_map(Node::leaves).collect()
+    }
+
+    /// The instances a run of it starts with, in the order of their first
+    /// doer: one per doer without `share`, one per plugin and share group.
+    pub fn instance_plan(&self) -> Vec<InstancePlan> {
+        let mut plans: Vec<InstancePlan> = Vec::new();
+        let mut paths = Vec::new();
+        for node in &self.doers {
+            node.leaf_paths("", &mut paths);
+        }
+        for (path, leaf) in paths {
+            let joined = leaf.share.as_ref().and_then(|share| {
+                plans
+                    .iter_mut()
+                    .find(|p| p.share.as_ref() == Some(share) && p.plugin == leaf.plugin)
+            });
+            match joined {
+                Some(plan) => plan.doers.push(path),
+                None => plans.push(InstancePlan {
+                    plugin: leaf.plugin.clone(),
+                    share: leaf.share.clone(),
+                    doers: vec![path],
+                }),
+            }
+        }
+        plans
     }
 
     /// Every plugin a run of it loads: each leaf's, and each one a leaf
@@ -126,20 +164,24 @@ impl Manifest {
         self.engine.clone().for_run(self.instances(), self.real)
     }
 
-    /// The most doer instances the tree can have alive at once: its leaves,
-    /// and the children of those granted `spawn` (children spawn none).
+    /// The most instances the tree can have alive at once: one per doer
+    /// without `share`; two per share group (a fresh one after a trap,
+    /// while doers still hold the old); the children of the doers granted
+    /// `spawn` (children spawn none); and one per plugin, which runs
+    /// `validate`.
     pub fn instances(&self) -> usize {
-        self.leaves()
+        let doers: usize = self
+            .instance_plan()
             .iter()
-            .map(|l| {
-                let children = if l.net.spawn.is_empty() {
-                    0
-                } else {
-                    l.limits.children as usize
-                };
-                1 + children
-            })
-            .sum()
+            .map(|plan| if plan.share.is_some() { 2 } else { 1 })
+            .sum();
+        let children: usize = self
+            .leaves()
+            .iter()
+            .filter(|l| !l.net.spawn.is_empty())
+            .map(|l| l.limits.children as usize)
+            .sum();
+        doers + children + self.plugins().len()
     }
 
     /// Sets the run's seed, which seeds the simulated network too.

@@ -96,6 +96,24 @@ impl Node {
         }
     }
 
+    /// Every leaf below (and including) this node, depth-first, with its
+    /// path (`prefix` is its parent's, empty at the top).
+    pub fn leaf_paths<'a>(&'a self, prefix: &str, out: &mut Vec<(String, &'a Leaf)>) {
+        let path = if prefix.is_empty() {
+            self.name().to_owned()
+        } else {
+            format!("{prefix}/{}", self.name())
+        };
+        match self {
+            Node::Leaf(l) => out.push((path, l)),
+            Node::Group(g) => {
+                for c in &g.doers {
+                    c.leaf_paths(&path, out);
+                }
+            }
+        }
+    }
+
     /// Every leaf below (and including) this node, depth-first.
     pub fn leaves(&self) -> Vec<&Leaf> {
         match self {
