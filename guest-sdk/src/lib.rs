@@ -98,9 +98,10 @@
 //! `wit_bindgen::generate!` of the `http-doer` world (hidden, in
 //! `bindings`); [`export_doer!`], which implements the world's exports
 //! for your type, makes one value of it per `doer` resource the host asks
-//! `enter` for (an instance may hold many, see the manifest's `share`) and
-//! turns each method call (`recur`, `clean`, `cease`, `abort`, `exit`) and
-//! `validate` into a call of your [`Doer`]'s method, its `Err(String)` into
+//! `enter` for (an instance may hold many, see the manifest's `share`),
+//! keeps them by the id `recur` names them by, and turns each call
+//! (`validate`, `recur`, `clean`, `cease`, `abort`, `exit`) into a call of
+//! your [`Doer`]'s method, its `Err(String)` into
 //! the doer's failure reason; and thin wrappers over the host's imports:
 //! [`tyme`], [`log`], [`decks`], [`net`], [`http`], [`children`], and
 //! [`Options`] for what the manifest gave. Start with [`Doer`] and
@@ -232,6 +233,9 @@ pub mod decks {
 #[doc(hidden)]
 pub mod __private {
     use std::cell::RefCell;
+    use std::rc::Rc;
+
+    pub use std::thread_local;
 
     use crate::bindings::hio::doer::types::{Options as WitOptions, Progress};
     use crate::{Doer, Options};
@@ -247,6 +251,65 @@ pub mod __private {
 
     pub fn validate<D: Doer>(options: WitOptions) -> Result<(), String> {
         D::validate(&Options::from(options))
+    }
+
+    /// The doers of the instance by id, the number `recur` names them by:
+    /// an id is reused once its doer is gone.
+    pub struct Table<D> {
+        slots: Vec<Option<Rc<Slot<D>>>>,
+        free: Vec<u32>,
+    }
+
+    impl<D: Doer> Table<D> {
+        pub const fn new() -> Table<D> {
+            Table {
+                slots: Vec::new(),
+                free: Vec::new(),
+            }
+        }
+
+        /// Puts `slot` in the table: its id.
+        pub fn insert(&mut self, slot: Rc<Slot<D>>) -> u32 {
+            match self.free.pop() {
+                Some(id) => {
+                    self.slots[id as usize] = Some(slot);
+                    id
+                }
+                None => {
+                    self.slots.push(Some(slot));
+                    u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 doers")
+                }
+            }
+        }
+
+        /// The doer `id` names, if the instance holds it.
+        pub fn get(&self, id: u32) -> Option<Rc<Slot<D>>> {
+            self.slots.get(id as usize).and_then(Option::clone)
+        }
+
+        /// Forgets doer `id` (dropped by the host).
+        pub fn remove(&mut self, id: u32) {
+            if let Some(slot) = self.slots.get_mut(id as usize)
+                && slot.take().is_some()
+            {
+                self.free.push(id);
+            }
+        }
+    }
+
+    impl<D: Doer> Default for Table<D> {
+        fn default() -> Self {
+            Table::new()
+        }
+    }
+
+    /// `recur` of doer `id` of `table`: failed for an id it does not hold.
+    pub fn recur<D: Doer>(table: &RefCell<Table<D>>, id: u32, tyme: f64) -> Progress {
+        let slot = table.borrow().get(id);
+        match slot {
+            Some(slot) => slot.recur(tyme),
+            None => Progress::Failed,
+        }
     }
 
     impl<D: Doer> Slot<D> {
@@ -325,36 +388,55 @@ macro_rules! export_doer {
             use $crate::__private as __hio;
             use $crate::bindings::exports::hio::doer::hooks as __hooks;
             use $crate::bindings::hio::doer::types as __types;
+            __hio::thread_local! {
+                /// The instance's doers, by the id `recur` names them by.
+                static __HIO_DOERS: ::std::cell::RefCell<__hio::Table<$doer>> =
+                    const { ::std::cell::RefCell::new(__hio::Table::new()) };
+            }
             struct __HioExport;
             /// One doer: the `doer` resource's representation.
-            struct __HioDoer(__hio::Slot<$doer>);
+            struct __HioDoer {
+                id: u32,
+                slot: ::std::rc::Rc<__hio::Slot<$doer>>,
+            }
+            impl Drop for __HioDoer {
+                fn drop(&mut self) {
+                    __HIO_DOERS.with(|t| t.borrow_mut().remove(self.id));
+                }
+            }
             impl __hooks::Guest for __HioExport {
                 type Doer = __HioDoer;
                 fn validate(options: __types::Options) -> Result<(), String> {
                     __hio::validate::<$doer>(options)
                 }
+                fn recur(doer: u32, tyme: f64) -> __types::Progress {
+                    __HIO_DOERS.with(|t| __hio::recur(t, doer, tyme))
+                }
             }
             impl __hooks::GuestDoer for __HioDoer {
                 fn enter(options: __types::Options) -> Result<__hooks::Doer, String> {
-                    __hio::Slot::<$doer>::enter(options).map(|s| __hooks::Doer::new(__HioDoer(s)))
+                    let slot = ::std::rc::Rc::new(__hio::Slot::<$doer>::enter(options)?);
+                    let id = __HIO_DOERS.with(|t| t.borrow_mut().insert(slot.clone()));
+                    Ok(__hooks::Doer::new(__HioDoer { id, slot }))
                 }
-                fn recur(&self, tyme: f64) -> __types::Progress {
-                    self.0.recur(tyme)
+                fn id(&self) -> u32 {
+                    self.id
                 }
                 fn failure(&self) -> String {
-                    self.0.failure()
+                    self.slot.failure()
                 }
                 fn clean(&self) -> Result<(), String> {
-                    self.0.clean()
+                    self.slot.clean()
                 }
                 fn cease(&self) -> Result<(), String> {
-                    self.0.cease()
+                    self.slot.cease()
                 }
                 fn abort(&self, reason: String) {
-                    self.0.abort(reason)
+                    self.slot.abort(reason)
                 }
                 fn exit(&self) -> Result<(), String> {
-                    self.0.exit()
+                    // Its id stays its own until the host drops it.
+                    self.slot.exit()
                 }
             }
     $crate::bindings::export_doer_world!(__HioExport with_types_in $crate::bindings);

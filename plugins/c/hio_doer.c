@@ -2,7 +2,10 @@
  * driving the table HIO_EXPORT_DOER defines, and the helpers of
  * hio_doer.h. Each `doer` resource the host makes is one
  * exports_hio_doer_hooks_doer_t, which holds that doer's state; nothing of
- * a doer lives in a global, so one instance holds many doers. */
+ * a doer lives in a global, so one instance holds many doers. recur is not
+ * a method but a function of the doer's id (its slot in a table of the
+ * instance's doers, which `id` reports), so the host lends no handle on
+ * the call it makes every tick. */
 #include "hio_doer.h"
 
 #include <math.h>
@@ -235,6 +238,8 @@ int hio_pull(const char *deck, uint8_t **item, size_t *len, hio_deck_error_t *wh
 struct exports_hio_doer_hooks_doer_t {
   /* The author's state, from enter; handed to every later hook. */
   void *self;
+  /* Its slot in `doers`, which the host passes to recur. */
+  uint32_t id;
   /* exit has run: `self` is gone. */
   bool exited;
   /* Why this doer's last recur failed, until failure takes it. */
@@ -242,6 +247,41 @@ struct exports_hio_doer_hooks_doer_t {
 };
 
 typedef exports_hio_doer_hooks_doer_t doer_t;
+
+/* The doers this instance holds, by id: enter takes a slot (a freed one
+ * first, so ids stay small) and the destructor frees it, so an id is
+ * unique among the doers the instance holds and fixed for each one's life.
+ * A free slot is NULL; `spare` stacks the free slots' ids. recur, the hook
+ * of every tick, finds its doer with a bounds check and an index. */
+static doer_t **doers;
+static uint32_t *spare;
+static uint32_t slots, nspare;
+
+static uint32_t take_slot(doer_t *doer) {
+  if (nspare == 0) {
+    uint32_t more = slots == 0 ? 8 : slots * 2;
+    if (more <= slots || more > SIZE_MAX / sizeof *doers) abort(); /* out of ids */
+    doer_t **d = realloc(doers, (size_t)more * sizeof *d);
+    uint32_t *s = realloc(spare, (size_t)more * sizeof *s);
+    if (d == NULL || s == NULL) abort();
+    doers = d;
+    spare = s;
+    /* The new slots are free, the lowest on top of the stack. */
+    for (uint32_t i = more; i > slots; i--) {
+      doers[i - 1] = NULL;
+      spare[nspare++] = i - 1;
+    }
+    slots = more;
+  }
+  uint32_t id = spare[--nspare];
+  doers[id] = doer;
+  return id;
+}
+
+static void free_slot(uint32_t id) {
+  doers[id] = NULL;
+  spare[nspare++] = id;
+}
 
 static bool exited(hio_err_t *err) { return hio_fail(err, "this doer has exited"); }
 
@@ -265,12 +305,18 @@ bool exports_hio_doer_hooks_static_doer_enter(exports_hio_doer_hooks_options_t *
   doer_t *doer = calloc(1, sizeof *doer);
   if (doer == NULL) abort();
   doer->self = self;
+  doer->id = take_slot(doer);
   *ret = exports_hio_doer_hooks_doer_new(doer);
   return true;
 }
 
-exports_hio_doer_hooks_progress_t exports_hio_doer_hooks_method_doer_recur(doer_t *doer,
-                                                                           double tyme) {
+uint32_t exports_hio_doer_hooks_method_doer_id(doer_t *doer) { return doer->id; }
+
+exports_hio_doer_hooks_progress_t exports_hio_doer_hooks_recur(uint32_t id, double tyme) {
+  /* An id the instance does not hold fails (there is no doer to keep a
+   * reason for `failure`). */
+  if (id >= slots || doers[id] == NULL) return HIO_DOER_TYPES_PROGRESS_FAILED;
+  doer_t *doer = doers[id];
   const hio_doer_t *d = &hio_exported_doer;
   http_doer_string_free(&doer->failed);
   hio_progress_t p;
@@ -338,7 +384,9 @@ bool exports_hio_doer_hooks_method_doer_exit(doer_t *doer, hio_err_t *err) {
 
 /* The host dropped the handle: after exit, as the lifecycle has it. A
  * doer dropped without exit (the host gave up on it) still has its
- * state released, by its exit hook; that hook's error has nowhere to go. */
+ * state released, by its exit hook; that hook's error has nowhere to go.
+ * Its id is free from here on (not at exit: until the drop the instance
+ * still holds the doer, and a recur on it fails as exited). */
 void exports_hio_doer_hooks_doer_destructor(doer_t *doer) {
   if (!doer->exited) {
     hio_err_t err = {0};
@@ -346,5 +394,6 @@ void exports_hio_doer_hooks_doer_destructor(doer_t *doer) {
     http_doer_string_free(&err);
   }
   http_doer_string_free(&doer->failed);
+  free_slot(doer->id);
   free(doer);
 }

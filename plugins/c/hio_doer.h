@@ -13,9 +13,11 @@
  * may hold many of them (the manifest's `share`): enter runs once per doer
  * and the `*self` it makes is that doer's alone, handed back to every later
  * hook of that doer (the layer keeps it, and the reason of the doer's last
- * failed recur, in the resource, not in globals). So keep all of a doer's
- * state behind `self`: a global or a `static` is shared by every doer of
- * the instance. validate makes no doer and gets no `self`.
+ * failed recur, in the resource, not in globals). The layer also gives each
+ * doer the small id the host passes to `recur` (a function of the id, not a
+ * method) and finds the doer by it; an author never sees the id. So keep
+ * all of a doer's state behind `self`: a global or a `static` is shared by
+ * every doer of the instance. validate makes no doer and gets no `self`.
  *
  * A hook fails by returning false (HIO_FAILED from recur) after
  * `hio_fail(err, "format", ...)` sets the reason. Hooks left NULL have the

@@ -19,15 +19,18 @@
 //   }
 //   export const hooks = exportDoer(Counter);
 //
-// `exportDoer` gives the interface `hooks` of hio:doer@0.4.0: the function
-// `validate` (the class's static `validate`) and the resource `doer` (the
-// class `hooks.Doer`), whose static `enter` constructs a new TheDoer and
-// whose methods `recur`, `failure`, `clean`, `cease`, `abort` and `exit`
-// call that object's. One instance may hold many doers: the host calls
-// `enter` once per doer and each later hook on that doer's own handle, so
-// a doer keeps its state on `this`, never in module globals (the reason
-// of a failed `recur`, which `failure` gives, is kept per doer too). After
-// `exit` the host drops the handle.
+// `exportDoer` gives the interface `hooks` of hio:doer@0.4.0: the
+// functions `validate` (the class's static `validate`) and `recur`, and the
+// resource `doer` (the class `hooks.Doer`), whose static `enter` constructs
+// a new TheDoer and whose methods `failure`, `clean`, `cease`, `abort` and
+// `exit` call that object's. One instance may hold many doers: the host
+// calls `enter` once per doer and each later hook on that doer's own
+// handle, so a doer keeps its state on `this`, never in module globals
+// (the reason of a failed `recur`, which `failure` gives, is kept per doer
+// too). Each doer gets a small number at `enter`, which its method `id`
+// gives: `recur(id, tyme)` runs that doer's `recur` (a function, not a
+// method, as a method call costs the host a handle lend on every tick).
+// `exit` frees the number for a later doer, and the host drops the handle.
 //
 // Any hook fails by throwing: a DoerError's message is the reason as it is;
 // any other error gives its name and message. `tyme`, `log` and `decks`
@@ -149,7 +152,9 @@ export class Options {
 }
 
 // A doer. The constructor is the enter hook and recur(tyme) runs once per
-// due tick (true: done); every other hook has a default.
+// due tick (true: done); every other hook has a default. (The host calls
+// recur by the doer's id; exportDoer finds the object, so a doer need not
+// know its id.)
 export class Doer {
   static OPTIONS = [];
 
@@ -192,22 +197,54 @@ function hook(f) {
 }
 
 // The `hooks` interface componentize-js exports, driving `DoerClass`: the
-// function `validate` and the resource `doer` as the class `Doer`, one
-// object of it per doer the host enters, holding that doer's state.
+// functions `validate` and `recur`, and the resource `doer` as the class
+// `Doer`, one object of it per doer the host enters, holding that doer's
+// state. `recur` finds the doer by its id in an array; an id is freed at
+// exit and reused by a later enter, so the ids stay small.
 export function exportDoer(DoerClass) {
   const gone = 'no doer: it exited';
+  // The live doers' handles by id; a hole where an id is free.
+  const held = [];
+  // The ids exits freed, for the next enters.
+  const free = [];
+  let recur;
+
   class Handle {
     // The DoerClass object; undefined once exit ran.
     #doer;
+    // Its number in `held`, fixed for its life.
+    #id;
     // The reason of the last failed recur, until failure takes it.
     #failed;
 
     constructor(doer) {
       this.#doer = doer;
+      this.#id = free.length > 0 ? free.pop() : held.length;
+      held[this.#id] = this;
     }
 
     static enter(options) {
       return new Handle(hook(() => new DoerClass(new Options(options))));
+    }
+
+    static {
+      // The call made every tick: one array index, no closure made, nothing
+      // thrown unless the doer's recur throws. (In a static block, so it
+      // reads the handles' private fields.)
+      recur = (id, tyme) => {
+        const h = held[id];
+        if (h === undefined) return 'failed';
+        try {
+          return h.#doer.recur(tyme) ? 'done' : 'running';
+        } catch (e) {
+          h.#failed = reason(e);
+          return 'failed';
+        }
+      };
+    }
+
+    id() {
+      return this.#id;
     }
 
     #with(f) {
@@ -216,22 +253,9 @@ export function exportDoer(DoerClass) {
       hook(() => f(d));
     }
 
-    recur(tyme) {
-      const d = this.#doer;
-      if (d === undefined) {
-        this.#failed = gone;
-        return 'failed';
-      }
-      try {
-        return d.recur(tyme) ? 'done' : 'running';
-      } catch (e) {
-        this.#failed = reason(e);
-        return 'failed';
-      }
-    }
-
     failure() {
-      const r = this.#failed ?? 'recur failed and gave no reason';
+      // After exit, recur by this doer's id found no doer.
+      const r = this.#failed ?? (this.#doer === undefined ? gone : 'recur failed and gave no reason');
       this.#failed = undefined;
       return r;
     }
@@ -256,8 +280,10 @@ export function exportDoer(DoerClass) {
 
     exit() {
       const d = this.#doer;
-      this.#doer = undefined;
       if (d === undefined) throw gone;
+      this.#doer = undefined;
+      held[this.#id] = undefined;
+      free.push(this.#id);
       hook(() => d.exit());
     }
   }
@@ -265,6 +291,7 @@ export function exportDoer(DoerClass) {
     validate(options) {
       hook(() => DoerClass.validate(new Options(options)));
     },
+    recur,
     Doer: Handle,
   };
 }

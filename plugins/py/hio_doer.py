@@ -21,13 +21,15 @@ builds exports it with `Hooks = export(TheDoer)`:
 The world exports the interface `hooks`: its function `validate` is the
 class method `Doer.validate`, and its resource `doer` holds one doer.
 The host makes each doer with the resource's `enter`, which here makes
-one instance of the class (`__init__(options)`), and then calls each
-doer's `recur`, `clean`, `cease`, `abort` and `exit` on its own object.
+one instance of the class (`__init__(options)`) and gives it a number,
+its `id`; then it calls the interface's `recur` with that number once per
+due tick, and each doer's `clean`, `cease`, `abort` and `exit` on its own
+resource. Either way the hook runs the method of that doer's object.
 One component instance may hold many doers at once (the manifest's
 `share`), so a doer keeps its state on `self`, never in module globals;
 while a hook runs, `tyme`, `log` and `decks` act for that doer.
 `export` names the class `Hooks` that componentize-py calls `validate`
-on, and makes module `hooks` hold the resource's class, where
+and `recur` on, and makes module `hooks` hold the resource's class, where
 componentize-py looks for it.
 
 Any hook fails by raising: `DoerError("reason")` gives the reason as it
@@ -193,17 +195,38 @@ def _hook(f):
 
 def export(doer_class):
     """What componentize-py exports for `doer_class`: the class the module
-    names `Hooks` (the `hooks` interface's `validate`), and, as module
-    `hooks`, the `doer` resource, whose static `enter` makes one
+    names `Hooks` (the `hooks` interface's `validate` and `recur`), and, as
+    module `hooks`, the `doer` resource, whose static `enter` makes one
     `doer_class` per doer the host makes."""
+
+    class Resource(_DoerResource):
+        made = doer_class
+        spare = []
+        held = []
+        free = []
+
+    held = Resource.held
 
     class Hooks:
         def validate(self, options):
             _hook(lambda: doer_class.validate(Options(options)))
 
-    class Resource(_DoerResource):
-        made = doer_class
-        spare = []
+        def recur(self, doer, tyme):
+            """Runs the `recur` of the doer whose `id` is `doer`. The host
+            calls it on every tick: one list index finds the doer, and no
+            exception is raised unless the doer's `recur` raises."""
+            try:
+                resource = held[doer]
+            except IndexError:
+                return _FAILED
+            if resource is None:
+                return _FAILED
+            try:
+                done = resource.doer.recur(tyme)
+            except Exception as e:  # noqa: BLE001 - every failure crosses as a reason
+                resource.failed = _reason(e)
+                return _FAILED
+            return _DONE if done else _RUNNING
 
     Resource.__name__ = Resource.__qualname__ = "Doer"
     hooks = ModuleType("hooks", "The `hooks` interface's `doer` resource, for componentize-py.")
@@ -211,6 +234,10 @@ def export(doer_class):
     sys.modules["hooks"] = hooks
     return Hooks
 
+
+_RUNNING = _types.Progress.RUNNING
+_DONE = _types.Progress.DONE
+_FAILED = _types.Progress.FAILED
 
 # What componentize-py 0.25 sets on an exported resource object when it
 # becomes a handle (and takes off when an owned handle comes back).
@@ -220,8 +247,20 @@ _FINALIZER = "finalizer"
 
 class _DoerResource:
     """One doer, as the `doer` resource holds it: the `Doer` its `enter`
-    made (None after `exit`) and the reason its last `recur` failed, until
-    `failure` reads it. Each doer has its own: one instance may hold many.
+    made (None after `exit`), its number (`id`), and the reason its last
+    `recur` failed, until `failure` reads it. Each doer has its own: one
+    instance may hold many.
+
+    The interface's `recur` takes the number, not the resource (a method
+    call lends the handle, which costs the host more than the call itself,
+    on every tick). `held` is the table it looks in: a list indexed by
+    number, holding each live doer's resource object and None where a
+    number is free; `free` lists the free numbers, which `enter` reuses
+    before it makes a new one, so the list grows only to the most doers
+    held at once. `exit` empties the doer's slot and frees its number, so
+    the table holds no exited doer. (componentize-py 0.25 runs no Python
+    code when the host drops a resource, so `exit`, which the host always
+    calls before the drop, is where the number goes back.)
 
     The resource object is not the author's `Doer`, so the attributes
     componentize-py sets on it cannot clash with the author's. Nor does it
@@ -232,7 +271,10 @@ class _DoerResource:
     instance lives)."""
 
     made = None  # the author's Doer class; `export` sets it on a subclass
-    spare = None  # exited resource objects; `export` gives each subclass its own
+    # `export` gives each subclass its own of these:
+    spare = None  # exited resource objects, for `enter` to reuse
+    held = None  # number -> live resource object, None where free
+    free = None  # the numbers in `held` that are free
 
     @classmethod
     def enter(cls, options):
@@ -240,22 +282,22 @@ class _DoerResource:
         self = cls.spare.pop() if cls.spare else cls()
         self.doer = doer
         self.failed = None
+        if cls.free:
+            self.number = cls.free.pop()
+            cls.held[self.number] = self
+        else:
+            self.number = len(cls.held)
+            cls.held.append(self)
         return self
+
+    def id(self):
+        """The number the interface's `recur` takes for this doer."""
+        return self.number
 
     def _with(self, hook):
         if self.doer is None:
             raise Err(_EXITED)
         _hook(lambda: hook(self.doer))
-
-    def recur(self, tyme):
-        try:
-            if self.doer is None:
-                raise DoerError(_EXITED)
-            done = self.doer.recur(tyme)
-        except Exception as e:  # noqa: BLE001 - every failure crosses as a reason
-            self.failed = _reason(e)
-            return _types.Progress.FAILED
-        return _types.Progress.DONE if done else _types.Progress.RUNNING
 
     def failure(self):
         reason, self.failed = self.failed, None
@@ -278,6 +320,9 @@ class _DoerResource:
         doer, self.doer, self.failed = self.doer, None, None
         if doer is None:
             return
+        cls = type(self)
+        cls.held[self.number] = None
+        cls.free.append(self.number)
         try:
             _hook(doer.exit)
         finally:
@@ -296,7 +341,7 @@ class _DoerResource:
             return
         finalizer.detach()
         del state[_HANDLE], state[_FINALIZER]
-        if set(state) == {"doer", "failed"}:
+        if set(state) == {"doer", "failed", "number"}:
             type(self).spare.append(self)
 
 

@@ -136,28 +136,32 @@ class Hooks(unittest.TestCase):
     def enter(self, **kv):
         return as_handle(self.Doer.enter(opts(**kv)))
 
+    def recur(self, resource, tyme=0.0):
+        """As the host calls recur: with the number `id` gave."""
+        return self.hooks.recur(resource.id(), tyme)
+
     def test_export_names_the_hooks_class_and_the_resource_module(self):
         self.assertEqual(self.Doer.__name__, "Doer")
         self.assertIs(self.Doer.made, Boom)
         self.assertIsInstance(self.enter().doer, Boom)
 
     def test_recur_maps_to_progress_and_failure_gives_the_reason(self):
-        self.assertEqual(self.enter().recur(0.0), types.Progress.RUNNING)
-        self.assertEqual(self.enter(mode="done").recur(0.0), types.Progress.DONE)
+        self.assertEqual(self.recur(self.enter()), types.Progress.RUNNING)
+        self.assertEqual(self.recur(self.enter(mode="done")), types.Progress.DONE)
         d = self.enter(mode="doer")
-        self.assertEqual(d.recur(0.0), types.Progress.FAILED)
+        self.assertEqual(self.recur(d), types.Progress.FAILED)
         self.assertEqual(d.failure(), "fails on purpose, recur 1")
         self.assertEqual(d.failure(), "recur failed and gave no reason")
         d = self.enter(mode="value")
-        self.assertEqual(d.recur(0.0), types.Progress.FAILED)
+        self.assertEqual(self.recur(d), types.Progress.FAILED)
         self.assertEqual(d.failure(), "ValueError: boom")
 
     def test_each_doer_of_an_instance_keeps_its_own_state(self):
         a, b, c = self.enter(mode="doer"), self.enter(), self.enter(mode="doer")
-        self.assertEqual(a.recur(0.0), types.Progress.FAILED)
-        self.assertEqual(b.recur(0.0), types.Progress.RUNNING)
-        self.assertEqual(c.recur(0.0), types.Progress.FAILED)
-        self.assertEqual(c.recur(1.0), types.Progress.FAILED)
+        self.assertEqual(self.recur(a), types.Progress.FAILED)
+        self.assertEqual(self.recur(b), types.Progress.RUNNING)
+        self.assertEqual(self.recur(c), types.Progress.FAILED)
+        self.assertEqual(self.recur(c, 1.0), types.Progress.FAILED)
         # Each failure is its own doer's, whatever ran in between.
         self.assertEqual(a.failure(), "fails on purpose, recur 1")
         self.assertEqual(b.failure(), "recur failed and gave no reason")
@@ -165,8 +169,57 @@ class Hooks(unittest.TestCase):
         a.abort("why a")
         self.assertEqual((a.doer.aborted, b.doer.aborted, c.doer.aborted), ("why a", None, None))
         a.exit()
-        self.assertEqual(b.recur(2.0), types.Progress.RUNNING)
-        self.assertEqual(b.doer.recurs, 2)
+        self.assertEqual(self.recur(b, 2.0), types.Progress.RUNNING)
+        self.assertEqual((b.doer.recurs, c.doer.recurs), (2, 2))
+
+    def test_ids_are_unique_among_live_doers_and_reused_after_exit(self):
+        a, b, c = self.enter(), self.enter(), self.enter()
+        self.assertEqual([d.id() for d in (a, b, c)], [0, 1, 2])
+        b.exit()
+        # b's number is free: recur with it fails, and gives no reason.
+        self.assertEqual(self.hooks.recur(1, 0.0), types.Progress.FAILED)
+        self.assertEqual(b.failure(), "recur failed and gave no reason")
+        d = self.enter(mode="done")
+        self.assertEqual(d.id(), 1)
+        self.assertEqual(d.id(), 1)
+        self.assertEqual(self.hooks.recur(1, 0.0), types.Progress.DONE)
+        self.assertEqual(self.recur(a), types.Progress.RUNNING)
+        self.assertEqual((a.doer.recurs, c.doer.recurs, d.doer.recurs), (1, 0, 1))
+        self.assertEqual(self.enter().id(), 3)
+        # A failed enter takes no number.
+        with self.assertRaises(Err):
+            self.Doer.enter(opts(mode="enter"))
+        self.assertEqual(self.enter().id(), 4)
+
+    def test_recur_with_a_number_no_doer_holds_fails(self):
+        self.assertEqual(self.hooks.recur(0, 0.0), types.Progress.FAILED)
+        a = self.enter()
+        for n in (1, 7, 2**32 - 1):
+            self.assertEqual(self.hooks.recur(n, 0.0), types.Progress.FAILED)
+        self.assertEqual(a.doer.recurs, 0)
+        a.exit()
+        self.assertEqual(self.hooks.recur(0, 0.0), types.Progress.FAILED)
+
+    def test_each_export_numbers_its_own_doers(self):
+        a = self.enter()
+        hooks, Doer = exported(Boom)
+        b = as_handle(Doer.enter(opts(mode="done")))
+        self.assertEqual((a.id(), b.id()), (0, 0))
+        self.assertEqual(self.recur(a), types.Progress.RUNNING)
+        self.assertEqual(hooks.recur(0, 0.0), types.Progress.DONE)
+
+    def test_the_table_keeps_no_exited_doer_alive(self):
+        live = [self.enter() for _ in range(3)]
+        gone = []
+        for d in live:
+            gone.append(weakref.ref(d.doer))
+            d.exit()
+        self.assertEqual([g() for g in gone], [None, None, None])
+        self.assertEqual(self.Doer.held, [None, None, None])
+        # The next doers take the freed numbers; the table does not grow.
+        again = [self.enter() for _ in range(3)]
+        self.assertEqual(sorted(d.id() for d in again), [0, 1, 2])
+        self.assertEqual(len(self.Doer.held), 3)
 
     def test_hook_errors_cross_as_err_strings(self):
         with self.assertRaises(Err) as e:
@@ -179,6 +232,8 @@ class Hooks(unittest.TestCase):
         with self.assertRaises(Err) as e:
             d.exit()
         self.assertEqual(e.exception.value, "exit fails")
+        # A failed exit frees the number all the same.
+        self.assertEqual(self.Doer.held, [None])
 
     def test_abort_swallows_errors_and_exit_ends_the_doer(self):
         d = self.enter()
@@ -193,24 +248,26 @@ class Hooks(unittest.TestCase):
         with self.assertRaises(Err) as e:
             d.cease()
         self.assertEqual(e.exception.value, "no doer: it has exited")
-        self.assertEqual(d.recur(0.0), types.Progress.FAILED)
-        self.assertEqual(d.failure(), "no doer: it has exited")
+        self.assertEqual(self.recur(d), types.Progress.FAILED)
+        self.assertEqual(inner.recurs, 0)
         d.exit()
         self.assertEqual(Boom.exits, exits + 1)
+        self.assertEqual(self.Doer.free, [0])
 
     def test_an_exited_resource_is_reused_as_a_new_handle(self):
         a = self.enter()
         a.exit()
         # As componentize-py leaves an owned resource that came back: no
         # handle, finalizer detached; so returning it makes a new handle.
-        self.assertEqual(set(vars(a)), {"doer", "failed"})
+        self.assertEqual(set(vars(a)), {"doer", "failed", "number"})
         b = self.Doer.enter(opts(mode="done"))
         self.assertIs(b, a)
-        self.assertEqual((b.doer.mode, b.failed), ("done", None))
-        self.assertEqual(b.recur(0.0), types.Progress.DONE)
+        self.assertEqual((b.doer.mode, b.failed, b.id()), ("done", None, 0))
+        self.assertEqual(self.recur(b), types.Progress.DONE)
         # Only once, however often exit comes.
         as_handle(b).exit()
         b.exit()
+        self.assertEqual(self.Doer.free, [0])
         self.assertIsNot(self.Doer.enter(opts()), self.Doer.enter(opts()))
         # An exit that fails gives the resource back all the same.
         c = self.enter(mode="exit")

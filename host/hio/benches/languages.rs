@@ -46,29 +46,48 @@ fn main() {
         "The recorder in each language: {n} doers, hio run's engine, simulated time, trace off"
     );
     println!(
-        "{:>10} {:>9} {:>10} {:>9} {:>9} {:>10} {:>10} {:>10}",
-        "language", "size KiB", "compile s", "bare ns", "tick ns", "fresh us", "warm us", "RSS KiB"
+        "{:>10} {:>7} {:>9} {:>10} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10}",
+        "language",
+        "",
+        "size KiB",
+        "compile s",
+        "bare ns",
+        "tick ns",
+        "fresh us",
+        "warm us",
+        "RSS KiB",
+        "all MiB"
     );
     let mut rows: Vec<(&str, Figures)> = Vec::new();
+    let mut shared_rows: Vec<(&str, Figures)> = Vec::new();
     for (lang, name) in RECORDERS {
-        let host = run_engine(n).expect("an engine for these doers");
-        let file = plugin_path(name);
-        let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-        let start = Instant::now();
-        let plugin = Rc::new(host.load(&file).expect("the recorder loads"));
-        let compile = start.elapsed().as_secs_f64();
-        let f = measure(&plugin, n, &phases, &endless, &endless);
-        println!(
-            "{lang:>10} {:>9} {:>10} {:>9} {:>9} {:>10} {:>10} {:>10}",
-            size / 1024,
-            format!("{compile:.2}"),
-            cell(f.bare_ns, 0),
-            cell(f.tick_ns, 0),
-            cell(f.fresh_us, 1),
-            cell(f.warm_us, 1),
-            cell(f.rss_kib, 1)
-        );
-        rows.push((lang, f));
+        for share in [None, Some("all")] {
+            let host =
+                run_engine(if share.is_some() { 2 } else { n }).expect("an engine for these doers");
+            let file = plugin_path(name);
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            let start = Instant::now();
+            let plugin = Rc::new(host.load(&file).expect("the recorder loads"));
+            let compile = start.elapsed().as_secs_f64();
+            let f = measure(&plugin, n, &phases, &endless, &endless, share);
+            let mode = if share.is_some() { "shared" } else { "own" };
+            println!(
+                "{lang:>10} {mode:>7} {:>9} {:>10} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10}",
+                size / 1024,
+                format!("{compile:.2}"),
+                cell(f.bare_ns, 0),
+                cell(f.tick_ns, 0),
+                cell(f.fresh_us, 1),
+                cell(f.warm_us, 1),
+                cell(f.rss_kib, 1),
+                cell(f.rss_kib.map(|k| k * n as f64 / 1024.0), 1)
+            );
+            if share.is_some() {
+                shared_rows.push((lang, f));
+            } else {
+                rows.push((lang, f));
+            }
+        }
     }
     let rust = &rows[0].1;
     println!("\nratios to the Rust recorder in this run (x > 1: slower or larger)");
@@ -84,6 +103,21 @@ fn main() {
             ratio(f.fresh_us, rust.fresh_us),
             ratio(f.warm_us, rust.warm_us),
             ratio(f.rss_kib, rust.rss_kib)
+        );
+    }
+    println!("\nshared over own, per language in this run (x < 1: sharing is cheaper)");
+    println!(
+        "{:>10} {:>9} {:>9} {:>10} {:>10} {:>10}",
+        "language", "bare", "tick", "fresh", "warm", "RSS"
+    );
+    for ((lang, own), (_, shared)) in rows.iter().zip(&shared_rows) {
+        println!(
+            "{lang:>10} {:>9} {:>9} {:>10} {:>10} {:>10}",
+            ratio(shared.bare_ns, own.bare_ns),
+            ratio(shared.tick_ns, own.tick_ns),
+            ratio(shared.fresh_us, own.fresh_us),
+            ratio(shared.warm_us, own.warm_us),
+            ratio(shared.rss_kib, own.rss_kib)
         );
     }
 }

@@ -14,6 +14,10 @@
 //!   growth over the doers' lifetime, divided by their number) and kernel
 //!   memory mappings per doer.
 //!
+//! Each size is measured twice: every doer in its own instance (`own`),
+//! and all in one (`shared`, one share group), each with the engine
+//! `hio run` sets up for that tree.
+//!
 //! Then ratios within this run: against Python hio 0.7.20 measured right
 //! after (bench/setup-python-hio.sh installs it), and against the floor
 //! program (a minimal component called from wasmtime directly) when its
@@ -60,40 +64,52 @@ fn main() {
         "Wasm doers at scale (noop plugin, hio run's engine settings, simulated time, trace off)"
     );
     println!(
-        "{:>7} {:>8} {:>8} {:>8} {:>10} {:>10} {:>10} {:>6}",
-        "doers", "bare ns", "tick ns", "1/16 ns", "fresh us", "warm us", "RSS KiB", "maps"
+        "{:>7} {:>7} {:>8} {:>8} {:>8} {:>10} {:>10} {:>10} {:>6}",
+        "doers", "", "bare ns", "tick ns", "1/16 ns", "fresh us", "warm us", "RSS KiB", "maps"
     );
     let mut rows = Vec::new();
     for &n in &sizes {
-        let host = match run_engine(n) {
-            Ok(host) => host,
-            Err(advice) => {
-                println!("{n:>7} skipped: {advice}");
-                continue;
-            }
-        };
-        let plugin = Rc::new(host.load(&noop_path()).expect("noop loads"));
-        let f = measure(&plugin, n, &phases, &|_| Vec::new(), &staggered);
-        println!(
-            "{n:>7} {:>8} {:>8} {:>8} {:>10} {:>10} {:>10} {:>6}",
-            cell(f.bare_ns, 0),
-            cell(f.tick_ns, 0),
-            cell(f.due16_ns, 0),
-            cell(f.fresh_us, 1),
-            cell(f.warm_us, 1),
-            cell(f.rss_kib, 1),
-            cell(f.maps, 2)
-        );
-        rows.push((n, f));
+        for share in [None, Some("all")] {
+            // A share group is one instance (and one more for a restart).
+            let host = match run_engine(if share.is_some() { 2 } else { n }) {
+                Ok(host) => host,
+                Err(advice) => {
+                    println!("{n:>7} skipped: {advice}");
+                    continue;
+                }
+            };
+            let plugin = Rc::new(host.load(&noop_path()).expect("noop loads"));
+            let f = measure(&plugin, n, &phases, &|_| Vec::new(), &staggered, share);
+            let mode = if share.is_some() { "shared" } else { "own" };
+            println!(
+                "{n:>7} {mode:>7} {:>8} {:>8} {:>8} {:>10} {:>10} {:>10} {:>6}",
+                cell(f.bare_ns, 0),
+                cell(f.tick_ns, 0),
+                cell(f.due16_ns, 0),
+                cell(f.fresh_us, 1),
+                cell(f.warm_us, 1),
+                cell(f.rss_kib, 2),
+                cell(f.maps, 2)
+            );
+            rows.push((n, mode, f));
+        }
     }
     let py = python_hio(&sizes);
     let floor = Floor::from_env();
     println!("\nratios within this run (x > 1: the first is slower)");
     println!(
-        "{:>7} {:>10} {:>10} {:>12} {:>10} {:>12} {:>12} {:>12}",
-        "doers", "tick/bare", "bare/floor", "floor ns", "py ns", "py/tick", "py 1/16 ns", "py/1/16"
+        "{:>7} {:>7} {:>10} {:>10} {:>12} {:>10} {:>12} {:>12} {:>12}",
+        "doers",
+        "",
+        "tick/bare",
+        "bare/floor",
+        "floor ns",
+        "py ns",
+        "py/tick",
+        "py 1/16 ns",
+        "py/1/16"
     );
-    for (n, f) in &rows {
+    for (n, mode, f) in &rows {
         let floor_call = floor.as_ref().and_then(|fl| Floor::at(&fl.call, *n));
         let py_flat = py
             .as_ref()
@@ -103,7 +119,7 @@ fn main() {
             .and_then(|p| p["mixed_1_in_16_ns_per_tick"][n.to_string()].as_f64())
             .map(|t| t / (*n as f64 / 16.0));
         println!(
-            "{n:>7} {:>10} {:>10} {:>12} {:>10} {:>12} {:>12} {:>12}",
+            "{n:>7} {mode:>7} {:>10} {:>10} {:>12} {:>10} {:>12} {:>12} {:>12}",
             ratio(f.tick_ns, f.bare_ns),
             ratio(f.bare_ns, floor_call),
             cell(floor_call, 1),
@@ -114,9 +130,9 @@ fn main() {
         );
     }
     if let Some(inst) = floor.as_ref().and_then(|f| f.instantiate) {
-        for (n, f) in &rows {
+        for (n, mode, f) in &rows {
             println!(
-                "{n:>7} doers: instantiation {} (fresh) and {} (warm) times the floor's {:.1} us",
+                "{n:>7} doers ({mode}): instantiation {} (fresh) and {} (warm) times the floor's {:.1} us",
                 ratio(f.fresh_us, Some(inst / 1000.0)),
                 ratio(f.warm_us, Some(inst / 1000.0)),
                 inst / 1000.0

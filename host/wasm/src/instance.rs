@@ -147,8 +147,9 @@ pub struct PluginDoer {
     inst: SharedInstance,
     /// Its own state, swapped into the store for each of its calls.
     mine: Box<DoerData>,
-    /// The guest's doer, once `enter` made it (gone after `exit`).
-    handle: Option<ResourceAny>,
+    /// The guest's doer, once `enter` made it (gone after `exit`), and its
+    /// id, which `recur` takes.
+    handle: Option<(ResourceAny, u32)>,
     /// The doer's path, as failures of its instance name it.
     path: Rc<str>,
     options: Vec<(String, Value)>,
@@ -540,8 +541,7 @@ impl PluginDoer {
     pub fn bare_enter(&mut self) -> Result<(), CallFailure> {
         let mut inst = self.inst.borrow_mut();
         let inst = &mut *inst;
-        let hooks = inst.world.hio_doer_hooks().doer();
-        match hooks.call_enter(&mut inst.store, &self.options) {
+        match enter(&inst.world, &mut inst.store, &self.options) {
             Ok(Ok(handle)) => {
                 self.handle = Some(handle);
                 Ok(())
@@ -578,7 +578,7 @@ impl PluginDoer {
             ResourceAny,
         ) -> wasmtime::Result<Result<(), String>>,
     ) -> HookResult {
-        let Some(handle) = self.handle else {
+        let Some((handle, _)) = self.handle else {
             return Ok(());
         };
         self.call(cx, name, |w, s| f(&w.hio_doer_hooks().doer(), s, handle))
@@ -588,9 +588,7 @@ impl PluginDoer {
 impl Doer for PluginDoer {
     fn enter(&mut self, cx: &mut Context<'_>) -> HookResult {
         let options = std::mem::take(&mut self.options);
-        let r = self.call(cx, "enter", |w, s| {
-            w.hio_doer_hooks().doer().call_enter(s, &options)
-        });
+        let r = self.call(cx, "enter", |w, s| enter(w, s, &options));
         self.options = options;
         self.handle = Some(r?);
         Ok(())
@@ -638,7 +636,7 @@ impl Drop for PluginDoer {
     /// A doer dropped before its `exit` (the tree torn down): the guest's
     /// doer goes with it, where its instance still runs code.
     fn drop(&mut self) {
-        let Some(handle) = self.handle.take() else {
+        let Some((handle, _)) = self.handle.take() else {
             return;
         };
         let Ok(mut inst) = self.inst.try_borrow_mut() else {
@@ -659,19 +657,32 @@ impl Drop for PluginDoer {
     }
 }
 
+/// Calls the doer's static `enter`, then its `id` (once: `recur` takes it).
+fn enter(
+    world: &DoerWorld,
+    store: &mut Store<StoreData>,
+    options: &Vec<(String, Value)>,
+) -> wasmtime::Result<Result<(ResourceAny, u32), String>> {
+    let doer = world.hio_doer_hooks().doer();
+    Ok(match doer.call_enter(&mut *store, options)? {
+        Ok(handle) => Ok((handle, doer.call_id(store, handle)?)),
+        Err(reason) => Err(reason),
+    })
+}
+
 /// Calls `recur`; when it failed, `failure` for the reason (in the same
 /// hook call: the fuel left pays for it).
 fn recur(
     world: &DoerWorld,
     store: &mut Store<StoreData>,
-    handle: ResourceAny,
+    (handle, id): (ResourceAny, u32),
     tyme: f64,
 ) -> wasmtime::Result<Result<bool, String>> {
-    let doer = world.hio_doer_hooks().doer();
-    Ok(match doer.call_recur(&mut *store, handle, tyme)? {
+    let hooks = world.hio_doer_hooks();
+    Ok(match hooks.call_recur(&mut *store, id, tyme)? {
         Progress::Running => Ok(false),
         Progress::Done => Ok(true),
-        Progress::Failed => Err(doer.call_failure(store, handle)?),
+        Progress::Failed => Err(hooks.doer().call_failure(store, handle)?),
     })
 }
 

@@ -95,27 +95,39 @@ class Boom extends Doer {
 
 const hooks = exportDoer(Boom);
 const entered = (o) => hooks.Doer.enter(opts(o));
+// What the host does each tick: recur by the id it asked once after enter.
+const recur = (h, tyme) => hooks.recur(h.id(), tyme);
 
-test('the hooks are validate and the resource class Doer', () => {
-  assert.deepEqual(Object.keys(hooks).sort(), ['Doer', 'validate']);
+test('the hooks are validate, recur and the resource class Doer', () => {
+  assert.deepEqual(Object.keys(hooks).sort(), ['Doer', 'recur', 'validate']);
   assert.equal(typeof hooks.Doer.enter, 'function');
+  assert.equal(typeof hooks.recur, 'function');
   const d = entered({});
   assert.ok(d instanceof hooks.Doer, 'enter gives an object of the exported class');
-  for (const m of ['recur', 'failure', 'clean', 'cease', 'abort', 'exit']) {
+  for (const m of ['id', 'failure', 'clean', 'cease', 'abort', 'exit']) {
     assert.equal(typeof d[m], 'function', m);
   }
+  assert.equal(d.recur, undefined, 'recur is no method');
+  d.exit();
 });
 
 test('recur maps to progress and failure gives the reason', () => {
-  assert.equal(entered({}).recur(0), 'running');
-  assert.equal(entered({ mode: 'done' }).recur(0), 'done');
-  let h = entered({ mode: 'doer' });
-  assert.equal(h.recur(0), 'failed');
+  const live = [];
+  const enter = (o) => {
+    const h = entered(o);
+    live.push(h);
+    return h;
+  };
+  assert.equal(recur(enter({}), 0), 'running');
+  assert.equal(recur(enter({ mode: 'done' }), 0), 'done');
+  let h = enter({ mode: 'doer' });
+  assert.equal(recur(h, 0), 'failed');
   assert.equal(h.failure(), 'fails on purpose');
   assert.equal(h.failure(), 'recur failed and gave no reason');
-  h = entered({ mode: 'type' });
-  assert.equal(h.recur(0), 'failed');
+  h = enter({ mode: 'type' });
+  assert.equal(recur(h, 0), 'failed');
   assert.equal(h.failure(), 'TypeError: boom');
+  for (const d of live) d.exit();
 });
 
 class Tally extends Doer {
@@ -133,17 +145,67 @@ class Tally extends Doer {
   }
 }
 
+test('ids are small, unique among live doers, fixed, and reused after exit', () => {
+  const h = exportDoer(Tally);
+  const enter = () => h.Doer.enter(opts({ stop: 100n }));
+  const a = enter();
+  const b = enter();
+  const c = enter();
+  assert.deepEqual([a.id(), b.id(), c.id()], [0, 1, 2]);
+  assert.equal(a.id(), 0, 'the same each time');
+  // a failed enter takes no id
+  assert.throws(() => h.Doer.enter(opts({ nope: 1n })));
+  b.exit();
+  const d = enter();
+  assert.equal(d.id(), 1, 'the exited doer\'s id is reused');
+  assert.equal(h.recur(1, 0), 'running');
+  assert.equal(d.failure(), 'recur failed and gave no reason');
+  const e = enter();
+  assert.equal(e.id(), 3);
+  assert.equal(new Set([a, c, d, e].map((x) => x.id())).size, 4);
+  // ids no doer holds fail, and give no doer's failure
+  for (const id of [4, 99, 2 ** 32 - 1]) assert.equal(h.recur(id, 0), 'failed', String(id));
+  for (const x of [a, c, d, e]) x.exit();
+  for (const id of [0, 1, 2, 3]) assert.equal(h.recur(id, 0), 'failed', String(id));
+  // each exportDoer numbers its own doers
+  const other = exportDoer(Boom).Doer.enter(opts({}));
+  assert.equal(other.id(), 0);
+  other.exit();
+});
+
+test('an exited doer is not kept: its id no longer reaches it', () => {
+  let exited = 0;
+  class Once extends Doer {
+    recur() {
+      return false;
+    }
+    exit() {
+      exited += 1;
+    }
+  }
+  const h = exportDoer(Once);
+  for (let i = 0; i < 1000; i += 1) {
+    const d = h.Doer.enter([]);
+    assert.equal(d.id(), 0, 'one live doer at a time keeps id 0');
+    assert.equal(h.recur(0, i), 'running');
+    d.exit();
+    assert.equal(h.recur(0, i), 'failed');
+  }
+  assert.equal(exited, 1000);
+});
+
 test('one module holds many doers, each with its own state and failure', () => {
   const h = exportDoer(Tally);
   const a = h.Doer.enter(opts({ stop: 3n, fail_at: 2n }));
   const b = h.Doer.enter(opts({ stop: 3n, fail_at: 3n }));
   const c = h.Doer.enter(opts({ stop: 1n }));
-  assert.equal(a.recur(0), 'running');
-  assert.equal(b.recur(0), 'running');
-  assert.equal(c.recur(0), 'done');
-  assert.equal(a.recur(1), 'failed');
-  assert.equal(b.recur(1), 'running');
-  assert.equal(b.recur(2), 'failed');
+  const [ia, ib, ic] = [a.id(), b.id(), c.id()];
+  assert.equal(h.recur(ia, 0), 'running');
+  assert.equal(h.recur(ib, 0), 'running');
+  assert.equal(h.recur(ic, 0), 'done');
+  assert.equal(h.recur(ia, 1), 'failed');
+  assert.equal(h.recur(ib, 1), 'running');
+  assert.equal(h.recur(ib, 2), 'failed');
   assert.equal(c.failure(), 'recur failed and gave no reason');
   assert.equal(a.failure(), 'fail_at 2');
   assert.equal(b.failure(), 'fail_at 3');
@@ -153,8 +215,9 @@ test('one module holds many doers, each with its own state and failure', () => {
   a.abort('fail_at 2');
   a.exit();
   const d = h.Doer.enter(opts({ stop: 2n }));
-  assert.equal(d.recur(0), 'running');
-  assert.equal(d.recur(1), 'done');
+  const id = d.id();
+  assert.equal(h.recur(id, 0), 'running');
+  assert.equal(h.recur(id, 1), 'done');
   b.abort('fail_at 3');
   b.exit();
   d.clean();
@@ -165,8 +228,10 @@ test('hook errors cross as strings; after exit the hooks say so', () => {
   assert.throws(() => hooks.validate(opts({ nope: 1n })), (e) => e === 'unknown option `nope`: expected one of mode');
   assert.throws(() => hooks.Doer.enter(opts({ mode: 'enter' })), (e) => e === 'no entry');
   const h = entered({});
+  const id = h.id();
   h.exit();
-  assert.equal(h.recur(0), 'failed');
+  assert.equal(h.id(), id, 'the id is fixed even after exit');
+  assert.equal(hooks.recur(id, 0), 'failed');
   assert.equal(h.failure(), 'no doer: it exited');
   assert.throws(() => h.clean(), (e) => e === 'no doer: it exited');
   assert.throws(() => h.exit(), (e) => e === 'no doer: it exited');

@@ -88,16 +88,21 @@ pub fn instances(
 }
 
 /// The figures of `phases` for `n` doers of `plugin`: doer i gets
-/// `options(i)`, and in the `16` phase `staggered(i)` (due 1 tick in 16).
+/// `options(i)`, and in the `16` phase `staggered(i)` (due 1 tick in 16);
+/// with `share`, all of them in one instance (the group's).
 pub fn measure(
     plugin: &Rc<Plugin>,
     n: usize,
     phases: &Phases,
     options: &dyn Fn(usize) -> Vec<(String, Value)>,
     staggered: &dyn Fn(usize) -> Vec<(String, Value)>,
+    share: Option<&str>,
 ) -> Figures {
     let mut f = Figures::default();
-    let cfg = InstanceConfig::default();
+    let cfg = InstanceConfig {
+        share: share.map(str::to_owned),
+        ..InstanceConfig::default()
+    };
     let budget = Duration::from_secs(2);
     let batch = u32::try_from((10_000 / n).max(1)).unwrap_or(1);
     if phases.has("inst") {
@@ -123,7 +128,7 @@ pub fn measure(
         // The bare call refills no fuel: enough for the whole measurement.
         let cfg = InstanceConfig {
             fuel: u64::MAX / 2,
-            ..InstanceConfig::default()
+            ..cfg.clone()
         };
         let mut doers = instances(plugin, n, &cfg, options);
         for d in &mut doers {
