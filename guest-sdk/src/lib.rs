@@ -304,11 +304,14 @@ pub mod __private {
     }
 
     /// `recur` of doer `id` of `table`: failed for an id it does not hold.
+    /// The table stays borrowed during the doer's `recur` (only the host's
+    /// `enter` and drop change it, never a call from inside a hook), so
+    /// the call writes nothing but the doer's own state.
     pub fn recur<D: Doer>(table: &RefCell<Table<D>>, id: u32, tyme: f64) -> Progress {
-        let slot = table.borrow().get(id);
-        match slot {
-            Some(slot) => slot.recur(tyme),
-            None => Progress::Failed,
+        let table = table.borrow();
+        match table.slots.get(id as usize) {
+            Some(Some(slot)) => slot.recur(tyme),
+            _ => Progress::Failed,
         }
     }
 

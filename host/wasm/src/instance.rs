@@ -145,8 +145,13 @@ impl Instance {
 /// One doer of an instance, driven by the scheduler.
 pub struct PluginDoer {
     inst: SharedInstance,
-    /// Its own state, swapped into the store for each of its calls.
+    /// Its own state while the host works on it; swapped into the store for
+    /// its calls (`in_store`).
     mine: Box<DoerData>,
+    /// Its state is in the store, `mine` holds the store's placeholder.
+    in_store: bool,
+    /// Other doers may share its instance (a share group's).
+    shared: bool,
     /// The guest's doer, once `enter` made it (gone after `exit`), and its
     /// id, which `recur` takes.
     handle: Option<(ResourceAny, u32)>,
@@ -184,6 +189,7 @@ impl PluginDoer {
     /// A doer of `inst` (made, or joined), with its own state `mine`.
     pub(crate) fn new(
         inst: SharedInstance,
+        shared: bool,
         mine: DoerData,
         tape: Option<Tape>,
         making: Making<'_>,
@@ -207,6 +213,8 @@ impl PluginDoer {
             inst,
             path: Rc::from(mine.path.as_str()),
             mine: Box::new(mine),
+            in_store: false,
+            shared,
             handle: None,
             options,
             budget,
@@ -220,40 +228,68 @@ impl PluginDoer {
         }
     }
 
-    /// Its own state (between its calls, and while it is being made).
+    /// Its own state (for the host's work outside its calls).
     pub(crate) fn data_mut(&mut self) -> &mut DoerData {
+        self.take_back();
         &mut self.mine
     }
 
+    /// Puts its own state in the store (`in_store`), for its calls, or
+    /// back in `mine`. A doer alone in its instance leaves it in the store
+    /// between quiet calls: the call path touches nothing more.
+    fn place(&mut self, store: &mut Store<StoreData>, in_store: bool) {
+        if self.in_store != in_store {
+            std::mem::swap(&mut store.data_mut().doer, &mut self.mine);
+            self.in_store = in_store;
+        }
+    }
+
+    /// Its own state back in `mine`, for the host's work outside a call.
+    fn take_back(&mut self) {
+        if self.in_store {
+            let inst = Rc::clone(&self.inst);
+            let mut inst = inst.borrow_mut();
+            self.place(&mut inst.store, false);
+        }
+    }
+
     /// One hook call: `hook` runs the guest with this doer's state in the
-    /// store and the instance's exports.
+    /// store and the instance's exports. The instance is borrowed only for
+    /// the guest's run: what the call left is delivered after, when the
+    /// tree edits it asked for may run hooks of doers of the same instance.
     fn call<T>(
         &mut self,
         cx: &mut Context<'_>,
         name: &str,
         hook: impl FnOnce(&DoerWorld, &mut Store<StoreData>) -> wasmtime::Result<Result<T, String>>,
     ) -> HookResult<T> {
-        let inst = Rc::clone(&self.inst);
-        let mut inst = inst.borrow_mut();
-        let inst = &mut *inst;
+        if !self.children.is_empty() {
+            self.take_back();
+            self.prune_children(cx);
+        }
+        let inst_rc = Rc::clone(&self.inst);
+        let mut guard = inst_rc.borrow_mut();
+        let inst = &mut *guard;
         if let Some(by) = &inst.poisoned {
             // Another doer's call broke the instance: this one fails now,
             // and none of its code runs again.
+            let failure = Failure(format!("its instance is poisoned: {by}"));
             self.poisoned = true;
+            self.place(&mut inst.store, false);
             if let Some(stats) = &self.stats {
                 stats.record_failure();
             }
-            return Err(Failure(format!("its instance is poisoned: {by}")));
+            return Err(failure);
         }
-        self.prune_children(cx);
         self.now.set(cx.tyme(), cx.tock());
         if std::mem::take(&mut inst.crossed) {
             inst.store.data().crossing.reset();
         }
-        if !self.mine.listeners.held_back.is_empty() {
-            self.mine.listeners.held_back.clear();
+        self.place(&mut inst.store, true);
+        let data = inst.store.data_mut();
+        if !data.doer.listeners.held_back.is_empty() {
+            data.doer.listeners.held_back.clear();
         }
-        std::mem::swap(&mut inst.store.data_mut().doer, &mut self.mine);
         let before = charge::activity();
         let armed = self.arm_interrupt(&mut inst.store, cx, name);
         // The hook's outside calls as it left them (closing its children,
@@ -286,13 +322,17 @@ impl PluginDoer {
             Err(e) => Err(e),
         };
         inst.crossed = charge::activity() != before;
-        std::mem::swap(&mut inst.store.data_mut().doer, &mut self.mine);
         // A quiet call that returned (the common case): nothing to deliver
-        // and no limit gone over, so the store's data is not touched.
+        // and no limit gone over. In a shared instance its state goes back
+        // to it, for the next doer's call; alone, it stays in the store.
+        if self.shared {
+            self.place(&mut inst.store, false);
+        }
         let result = match result {
             Ok(Ok(v)) if !inst.crossed => return Ok(v),
             other => other,
         };
+        self.place(&mut inst.store, false);
         // What it printed, as lines of its log (a call that handed the
         // host nothing printed nothing).
         let out = inst.crossed.then(|| {
@@ -303,40 +343,15 @@ impl PluginDoer {
             ]
         });
         let violation = inst.store.data_mut().violation.take();
-        let failure = match (result, violation) {
-            // Over a limit the host checks at its boundary: the guest got an
-            // error back, and the call fails (the instance stays usable).
-            (Ok(_), Some(limit)) => {
-                self.deliver(cx, out);
-                let failure = CallFailure::Limit(limit);
-                cx.log(
-                    Level::Error,
-                    &format!(
-                        "{name} at tyme {}: {failure}",
-                        hio_scheduler::fmt_tyme(cx.tyme())
-                    ),
-                );
-                failure
-            }
-            (Ok(Ok(v)), None) => {
-                self.deliver(cx, out);
-                return Ok(v);
-            }
-            (Ok(Err(reason)), None) => {
-                self.deliver(cx, out);
-                CallFailure::guest(reason)
-            }
-            (Err(e), _) => {
-                self.poisoned = true;
-                let reason = CallFailure::from_error(&e, &self.budget);
+        // A trap: its report, and the core dump's note, taken while the
+        // store is at hand.
+        let trapped = match &result {
+            Err(e) => {
+                let reason = CallFailure::from_error(e, &self.budget);
                 inst.poisoned = Some(Rc::from(format!(
                     "trap in {} during {name}: {reason}",
                     self.path
                 )));
-                if let (Some(tape), CallFailure::Limit(Limit::WallTime(_))) = (&self.tape, &reason)
-                {
-                    tape.interrupted(cx.path(), name, calls);
-                }
                 let fuel = self.budget.fuel;
                 let used = fuel.saturating_sub(inst.store.get_fuel().unwrap_or(0));
                 // An epoch interrupt leaves wasmtime's fuel counter where it
@@ -346,8 +361,20 @@ impl PluginDoer {
                 } else {
                     format!("fuel used {used} of {fuel}")
                 };
-                let dump = self.core_dump(&mut inst.store, cx, name, &e);
-                self.deliver(cx, out);
+                let dump = self.core_dump(&mut inst.store, cx, name, e);
+                Some((reason, spent, dump))
+            }
+            Ok(_) => None,
+        };
+        drop(guard);
+        self.deliver(cx, out);
+        let failure = match (result, violation, trapped) {
+            (Err(e), _, Some((reason, spent, dump))) => {
+                self.poisoned = true;
+                if let (Some(tape), CallFailure::Limit(Limit::WallTime(_))) = (&self.tape, &reason)
+                {
+                    tape.interrupted(cx.path(), name, calls);
+                }
                 let mut report = format!(
                     "trap in {name} at tyme {} ({spent}): {reason}",
                     hio_scheduler::fmt_tyme(cx.tyme()),
@@ -364,6 +391,22 @@ impl PluginDoer {
                 }
                 reason
             }
+            // Over a limit the host checks at its boundary: the guest got an
+            // error back, and the call fails (the instance stays usable).
+            (Ok(_), Some(limit), _) => {
+                let failure = CallFailure::Limit(limit);
+                cx.log(
+                    Level::Error,
+                    &format!(
+                        "{name} at tyme {}: {failure}",
+                        hio_scheduler::fmt_tyme(cx.tyme())
+                    ),
+                );
+                failure
+            }
+            (Ok(Ok(v)), None, _) => return Ok(v),
+            (Ok(Err(reason)), None, _) => CallFailure::guest(reason),
+            (Err(e), _, None) => CallFailure::from_error(&e, &self.budget),
         };
         if let Some(stats) = &self.stats {
             stats.record_failure();
@@ -621,6 +664,7 @@ impl Doer for PluginDoer {
             Ok(r)
         });
         self.handle = None;
+        self.take_back();
         // Nothing outlives its doer: its children close with it, and its
         // connections (with its state) once flushed.
         self.remove_children(cx);
@@ -646,14 +690,18 @@ impl Drop for PluginDoer {
         if inst.poisoned.is_some() || refill(&mut inst.store, &self.budget).is_err() {
             return;
         }
-        std::mem::swap(&mut inst.store.data_mut().doer, &mut self.mine);
+        if !self.in_store {
+            std::mem::swap(&mut inst.store.data_mut().doer, &mut self.mine);
+        }
         if handle.resource_drop(&mut inst.store).is_err() {
             inst.poisoned = Some(Rc::from(format!(
                 "trap in {} while its doer was dropped",
                 self.path
             )));
         }
+        // Its state leaves the store with it (its connections close).
         std::mem::swap(&mut inst.store.data_mut().doer, &mut self.mine);
+        self.in_store = false;
     }
 }
 

@@ -339,6 +339,7 @@ impl Plugin {
         };
         Ok(PluginDoer::new(
             inst,
+            cfg.share.is_some(),
             Self::doer_data(path, cfg),
             cfg.tape.clone(),
             making,
