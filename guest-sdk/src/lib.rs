@@ -233,7 +233,6 @@ pub mod decks {
 #[doc(hidden)]
 pub mod __private {
     use std::cell::RefCell;
-    use std::rc::Rc;
 
     pub use std::thread_local;
 
@@ -253,10 +252,11 @@ pub mod __private {
         D::validate(&Options::from(options))
     }
 
-    /// The doers of the instance by id, the number `recur` names them by:
-    /// an id is reused once its doer is gone.
+    /// The doers of the instance by id, the number `recur` names them by,
+    /// each kept in place (a call finds it with one index): an id is
+    /// reused once its doer is gone.
     pub struct Table<D> {
-        slots: Vec<Option<Rc<Slot<D>>>>,
+        slots: Vec<Option<Slot<D>>>,
         free: Vec<u32>,
     }
 
@@ -269,7 +269,7 @@ pub mod __private {
         }
 
         /// Puts `slot` in the table: its id.
-        pub fn insert(&mut self, slot: Rc<Slot<D>>) -> u32 {
+        pub fn insert(&mut self, slot: Slot<D>) -> u32 {
             match self.free.pop() {
                 Some(id) => {
                     self.slots[id as usize] = Some(slot);
@@ -280,11 +280,6 @@ pub mod __private {
                     u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 doers")
                 }
             }
-        }
-
-        /// The doer `id` names, if the instance holds it.
-        pub fn get(&self, id: u32) -> Option<Rc<Slot<D>>> {
-            self.slots.get(id as usize).and_then(Option::clone)
         }
 
         /// Forgets doer `id` (dropped by the host).
@@ -303,16 +298,25 @@ pub mod __private {
         }
     }
 
-    /// `recur` of doer `id` of `table`: failed for an id it does not hold.
-    /// The table stays borrowed during the doer's `recur` (only the host's
+    /// Runs `f` on doer `id` of `table`; `None` for an id it does not
+    /// hold. The table stays borrowed during the call (only the host's
     /// `enter` and drop change it, never a call from inside a hook), so
     /// the call writes nothing but the doer's own state.
-    pub fn recur<D: Doer>(table: &RefCell<Table<D>>, id: u32, tyme: f64) -> Progress {
+    pub fn with<D: Doer, T>(
+        table: &RefCell<Table<D>>,
+        id: u32,
+        f: impl FnOnce(&Slot<D>) -> T,
+    ) -> Option<T> {
         let table = table.borrow();
         match table.slots.get(id as usize) {
-            Some(Some(slot)) => slot.recur(tyme),
-            _ => Progress::Failed,
+            Some(Some(slot)) => Some(f(slot)),
+            _ => None,
         }
+    }
+
+    /// `recur` of doer `id` of `table`: failed for an id it does not hold.
+    pub fn recur<D: Doer>(table: &RefCell<Table<D>>, id: u32, tyme: f64) -> Progress {
+        with(table, id, |slot| slot.recur(tyme)).unwrap_or(Progress::Failed)
     }
 
     impl<D: Doer> Slot<D> {
@@ -397,10 +401,15 @@ macro_rules! export_doer {
                     const { ::std::cell::RefCell::new(__hio::Table::new()) };
             }
             struct __HioExport;
-            /// One doer: the `doer` resource's representation.
+            /// One doer: the `doer` resource's representation, its id in
+            /// the table that holds it.
             struct __HioDoer {
                 id: u32,
-                slot: ::std::rc::Rc<__hio::Slot<$doer>>,
+            }
+            impl __HioDoer {
+                fn with<T>(&self, f: impl FnOnce(&__hio::Slot<$doer>) -> T) -> Option<T> {
+                    __HIO_DOERS.with(|t| __hio::with(t, self.id, f))
+                }
             }
             impl Drop for __HioDoer {
                 fn drop(&mut self) {
@@ -418,28 +427,31 @@ macro_rules! export_doer {
             }
             impl __hooks::GuestDoer for __HioDoer {
                 fn enter(options: __types::Options) -> Result<__hooks::Doer, String> {
-                    let slot = ::std::rc::Rc::new(__hio::Slot::<$doer>::enter(options)?);
-                    let id = __HIO_DOERS.with(|t| t.borrow_mut().insert(slot.clone()));
-                    Ok(__hooks::Doer::new(__HioDoer { id, slot }))
+                    let slot = __hio::Slot::<$doer>::enter(options)?;
+                    let id = __HIO_DOERS.with(|t| t.borrow_mut().insert(slot));
+                    Ok(__hooks::Doer::new(__HioDoer { id }))
                 }
                 fn id(&self) -> u32 {
                     self.id
                 }
                 fn failure(&self) -> String {
-                    self.slot.failure()
+                    self.with(|s| s.failure())
+                        .unwrap_or_else(|| "no doer: it has exited".to_owned())
                 }
                 fn clean(&self) -> Result<(), String> {
-                    self.slot.clean()
+                    self.with(|s| s.clean())
+                        .unwrap_or_else(|| Err("no doer: it has exited".to_owned()))
                 }
                 fn cease(&self) -> Result<(), String> {
-                    self.slot.cease()
+                    self.with(|s| s.cease())
+                        .unwrap_or_else(|| Err("no doer: it has exited".to_owned()))
                 }
                 fn abort(&self, reason: String) {
-                    self.slot.abort(reason)
+                    self.with(|s| s.abort(reason));
                 }
                 fn exit(&self) -> Result<(), String> {
                     // Its id stays its own until the host drops it.
-                    self.slot.exit()
+                    self.with(|s| s.exit()).unwrap_or(Ok(()))
                 }
             }
     $crate::bindings::export_doer_world!(__HioExport with_types_in $crate::bindings);

@@ -43,6 +43,7 @@ pub(crate) fn interface(name: &str) -> String {
 }
 
 pub use generated::HttpDoer as DoerWorld;
+pub use generated::HttpDoerIndices as DoerWorldIndices;
 pub use generated::HttpDoerPre as DoerWorldPre;
 pub use generated::exports::hio::doer::hooks::GuestDoer as DoerExports;
 pub use generated::hio;

@@ -423,10 +423,12 @@ impl PluginHost {
                 path: path.to_owned(),
                 reason: older_package(chain(&e)),
             })?;
-        let pre = DoerWorldPre::new(pre).map_err(|e| LoadError::Exports {
-            path: path.to_owned(),
-            reason: chain(&e),
-        })?;
+        let pre = DoerWorldPre::new(pre)
+            .and_then(crate::instance::Exports::new)
+            .map_err(|e| LoadError::Exports {
+                path: path.to_owned(),
+                reason: chain(&e),
+            })?;
         Ok(crate::Plugin::new(
             path.to_owned(),
             self.engine.clone(),

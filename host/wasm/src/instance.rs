@@ -17,11 +17,11 @@ use std::time::Instant;
 use hio_io::ConnId;
 use hio_scheduler::{Context, Doer, DoerId, Failure, HookResult, Level, Spec};
 use wasmtime::UpdateDeadline;
-use wasmtime::component::ResourceAny;
+use wasmtime::component::{ComponentExportIndex, ResourceAny, TypedFunc};
 use wasmtime::{Store, WasmCoreDump};
 
 use crate::bindings::hio::doer::types::{Progress, Value};
-use crate::bindings::{DoerExports, DoerWorld, DoerWorldPre};
+use crate::bindings::{DoerExports, DoerWorld, DoerWorldIndices, DoerWorldPre};
 use crate::budget::Budget;
 use crate::charge;
 use crate::failure::{CallFailure, Limit};
@@ -67,11 +67,43 @@ pub(crate) struct Making<'a> {
     pub spawner: Option<Box<dyn Spawner>>,
 }
 
+/// The `recur` export, as the host calls it on every tick.
+type RecurFn = TypedFunc<(u32, f64), (Progress,)>;
+
+/// A component's exports as the host finds them in each instance: the
+/// world's, and `recur`'s, looked up once per plugin.
+pub(crate) struct Exports {
+    /// The component, linked.
+    pub pre: DoerWorldPre<StoreData>,
+    indices: DoerWorldIndices,
+    recur: ComponentExportIndex,
+}
+
+impl Exports {
+    /// The exports of the linked component `pre`.
+    pub(crate) fn new(pre: DoerWorldPre<StoreData>) -> wasmtime::Result<Exports> {
+        let indices = DoerWorldIndices::new(pre.instance_pre())?;
+        let component = pre.instance_pre().component();
+        let hooks = crate::bindings::interface("hooks");
+        let recur = component
+            .get_export_index(None, &hooks)
+            .and_then(|i| component.get_export_index(Some(&i), "recur"))
+            .ok_or_else(|| wasmtime::format_err!("no export {hooks}#recur"))?;
+        Ok(Exports {
+            pre,
+            indices,
+            recur,
+        })
+    }
+}
+
 /// One component instance: its store and its exports, and the doers it
 /// holds (one, or a share group's).
 pub struct Instance {
     pub(crate) store: Store<StoreData>,
     world: DoerWorld,
+    /// `recur`, typed once: every doer of the instance keeps a copy.
+    recur: RecurFn,
     /// Why none of its code runs any more: the first trap, naming the doer
     /// whose call broke it.
     poisoned: Option<Rc<str>>,
@@ -88,7 +120,7 @@ impl Instance {
     /// here, outside any hook, on `budget`).
     pub(crate) fn new(
         mut store: Store<StoreData>,
-        pre: &DoerWorldPre<StoreData>,
+        exports: &Exports,
         budget: &Budget,
         now: &TymeCell,
     ) -> Result<Instance, CallFailure> {
@@ -96,12 +128,21 @@ impl Instance {
         // Its start function runs outside any hook: tyme and tock read 0,
         // not what the plugin's last call left in the shared cell.
         now.set(0.0, 0.0);
-        let world = pre
+        let made = exports
+            .pre
+            .instance_pre()
             .instantiate(&mut store)
+            .and_then(|instance| {
+                let world = exports.indices.load(&mut store, &instance)?;
+                let recur = instance.get_typed_func(&mut store, exports.recur)?;
+                Ok((world, recur))
+            });
+        let (world, recur) = made
             .map_err(|e| CallFailure::Instantiate(Box::new(CallFailure::from_error(&e, budget))))?;
         Ok(Instance {
             store,
             world,
+            recur,
             poisoned: None,
             crossed: false,
         })
@@ -155,6 +196,8 @@ pub struct PluginDoer {
     /// The guest's doer, once `enter` made it (gone after `exit`), and its
     /// id, which `recur` takes.
     handle: Option<(ResourceAny, u32)>,
+    /// Its instance's `recur`.
+    recur: RecurFn,
     /// The doer's path, as failures of its instance name it.
     path: Rc<str>,
     options: Vec<(String, Value)>,
@@ -209,8 +252,10 @@ impl PluginDoer {
             let path = mine.path.replace('/', "+");
             dir.join(format!("{path}.{attempt}.coredump"))
         });
+        let recur = inst.borrow().recur;
         PluginDoer {
             inst,
+            recur,
             path: Rc::from(mine.path.as_str()),
             mine: Box::new(mine),
             in_store: false,
@@ -286,10 +331,6 @@ impl PluginDoer {
             inst.store.data().crossing.reset();
         }
         self.place(&mut inst.store, true);
-        let data = inst.store.data_mut();
-        if !data.doer.listeners.held_back.is_empty() {
-            data.doer.listeners.held_back.clear();
-        }
         let before = charge::activity();
         let armed = self.arm_interrupt(&mut inst.store, cx, name);
         // The hook's outside calls as it left them (closing its children,
@@ -333,6 +374,9 @@ impl PluginDoer {
             other => other,
         };
         self.place(&mut inst.store, false);
+        // Listeners it handed to children this call are its own again from
+        // its next call (a quiet call hands none over).
+        self.mine.listeners.held_back.clear();
         // What it printed, as lines of its log (a call that handed the
         // host nothing printed nothing).
         let out = inst.crossed.then(|| {
@@ -603,7 +647,7 @@ impl PluginDoer {
         };
         let mut inst = self.inst.borrow_mut();
         let inst = &mut *inst;
-        match recur(&inst.world, &mut inst.store, handle, tyme) {
+        match recur(self.recur, &inst.world, &mut inst.store, handle, tyme) {
             Ok(r) => r.map_err(CallFailure::guest),
             Err(e) => Err(CallFailure::from_error(&e, &self.budget)),
         }
@@ -641,7 +685,8 @@ impl Doer for PluginDoer {
         let Some(handle) = self.handle else {
             return Err(Failure("no doer: its enter did not succeed".into()));
         };
-        self.call(cx, "recur", |w, s| recur(w, s, handle, tyme))
+        let f = self.recur;
+        self.call(cx, "recur", |w, s| recur(f, w, s, handle, tyme))
     }
 
     fn clean(&mut self, cx: &mut Context<'_>) -> HookResult {
@@ -721,16 +766,16 @@ fn enter(
 /// Calls `recur`; when it failed, `failure` for the reason (in the same
 /// hook call: the fuel left pays for it).
 fn recur(
+    f: RecurFn,
     world: &DoerWorld,
     store: &mut Store<StoreData>,
     (handle, id): (ResourceAny, u32),
     tyme: f64,
 ) -> wasmtime::Result<Result<bool, String>> {
-    let hooks = world.hio_doer_hooks();
-    Ok(match hooks.call_recur(&mut *store, id, tyme)? {
+    Ok(match f.call(&mut *store, (id, tyme))?.0 {
         Progress::Running => Ok(false),
         Progress::Done => Ok(true),
-        Progress::Failed => Err(hooks.doer().call_failure(store, handle)?),
+        Progress::Failed => Err(world.hio_doer_hooks().doer().call_failure(store, handle)?),
     })
 }
 

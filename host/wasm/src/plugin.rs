@@ -14,14 +14,13 @@ use hio_io::ConnId;
 use hio_scheduler::{DeckAccess, Spec};
 use wasmtime::{Engine, Store, StoreLimitsBuilder};
 
-use crate::bindings::DoerWorldPre;
 use crate::bindings::hio::doer::types::Value;
 use crate::budget::{Budget, Watch};
 use crate::charge::{Crossing, DEFAULT_HOST_BYTES};
 use crate::failure::CallFailure;
 use crate::iface::children::ChildState;
 use crate::iface::handles::{NetAccess, NetDoer};
-use crate::instance::{Instance, Making, PluginDoer, SharedInstance, Spawner};
+use crate::instance::{Exports, Instance, Making, PluginDoer, SharedInstance, Spawner};
 use crate::stats::StatsHandle;
 use crate::store::{DoerData, Limiter, StoreData};
 use crate::tape::Tape;
@@ -148,7 +147,7 @@ impl Drop for Handed {
 pub struct Plugin {
     path: PathBuf,
     engine: Engine,
-    pre: DoerWorldPre<StoreData>,
+    exports: Exports,
     watch: Option<Watch>,
     core_dumps: Option<Rc<Path>>,
     /// The tyme its instances' clocks read, set before each hook call: one
@@ -175,14 +174,14 @@ impl Plugin {
     pub(crate) fn new(
         path: PathBuf,
         engine: Engine,
-        pre: DoerWorldPre<StoreData>,
+        exports: Exports,
         watch: Option<Watch>,
         core_dumps: Option<Rc<Path>>,
     ) -> Plugin {
         Plugin {
             path,
             engine,
-            pre,
+            exports,
             watch,
             core_dumps,
             tyme: wasi::TymeCell::default(),
@@ -273,7 +272,7 @@ impl Plugin {
         cfg: &InstanceConfig,
     ) -> Result<Instance, CallFailure> {
         let store = self.store(key, attempt, cfg);
-        Instance::new(store, &self.pre, &self.budget(cfg), &self.tyme)
+        Instance::new(store, &self.exports, &self.budget(cfg), &self.tyme)
     }
 
     /// The instance the doer at `path` (restart `attempt`) lives in: its
