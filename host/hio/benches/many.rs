@@ -10,7 +10,8 @@
 //!   `hio run` does (trace off);
 //! - `1/16`: ns per due doer with 1 doer in 16 due each tick;
 //! - instantiation per doer, in slots never used before and in slots freed
-//!   by a first round; resident memory per idle doer (the process's RSS
+//!   by a first round (for shared doers: the making of a doer that joins
+//!   the instance), then `enter` and a first `recur` per doer; resident memory per idle doer (the process's RSS
 //!   growth over the doers' lifetime, divided by their number) and kernel
 //!   memory mappings per doer.
 //!
@@ -64,8 +65,17 @@ fn main() {
         "Wasm doers at scale (noop plugin, hio run's engine settings, simulated time, trace off)"
     );
     println!(
-        "{:>7} {:>7} {:>8} {:>8} {:>8} {:>10} {:>10} {:>10} {:>6}",
-        "doers", "", "bare ns", "tick ns", "1/16 ns", "fresh us", "warm us", "RSS KiB", "maps"
+        "{:>7} {:>7} {:>8} {:>8} {:>8} {:>10} {:>10} {:>10} {:>10} {:>6}",
+        "doers",
+        "",
+        "bare ns",
+        "tick ns",
+        "1/16 ns",
+        "fresh us",
+        "warm us",
+        "enter us",
+        "RSS KiB",
+        "maps"
     );
     let mut rows = Vec::new();
     for &n in &sizes {
@@ -82,12 +92,13 @@ fn main() {
             let f = measure(&plugin, n, &phases, &|_| Vec::new(), &staggered, share);
             let mode = if share.is_some() { "shared" } else { "own" };
             println!(
-                "{n:>7} {mode:>7} {:>8} {:>8} {:>8} {:>10} {:>10} {:>10} {:>6}",
+                "{n:>7} {mode:>7} {:>8} {:>8} {:>8} {:>10} {:>10} {:>10} {:>10} {:>6}",
                 cell(f.bare_ns, 0),
                 cell(f.tick_ns, 0),
                 cell(f.due16_ns, 0),
                 cell(f.fresh_us, 1),
                 cell(f.warm_us, 1),
+                cell(f.enter_us, 2),
                 cell(f.rss_kib, 2),
                 cell(f.maps, 2)
             );

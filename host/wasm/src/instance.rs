@@ -110,7 +110,13 @@ pub struct Instance {
     /// The last call left the host something (see [`crate::charge`]): its
     /// byte count must start afresh before the next.
     crossed: bool,
+    /// The doers it holds.
+    members: usize,
 }
+
+/// Component-model handles an instance may hold besides its doers' (its
+/// guest's own resources): wasmtime's default store-wide cap.
+const GUEST_HANDLES: usize = 100_000;
 
 /// A shared handle on an instance: its doers each hold one.
 pub(crate) type SharedInstance = Rc<RefCell<Instance>>;
@@ -145,7 +151,21 @@ impl Instance {
             recur,
             poisoned: None,
             crossed: false,
+            members: 0,
         })
+    }
+
+    /// Counts one more (`join`) or one fewer doer: each holds its `doer`
+    /// handle, and one more while a call lends it, on top of what the
+    /// guest may hold of its own.
+    pub(crate) fn count(&mut self, join: bool) {
+        if join {
+            self.members += 1;
+        } else {
+            self.members = self.members.saturating_sub(1);
+        }
+        let cap = GUEST_HANDLES.saturating_add(self.members.saturating_mul(2));
+        self.store.set_max_component_handles(cap);
     }
 
     /// True once a trap stopped it.
@@ -252,7 +272,11 @@ impl PluginDoer {
             let path = mine.path.replace('/', "+");
             dir.join(format!("{path}.{attempt}.coredump"))
         });
-        let recur = inst.borrow().recur;
+        let recur = {
+            let mut inst = inst.borrow_mut();
+            inst.count(true);
+            inst.recur
+        };
         PluginDoer {
             inst,
             recur,
@@ -624,10 +648,13 @@ impl PluginDoer {
         }
     }
 
-    /// Calls the component's `enter` directly (see `bare_recur`).
+    /// Calls the component's `enter` directly, on a fresh fuel budget (see
+    /// `bare_recur`).
     pub fn bare_enter(&mut self) -> Result<(), CallFailure> {
         let mut inst = self.inst.borrow_mut();
         let inst = &mut *inst;
+        refill(&mut inst.store, &self.budget)
+            .map_err(|e| CallFailure::from_error(&e, &self.budget))?;
         match enter(&inst.world, &mut inst.store, &self.options) {
             Ok(Ok(handle)) => {
                 self.handle = Some(handle);
@@ -725,13 +752,14 @@ impl Drop for PluginDoer {
     /// A doer dropped before its `exit` (the tree torn down): the guest's
     /// doer goes with it, where its instance still runs code.
     fn drop(&mut self) {
-        let Some((handle, _)) = self.handle.take() else {
-            return;
-        };
         let Ok(mut inst) = self.inst.try_borrow_mut() else {
             return;
         };
         let inst = &mut *inst;
+        inst.count(false);
+        let Some((handle, _)) = self.handle.take() else {
+            return;
+        };
         if inst.poisoned.is_some() || refill(&mut inst.store, &self.budget).is_err() {
             return;
         }

@@ -50,6 +50,8 @@ pub fn per_run(budget: Duration, batch: u32, mut f: impl FnMut()) -> Duration {
 #[derive(Default)]
 pub struct Figures {
     pub fresh_us: Option<f64>,
+    /// `enter` and a first `recur` per doer, after instantiation.
+    pub enter_us: Option<f64>,
     pub warm_us: Option<f64>,
     pub rss_kib: Option<f64>,
     pub maps: Option<f64>,
@@ -116,10 +118,12 @@ pub fn measure(
         let start = Instant::now();
         let mut doers = instances(plugin, n, &cfg, options);
         f.warm_us = Some(start.elapsed().as_secs_f64() * 1e6 / n as f64);
+        let start = Instant::now();
         for d in &mut doers {
             d.bare_enter().expect("enters");
             black_box(d.bare_recur(0.0).expect("recurs"));
         }
+        f.enter_us = Some(start.elapsed().as_secs_f64() * 1e6 / n as f64);
         let (rss1, maps1) = rss_and_maps();
         f.rss_kib = Some(rss1.saturating_sub(rss0) as f64 / 1024.0 / n as f64);
         f.maps = Some(maps1.saturating_sub(maps0) as f64 / n as f64);
