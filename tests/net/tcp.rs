@@ -91,6 +91,40 @@ fn a_server_that_spawns_a_child_per_connection_echoes_each() {
     }
 }
 
+#[test]
+fn children_spawned_by_a_shared_doer_share_an_instance_of_their_plugin() {
+    // The server's share group passes to the children it spawns: each
+    // connection's child joins the one instance of echo-conn in group g,
+    // kept between connections (the server's own plugin is another, so
+    // another instance, also g's first).
+    let text = crate::util::spawner("conn.wasm", "conn.wasm", "")
+        .replace("[[doers]]\n", "[[doers]]\nshare = \"g\"\n");
+    let dir = crate::util::prepare();
+    std::fs::copy(plugin("echo-conn"), dir.path().join("conn.wasm")).unwrap();
+    let mut run = crate::util::start_in(dir, &text);
+    let addr = run.listening();
+    let done = Flag::default();
+    let peers = clients(addr, 8, 64 << 10, &done);
+    let finished = Flag::default();
+    let f = finished.clone();
+    std::thread::spawn(move || {
+        peers.join().ok();
+        f.set();
+    });
+    run.until(Duration::from_secs(60), move || finished.get());
+    assert!(done.get(), "a client failed; log:\n{}", run.log());
+    let stats = run.stats.snapshot();
+    let children: Vec<_> = stats
+        .iter()
+        .filter(|(path, _)| path.starts_with("server.c"))
+        .collect();
+    assert_eq!(children.len(), 8, "{stats:?}");
+    for (path, s) in children {
+        assert_eq!(s.instance, "g#0", "{path}: {stats:?}");
+    }
+    assert_eq!(stats["server"].instance, "g#0", "{stats:?}");
+}
+
 /// Resets a connection: SO_LINGER 0, then close.
 pub fn reset(s: TcpStream) {
     // std has no SO_LINGER setter; rustix does.

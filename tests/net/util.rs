@@ -78,6 +78,8 @@ limits = {{ {limits} }}
 /// A run of a manifest, stepped from the test.
 pub struct Run {
     pub doist: Doist,
+    /// Each doer's call figures (`hio run --stats`'s), by path.
+    pub stats: hio::plugin::StatsHandle,
     pub logs: Rc<RefCell<Vec<String>>>,
     pub trace: TraceBuffer,
     pub net: Option<hio::io::Net>,
@@ -102,7 +104,8 @@ pub fn start_in(dir: tempfile::TempDir, text: &str) -> Run {
     std::fs::write(&path, text).unwrap();
     let manifest = Manifest::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let host = PluginHost::new(EngineLimits::default(), None).unwrap();
-    let built = build(&manifest, &host, false).unwrap_or_else(|e| panic!("{e}"));
+    let built = build(&manifest, &host, true).unwrap_or_else(|e| panic!("{e}"));
+    let stats = built.stats.clone();
     let logs = Rc::new(RefCell::new(Vec::new()));
     let sink = Rc::clone(&logs);
     let trace = TraceBuffer::new();
@@ -114,6 +117,7 @@ pub fn start_in(dir: tempfile::TempDir, text: &str) -> Run {
         .trace(trace.clone());
     Run {
         doist,
+        stats,
         logs,
         trace,
         net: built.net,

@@ -7,7 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 use hio_io::ConnId;
 
@@ -155,7 +155,9 @@ pub struct Plugin {
     /// `Plugin` stays on one thread, and a call runs to its end before the
     /// next is made.)
     tyme: wasi::TymeCell,
-    /// Its share groups' instances, while a doer holds them.
+    /// Its share groups' instances: each kept for the run (a group whose
+    /// doers come and go, children per connection, say, is not made
+    /// afresh each time), replaced after a trap.
     groups: RefCell<BTreeMap<String, Group>>,
     /// The instance `validate` runs in, kept while it does not trap, with
     /// the memory limit it was made with.
@@ -166,7 +168,7 @@ pub struct Plugin {
 /// after a trap, gets its own seed).
 #[derive(Default)]
 struct Group {
-    instance: Weak<RefCell<Instance>>,
+    instance: Option<SharedInstance>,
     made: u32,
 }
 
@@ -290,10 +292,10 @@ impl Plugin {
         };
         let mut groups = self.groups.borrow_mut();
         let group = groups.entry(share.clone()).or_default();
-        if let Some(inst) = group.instance.upgrade()
+        if let Some(inst) = &group.instance
             && !inst.borrow().is_poisoned()
         {
-            return Ok((inst, format!("{share}#{}", group.made - 1)));
+            return Ok((Rc::clone(inst), format!("{share}#{}", group.made - 1)));
         }
         // Seeded by the group's name and how many it has had, so a run
         // makes the same instances whichever doer comes first.
@@ -301,7 +303,7 @@ impl Plugin {
         let name = format!("{share}#{}", group.made);
         group.made += 1;
         let inst = Rc::new(RefCell::new(inst));
-        group.instance = Rc::downgrade(&inst);
+        group.instance = Some(Rc::clone(&inst));
         Ok((inst, name))
     }
 
