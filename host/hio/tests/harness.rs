@@ -132,3 +132,24 @@ fn faults_drawn_every_tick_are_ticked_through_and_give_the_same_trace() {
     assert_eq!(jumped.trace_json(), ticked.trace_json());
     assert!(jumped.logs().join("\n").contains("echoed 100000 bytes"));
 }
+
+#[test]
+fn more_doers_than_wasmtimes_default_handle_cap_share_one_instance() {
+    // Each shared doer holds its own handle in the instance's store, past
+    // wasmtime's default store-wide cap of 100,000 live handles.
+    const N: usize = 100_100;
+    let mut h = Harness::new(0.25);
+    let noop = h.load(common::plugin("noop")).expect("noop");
+    for i in 0..N {
+        h.add(DoerArgs::new(&format!("d{i}"), &noop).share("all"))
+            .expect("add");
+    }
+    h.ticks(2).expect("no failure");
+    let stats = h.stats().snapshot();
+    assert_eq!(stats.len(), N);
+    assert!(
+        stats
+            .values()
+            .all(|s| s.instance == "all#0" && s.failures == 0 && s.calls == 3)
+    );
+}
