@@ -254,38 +254,61 @@ pub mod __private {
 
     /// The doers of the instance by id, the number `recur` names them by,
     /// each kept in place (a call finds it with one index): an id is
-    /// reused once its doer is gone.
+    /// reused once its doer is gone. Doer 0 is kept in the table itself,
+    /// so an instance of one doer touches no more memory per call than
+    /// the doer's own.
     pub struct Table<D> {
-        slots: Vec<Option<Slot<D>>>,
+        first: Option<Slot<D>>,
+        rest: Vec<Option<Slot<D>>>,
         free: Vec<u32>,
     }
 
     impl<D: Doer> Table<D> {
         pub const fn new() -> Table<D> {
             Table {
-                slots: Vec::new(),
+                first: None,
+                rest: Vec::new(),
                 free: Vec::new(),
             }
         }
 
-        /// Puts `slot` in the table: its id.
-        pub fn insert(&mut self, slot: Slot<D>) -> u32 {
-            match self.free.pop() {
-                Some(id) => {
-                    self.slots[id as usize] = Some(slot);
-                    id
-                }
-                None => {
-                    self.slots.push(Some(slot));
-                    u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 doers")
-                }
+        fn slot(&mut self, id: u32) -> Option<&mut Option<Slot<D>>> {
+            match id {
+                0 => Some(&mut self.first),
+                _ => self.rest.get_mut(id as usize - 1),
             }
+        }
+
+        /// Doer `id`, if the table holds it.
+        pub fn get(&self, id: u32) -> Option<&Slot<D>> {
+            match id {
+                0 => self.first.as_ref(),
+                _ => self.rest.get(id as usize - 1).and_then(Option::as_ref),
+            }
+        }
+
+        /// Puts `slot` in the table: its id (a freed one first).
+        pub fn insert(&mut self, slot: Slot<D>) -> u32 {
+            if let Some(id) = self.free.pop()
+                && let Some(place) = self.slot(id)
+            {
+                *place = Some(slot);
+                return id;
+            }
+            if self.first.is_none() && self.rest.is_empty() {
+                // Never used: id 0 is freed only after it was handed out,
+                // and then it is on `free`, taken above.
+                self.first = Some(slot);
+                return 0;
+            }
+            self.rest.push(Some(slot));
+            u32::try_from(self.rest.len()).expect("fewer than 2^32 doers")
         }
 
         /// Forgets doer `id` (dropped by the host).
         pub fn remove(&mut self, id: u32) {
-            if let Some(slot) = self.slots.get_mut(id as usize)
-                && slot.take().is_some()
+            if let Some(place) = self.slot(id)
+                && place.take().is_some()
             {
                 self.free.push(id);
             }
@@ -307,11 +330,7 @@ pub mod __private {
         id: u32,
         f: impl FnOnce(&Slot<D>) -> T,
     ) -> Option<T> {
-        let table = table.borrow();
-        match table.slots.get(id as usize) {
-            Some(Some(slot)) => Some(f(slot)),
-            _ => None,
-        }
+        table.borrow().get(id).map(f)
     }
 
     /// `recur` of doer `id` of `table`: failed for an id it does not hold.
