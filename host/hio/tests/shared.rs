@@ -260,3 +260,27 @@ fn a_bad_share_value_is_refused_naming_its_key() {
         assert!(err.contains(want), "{value}: {err}");
     }
 }
+
+#[test]
+fn a_share_group_with_two_memory_limits_is_refused_naming_the_doer() {
+    let h = hostile();
+    let (_dir, path) = manifest(&format!(
+        r#"
+[[doers]]
+name = "G"
+share = "g"
+doers = [
+  {{ name = "a", plugin = {h}, options = {{ mode = "census" }} }},
+  {{ name = "b", plugin = {h}, options = {{ mode = "census" }}, limits = {{ memory = "32MiB" }} }},
+]
+"#
+    ));
+    let out = hio(&["check", path.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("m.toml:7: doers[0].doers[1].limits.memory"),
+        "{err}"
+    );
+    assert!(err.contains("G/b shares an instance with G/a"), "{err}");
+}

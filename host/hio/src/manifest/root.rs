@@ -3,7 +3,7 @@
 //! `[net]`, `[[doers]]`), and what a parsed manifest answers or lets the
 //! command line change (`--option`, `--seed`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use toml::Table;
@@ -253,6 +253,42 @@ impl Manifest {
     }
 }
 
+/// Refuses a share group whose doers ask for different instance-wide
+/// limits (`memory`, `handles`): the instance has one of each, and a
+/// doer's would be silently the first doer's.
+fn one_limit_per_instance(file: &std::path::Path, doers: &[Node]) -> Res<()> {
+    let mut paths = Vec::new();
+    for node in doers {
+        node.leaf_paths("", &mut paths);
+    }
+    let mut first: BTreeMap<(&PathBuf, &str), (&str, &Leaf)> = BTreeMap::new();
+    for (path, leaf) in &paths {
+        let Some(share) = leaf.share.as_deref() else {
+            continue;
+        };
+        let Some((by, other)) = first.get(&(&leaf.plugin, share)) else {
+            first.insert((&leaf.plugin, share), (path, leaf));
+            continue;
+        };
+        let differs = [
+            ("memory", leaf.limits.memory != other.limits.memory),
+            ("handles", leaf.limits.handles != other.limits.handles),
+        ];
+        if let Some((key, _)) = differs.iter().find(|(_, d)| *d) {
+            return Err(ManifestError {
+                file: file.to_owned(),
+                line: leaf.line,
+                key: format!("{}.limits.{key}", leaf.key),
+                message: format!(
+                    "{path} shares an instance with {by} (share {share:?}) but sets another \
+                     `{key}` limit: an instance has one; give the doers of a share group the same"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Manifest text to a [`Manifest`], with every check that needs no plugin.
 fn root(text: &str, file: PathBuf) -> Res<Manifest> {
     let (cx, root) = Ctx::read(text, file.clone())?;
@@ -282,6 +318,7 @@ fn root(text: &str, file: PathBuf) -> Res<Manifest> {
         None => return Err(cx.err(&top, "missing key `doers` (the list of doers to run)")),
         Some(v) => nodes(&cx, v, &top.key("doers"), limits, None, &scope)?,
     };
+    one_limit_per_instance(&file, &doers)?;
     Ok(Manifest {
         path: file,
         text: text.to_owned(),
