@@ -34,7 +34,7 @@ use std::rc::Rc;
 
 mod common;
 
-use common::scale::{Phases, TOCK, cell, measure, ratio};
+use common::scale::{Phases, TOCK, cell, config, measure, ratio};
 use common::{Floor, noop_path, python_hio, run_engine};
 use hio::plugin::{Scalar, Value};
 
@@ -89,7 +89,14 @@ fn main() {
                 }
             };
             let plugin = Rc::new(host.load(&noop_path()).expect("noop loads"));
-            let f = measure(&plugin, n, &phases, &|_| Vec::new(), &staggered, share);
+            let f = measure(
+                &plugin,
+                n,
+                &phases,
+                &|_| Vec::new(),
+                &staggered,
+                &config(share),
+            );
             let mode = if share.is_some() { "shared" } else { "own" };
             println!(
                 "{n:>7} {mode:>7} {:>8} {:>8} {:>8} {:>10} {:>10} {:>10} {:>10} {:>6}",

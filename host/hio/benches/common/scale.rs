@@ -89,22 +89,27 @@ pub fn instances(
         .collect()
 }
 
-/// The figures of `phases` for `n` doers of `plugin`: doer i gets
-/// `options(i)`, and in the `16` phase `staggered(i)` (due 1 tick in 16);
-/// with `share`, all of them in one instance (the group's).
+/// The figures of `phases` for `n` doers of `plugin`, each made with
+/// `cfg` (with its `share`, all of them in one instance): doer i gets
+/// `options(i)`, and in the `16` phase `staggered(i)` (due 1 tick in 16).
+/// `hio run`'s configuration of a doer, in share group `share` if given.
+pub fn config(share: Option<&str>) -> InstanceConfig {
+    InstanceConfig {
+        share: share.map(str::to_owned),
+        ..InstanceConfig::default()
+    }
+}
+
 pub fn measure(
     plugin: &Rc<Plugin>,
     n: usize,
     phases: &Phases,
     options: &dyn Fn(usize) -> Vec<(String, Value)>,
     staggered: &dyn Fn(usize) -> Vec<(String, Value)>,
-    share: Option<&str>,
+    cfg: &InstanceConfig,
 ) -> Figures {
     let mut f = Figures::default();
-    let cfg = InstanceConfig {
-        share: share.map(str::to_owned),
-        ..InstanceConfig::default()
-    };
+    let cfg = cfg.clone();
     let budget = Duration::from_secs(2);
     let batch = u32::try_from((10_000 / n).max(1)).unwrap_or(1);
     if phases.has("inst") {
