@@ -14,7 +14,8 @@
 //! last columns are its figure over ours.
 //!
 //! `HIO_BLACKBOX=1,1000` picks the sizes (default 1, 1,000, 10,000 and
-//! 100,000); `HIO_BIN` and `HIO_PLUGINS` run another `hio` binary and
+//! 100,000); `HIO_BLACKBOX_TICKS=2020` the long run's ticks (default 220:
+//! more ticks, less of the machine's noise in a small tree's figure); `HIO_BIN` and `HIO_PLUGINS` run another `hio` binary and
 //! plugins folder (for a before/after pair in one run). Each time is the
 //! best of `HIO_BLACKBOX_ROUNDS` (default 3) runs. Not a test: it prints
 //! figures, and the machine's noise is in them; read the ratios.
@@ -27,6 +28,15 @@ const TOCK: f64 = 0.03125;
 const SIZES: [usize; 4] = [1, 1_000, 10_000, 100_000];
 const SHORT: u32 = 20;
 const LONG: u32 = 220;
+
+/// The long run's ticks: `$HIO_BLACKBOX_TICKS`, else [`LONG`].
+fn long() -> u32 {
+    std::env::var("HIO_BLACKBOX_TICKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&t| t > SHORT)
+        .unwrap_or(LONG)
+}
 
 /// The manifest of `n` recorders under DoDoer `G` for `ticks` ticks.
 fn manifest(recorder: &str, n: usize, ticks: u32, shared: bool, stagger: bool) -> String {
@@ -70,7 +80,7 @@ fn best(rounds: usize, mut cmd: impl FnMut() -> Command) -> Option<f64> {
 
 /// ns per doer-tick: (long - short) over the ticks between, per doer.
 fn per_doer_tick(short: Option<f64>, long: Option<f64>, n: usize) -> Option<f64> {
-    Some((long? - short?).max(0.0) * 1e9 / f64::from(LONG - SHORT) / n as f64)
+    Some((long? - short?).max(0.0) * 1e9 / f64::from(self::long() - SHORT) / n as f64)
 }
 
 fn cell(v: Option<f64>) -> String {
@@ -115,10 +125,11 @@ fn main() {
     // Compiled code is cached here, once, before any timing.
     let cache = dir.path().join("cache");
 
+    let long = long();
     println!(
-        "hio run ({}) against Python hio 0.7.20: ns per doer-tick, (wall of {LONG} ticks - wall of {SHORT}) / {} / doers, best of {rounds}",
+        "hio run ({}) against Python hio 0.7.20: ns per doer-tick, (wall of {long} ticks - wall of {SHORT}) / {} / doers, best of {rounds}",
         bin.display(),
-        LONG - SHORT
+        long - SHORT
     );
     println!(
         "{:>7} {:>5} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11}",
@@ -144,8 +155,8 @@ fn main() {
                     c
                 })
             };
-            let own = per_doer_tick(hio(false, SHORT), hio(false, LONG), n);
-            let shared = per_doer_tick(hio(true, SHORT), hio(true, LONG), n);
+            let own = per_doer_tick(hio(false, SHORT), hio(false, long), n);
+            let shared = per_doer_tick(hio(true, SHORT), hio(true, long), n);
             let py = |ticks: u32| {
                 best(rounds, || {
                     let mut c = Command::new(&python);
@@ -156,7 +167,7 @@ fn main() {
                     c
                 })
             };
-            let py = per_doer_tick(py(SHORT), py(LONG), n);
+            let py = per_doer_tick(py(SHORT), py(long), n);
             println!(
                 "{n:>7} {:>5} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11}",
                 if stagger { "1/16" } else { "all" },
