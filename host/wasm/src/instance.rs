@@ -134,15 +134,21 @@ impl Instance {
         // Its start function runs outside any hook: tyme and tock read 0,
         // not what the plugin's last call left in the shared cell.
         now.set(0.0, 0.0);
-        let made = exports
-            .pre
-            .instance_pre()
-            .instantiate(&mut store)
-            .and_then(|instance| {
-                let world = exports.indices.load(&mut store, &instance)?;
-                let recur = instance.get_typed_func(&mut store, exports.recur)?;
-                Ok((world, recur))
-            });
+        let mut made = Self::instantiate(&mut store, exports);
+        // The first instance of a module makes its memory image: a sealed
+        // memfd. Linux refuses the seal (EBUSY) while the new pages are
+        // briefly referenced elsewhere (seen once under load, with a
+        // Python component's 12 MiB image); wasmtime makes the image
+        // afresh on the next try.
+        for _ in 0..3 {
+            match &made {
+                Err(e) if format!("{e:#}").contains("cannot add seals to the memfd") => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    made = Self::instantiate(&mut store, exports);
+                }
+                _ => break,
+            }
+        }
         let (world, recur) = made
             .map_err(|e| CallFailure::Instantiate(Box::new(CallFailure::from_error(&e, budget))))?;
         Ok(Instance {
@@ -166,6 +172,17 @@ impl Instance {
         }
         let cap = GUEST_HANDLES.saturating_add(self.members.saturating_mul(2));
         self.store.set_max_component_handles(cap);
+    }
+
+    /// The component's instance in `store`: the world's exports and `recur`.
+    fn instantiate(
+        store: &mut Store<StoreData>,
+        exports: &Exports,
+    ) -> wasmtime::Result<(DoerWorld, RecurFn)> {
+        let instance = exports.pre.instance_pre().instantiate(&mut *store)?;
+        let world = exports.indices.load(&mut *store, &instance)?;
+        let recur = instance.get_typed_func(&mut *store, exports.recur)?;
+        Ok((world, recur))
     }
 
     /// True once a trap stopped it.
