@@ -1,6 +1,6 @@
 //! What one hook call may spend: the [`Budget`] a doer instance refills
 //! its store from before every call (the refill is the instance's, in
-//! `instance.rs`).
+//! `doer.rs`).
 
 use std::time::Duration;
 

@@ -9,9 +9,10 @@
 //!   watchdog, the on-disk compile cache, and the linker;
 //! - plugins and their instances: loading a component by path gives a
 //!   [`Plugin`] holding its `InstancePre` (`plugin.rs`, where an
-//!   [`InstanceConfig`] of limits and grants becomes a `Store`); each doer
-//!   instance is a [`PluginDoer`] (`instance.rs`), which is a
-//!   [`hio_scheduler::Doer`] and makes the children its doer spawns;
+//!   [`InstanceConfig`] of limits and grants becomes a `Store`); an
+//!   instance (`instance.rs`) holds one doer or a share group's many, each
+//!   a [`PluginDoer`] (`doer.rs`), a [`hio_scheduler::Doer`] that makes the
+//!   children it spawns;
 //! - the host side of every WIT interface, one file each in `iface/`
 //!   (`tyme`, `log`, `decks`, `tcp`, `tls`, `children`, `http`,
 //!   `http_client`), each on the narrowest view of the store it needs; the
@@ -58,7 +59,7 @@
 //! holds handles onto them. It depends on the scheduler and hio-io, never
 //! the other way round.
 //!
-//! Where to start reading: `instance.rs` (`PluginDoer::call`, one hook
+//! Where to start reading: `doer.rs` (`PluginDoer::call`, one hook
 //! call), then `iface/mod.rs` (how the interfaces are linked, each on its
 //! view) and `iface/handles.rs` (what every network call shares), then
 //! `tape/mod.rs`.
@@ -66,6 +67,7 @@
 mod bindings;
 mod budget;
 mod charge;
+mod doer;
 mod engine;
 mod failure;
 mod iface;
@@ -80,13 +82,13 @@ mod wasi;
 pub use self::bindings::hio::doer::types::{Scalar, Value};
 pub use self::bindings::{PACKAGE, VERSION};
 pub use self::charge::{DEFAULT_HOST_BYTES, FUEL_PER_BYTE};
+pub use self::doer::PluginDoer;
 pub use self::engine::{
     DEFAULT_WATCHDOG, EngineLimits, LoadError, MAPS_PER_DOER, PluginHost, check_map_count,
     map_count_fits, max_map_count,
 };
 pub use self::failure::{CallFailure, Limit, MAX_REASON};
 pub use self::iface::NetAccess;
-pub use self::instance::PluginDoer;
 pub use self::plugin::{InstanceConfig, Plugin, Spawns};
 pub use self::resources::{ConnRes, ListenerRes, OutgoingRes, RequestRes, ServerRes};
 pub use self::stats::{DoerStats, StatsHandle};

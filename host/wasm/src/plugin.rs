@@ -1,7 +1,7 @@
 //! [`Plugin`]: a compiled component ready to make doer instances; the
 //! [`InstanceConfig`] each instance is made with (its limits and grants),
 //! and the [`Spawns`] among its grants, the plugins its children come from.
-//! Here a configuration becomes a store; the instance is `instance.rs`'s.
+//! Here a configuration becomes a store; the instance is `instance.rs`'s, its doers `doer.rs`'s.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -17,10 +17,11 @@ use wasmtime::{Engine, Store, StoreLimitsBuilder};
 use crate::bindings::hio::doer::types::Value;
 use crate::budget::{Budget, Watch};
 use crate::charge::{Crossing, DEFAULT_HOST_BYTES};
+use crate::doer::{Making, PluginDoer, Spawner};
 use crate::failure::CallFailure;
 use crate::iface::children::ChildState;
 use crate::iface::handles::{NetAccess, NetDoer};
-use crate::instance::{Exports, Instance, Making, PluginDoer, SharedInstance, Spawner};
+use crate::instance::{Exports, Instance, SharedInstance};
 use crate::stats::StatsHandle;
 use crate::store::{DoerData, Limiter, StoreData};
 use crate::tape::Tape;

@@ -1,6 +1,6 @@
 //! Host side of the `children` interface: the children a doer spawns are
 //! queued in its store and made (or removed) when its hook returns, by its
-//! instance (`instance.rs`); a connection it hands one goes with the
+//! instance (`doer.rs`); a connection it hands one goes with the
 //! request.
 
 use std::collections::BTreeSet;
