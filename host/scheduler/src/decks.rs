@@ -41,6 +41,42 @@ struct Deck {
     /// The largest item it takes: its `max_item`, lowered to what every
     /// doer granted to pull from it may take.
     bound: usize,
+    /// Set when its doers are in different crews.
+    cross: Option<Box<Crossing>>,
+}
+
+/// A deck between crews: pushes wait in their crew's outbox until the tick
+/// barrier. Each sending crew may have as many items in flight as its share
+/// of the room the deck had at the last barrier, so the deck never holds
+/// more than its capacity and no crew's push depends on another's timing.
+#[derive(Debug)]
+struct Crossing {
+    /// Sending crews, in order, with what each may still push this tick.
+    quota: BTreeMap<u32, usize>,
+    outbox: BTreeMap<u32, Vec<Vec<u8>>>,
+}
+
+impl Deck {
+    fn new(spec: DeckSpec) -> Deck {
+        Deck {
+            bound: spec.max_item,
+            spec,
+            items: VecDeque::new(),
+            cross: None,
+        }
+    }
+
+    /// Shares the deck's free room among its sending crews: equal shares,
+    /// the lowest-numbered crews taking one more of what does not divide.
+    fn share_room(&mut self) {
+        let free = self.spec.capacity.saturating_sub(self.items.len());
+        if let Some(c) = self.cross.as_mut() {
+            let n = c.quota.len().max(1);
+            for (i, q) in c.quota.values_mut().enumerate() {
+                *q = free / n + usize::from(i < free % n);
+            }
+        }
+    }
 }
 
 /// Every deck of a run, shared by the doers that use them.
@@ -61,14 +97,7 @@ impl Decks {
     pub fn new(specs: impl IntoIterator<Item = DeckSpec>) -> Decks {
         let map = specs
             .into_iter()
-            .map(|spec| {
-                let deck = Deck {
-                    bound: spec.max_item,
-                    spec: spec.clone(),
-                    items: VecDeque::new(),
-                };
-                (spec.name, deck)
-            })
+            .map(|spec| (spec.name.clone(), Deck::new(spec)))
             .collect();
         Decks(Arc::new(Mutex::new(map)))
     }
@@ -82,20 +111,33 @@ impl Decks {
     /// Declares another deck (empty); an existing one of that name is kept.
     pub fn declare(&self, spec: DeckSpec) {
         self.with(|map| {
-            map.entry(spec.name.clone()).or_insert(Deck {
-                bound: spec.max_item,
-                spec,
-                items: VecDeque::new(),
-            });
+            map.entry(spec.name.clone())
+                .or_insert_with(|| Deck::new(spec));
         });
     }
 
-    /// Appends an item.
+    /// Appends an item (as crew 0, the part of the tree in no crew).
     pub fn push(&self, deck: &str, item: Vec<u8>) -> Result<(), DeckError> {
+        self.push_from(0, deck, item)
+    }
+
+    /// Appends an item pushed by a doer of crew `crew`. On a deck between
+    /// crews it waits for the tick barrier, if the crew's share of the room
+    /// allows it (else `Full`).
+    pub fn push_from(&self, crew: u32, deck: &str, item: Vec<u8>) -> Result<(), DeckError> {
         self.with(|map| {
             let d = map.get_mut(deck).ok_or(DeckError::UnknownDeck)?;
             if item.len() > d.bound {
                 return Err(DeckError::TooLarge);
+            }
+            if let Some(c) = d.cross.as_mut() {
+                let quota = c.quota.get_mut(&crew).ok_or(DeckError::NotGranted)?;
+                if *quota == 0 {
+                    return Err(DeckError::Full);
+                }
+                *quota -= 1;
+                c.outbox.entry(crew).or_default().push(item);
+                return Ok(());
             }
             if d.items.len() >= d.spec.capacity {
                 return Err(DeckError::Full);
@@ -103,6 +145,56 @@ impl Decks {
             d.items.push_back(item);
             Ok(())
         })
+    }
+
+    /// Makes `deck` a deck between crews, pushed to by doers of the crews
+    /// `senders` (crew 0 is the part of the tree in no crew). From now on
+    /// every push to it is delivered at the tick barrier ([`deliver`]), in
+    /// (sending crew, sequence) order.
+    ///
+    /// ```
+    /// use hio_scheduler::{DeckError, DeckSpec, Decks};
+    /// let decks = Decks::new([DeckSpec { name: "d".into(), capacity: 3, max_item: 8 }]);
+    /// decks.cross("d", [2, 1]);
+    /// decks.push_from(2, "d", b"x".to_vec()).unwrap();
+    /// decks.push_from(1, "d", b"y".to_vec()).unwrap();
+    /// decks.push_from(1, "d", b"z".to_vec()).unwrap(); // crew 1's share is 2
+    /// assert_eq!(decks.push_from(2, "d", b"w".to_vec()), Err(DeckError::Full));
+    /// assert_eq!(decks.len("d"), Some(0)); // nothing before the barrier
+    /// decks.deliver();
+    /// assert_eq!(decks.pull("d").unwrap(), Some(b"y".to_vec()));
+    /// assert_eq!(decks.pull("d").unwrap(), Some(b"z".to_vec()));
+    /// assert_eq!(decks.pull("d").unwrap(), Some(b"x".to_vec()));
+    /// ```
+    ///
+    /// [`deliver`]: Decks::deliver
+    pub fn cross(&self, deck: &str, senders: impl IntoIterator<Item = u32>) {
+        self.with(|map| {
+            if let Some(d) = map.get_mut(deck) {
+                d.cross = Some(Box::new(Crossing {
+                    quota: senders.into_iter().map(|c| (c, 0)).collect(),
+                    outbox: BTreeMap::new(),
+                }));
+                d.share_room();
+            }
+        });
+    }
+
+    /// The tick barrier: every item pushed to a deck between crews since
+    /// the last one joins its deck, crew by crew in order, each crew's in
+    /// the order pushed; then the room left is shared again.
+    pub fn deliver(&self) {
+        self.with(|map| {
+            for d in map.values_mut() {
+                let Some(c) = d.cross.as_mut() else {
+                    continue;
+                };
+                for items in std::mem::take(&mut c.outbox).into_values() {
+                    d.items.extend(items);
+                }
+                d.share_room();
+            }
+        });
     }
 
     /// Takes the oldest item.
@@ -165,6 +257,8 @@ pub struct DeckAccess {
     pub decks: Decks,
     /// This doer's grants.
     pub grants: Grants,
+    /// The crew the doer is in (0: none).
+    pub crew: u32,
 }
 
 impl DeckAccess {
@@ -178,7 +272,14 @@ impl DeckAccess {
         DeckAccess {
             decks: decks.clone(),
             grants,
+            crew: 0,
         }
+    }
+
+    /// The same access for a doer of crew `crew`.
+    pub fn in_crew(mut self, crew: u32) -> DeckAccess {
+        self.crew = crew;
+        self
     }
 
     /// Whether `deck` exists and this doer may push to it.
@@ -194,7 +295,7 @@ impl DeckAccess {
         if !self.grants.push.contains(deck) {
             return Err(DeckError::NotGranted);
         }
-        self.decks.push(deck, item)
+        self.decks.push_from(self.crew, deck, item)
     }
 
     /// Pulls if granted.

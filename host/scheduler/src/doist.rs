@@ -54,6 +54,8 @@ pub struct Doist {
     early: bool,
     /// Recorded tick starts fed back instead of the wall clock.
     replay: Option<VecDeque<Tick>>,
+    /// Decks delivered at the tick barrier.
+    decks: Option<crate::Decks>,
 }
 
 impl Doist {
@@ -72,6 +74,7 @@ impl Doist {
             services: None,
             early: false,
             replay: None,
+            decks: None,
         }
     }
 
@@ -164,6 +167,20 @@ impl Doist {
         self
     }
 
+    /// Runs crews on `threads` threads (1, the default: on the Doist's own
+    /// thread). The trace is the same for any number.
+    pub fn threads(mut self, threads: usize) -> Doist {
+        self.sched.pool = (threads > 1).then(|| std::rc::Rc::new(crate::crew::Pool::new(threads)));
+        self
+    }
+
+    /// The decks whose items cross crews are delivered at the end of each
+    /// tick (see [`Decks::cross`](crate::Decks::cross)).
+    pub fn decks(mut self, decks: crate::Decks) -> Doist {
+        self.decks = Some(decks);
+        self
+    }
+
     /// Walks every deed each tick, as hio does, instead of using the index
     /// on due time. Same trace, more work; kept to check the index against.
     pub fn plain_walk(mut self, plain: bool) -> Doist {
@@ -248,7 +265,11 @@ impl Doist {
             });
         }
         self.sched.doom_pending = false;
+        self.sched.tick_early = self.early;
         self.sched.walk(self.sched.root);
+        if let Some(decks) = &self.decks {
+            decks.deliver();
+        }
         if let Some(services) = self.services.as_mut() {
             services.after(tyme);
         }

@@ -46,6 +46,7 @@
 //! `docs/formats.md`.
 
 mod clock;
+mod crew;
 mod decks;
 mod doist;
 mod driver;
@@ -59,6 +60,7 @@ mod tree;
 mod tyme;
 
 pub use crate::clock::{SystemClock, WallClock};
+pub use crate::crew::{Crew, CrewBuild, CrewParts};
 pub use crate::decks::{DeckAccess, DeckError, DeckSpec, Decks, Grants};
 pub use crate::doist::Doist;
 pub use crate::driver::{DriveError, Driver};

@@ -1,8 +1,10 @@
 //! The doer tree as an arena of nodes addressed by generation-checked ids.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+use crate::crew::Link;
 use crate::supervision::Supervision;
 use crate::tree::doer::Doer;
 use crate::tree::id::DoerId;
@@ -58,6 +60,8 @@ pub(crate) struct TreeNode {
     pub state: Phase,
     /// On the path of hook calls now running (its removal must wait).
     pub on_path: bool,
+    /// A crew: its subtree runs in a scheduler of its own.
+    pub crew: bool,
     pub doom: Option<Box<Doom>>,
     pub body: Body,
 }
@@ -103,6 +107,8 @@ pub(crate) struct Cold {
     pub spec: Option<Spec>,
     /// Tymes of restarts still inside the supervision window.
     pub restarts: VecDeque<f64>,
+    /// A crew's link to where it runs (while it is entered).
+    pub crew: Option<Rc<RefCell<Link>>>,
 }
 
 struct Slot {

@@ -118,6 +118,10 @@ pub enum TreeError {
     /// A tock is negative or not finite.
     #[error("bad tock {0}: a tock is finite and >= 0")]
     BadTock(f64),
+    /// The edit would reach into (or out of) a crew: a crew's subtree is
+    /// edited only by its own doers, and they edit nothing outside it.
+    #[error("doer {0:?} is in another crew: a crew's doers edit only their crew's tree")]
+    OtherCrew(String),
 }
 
 /// What a hook can see and do: tyme, its own tock, the tree.
@@ -152,9 +156,14 @@ impl Context<'_> {
         self.sched.parent(self.me)
     }
 
-    /// The Doist's root queue, for extending the top level.
+    /// The Doist's root queue, for extending the top level. (In a crew the
+    /// top level is outside the crew: edits of it are refused.)
     pub fn root(&self) -> DoerId {
-        self.sched.root
+        if self.sched.in_crew() {
+            DoerId::OUTSIDE
+        } else {
+            self.sched.root
+        }
     }
 
     /// This doer's restart number (0 on the first instance).

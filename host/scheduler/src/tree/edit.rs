@@ -21,6 +21,12 @@ impl Scheduler {
         specs: Vec<Spec>,
         enter: bool,
     ) -> Result<Vec<DoerId>, TreeError> {
+        if gid == DoerId::OUTSIDE {
+            return Err(TreeError::other_crew(""));
+        }
+        if self.arena.get(gid).is_some_and(|n| n.crew) {
+            return Err(TreeError::other_crew(self.path(gid)));
+        }
         let group = self
             .arena
             .get(gid)
@@ -59,7 +65,7 @@ impl Scheduler {
         let pos = self.free_pos(gid, before);
         let path: Rc<str> = Rc::from(child_path(self.path(gid), &spec.name));
         let body = match &spec.kind {
-            SpecKind::Leaf(_) => Body::Leaf(None),
+            SpecKind::Leaf(_) | SpecKind::Crew(_) => Body::Leaf(None),
             SpecKind::Group(d) => Body::Group(Box::new(GroupState {
                 queue: Queue::default(),
                 always: d.always,
@@ -72,6 +78,7 @@ impl Scheduler {
             cold: Box::new(Cold {
                 spec: Some(spec.clone()),
                 restarts: VecDeque::new(),
+                crew: None,
             }),
             tock: spec.tock,
             retyme: self.tyme(),
@@ -80,9 +87,11 @@ impl Scheduler {
             attempt: 0,
             state: Phase::Fresh,
             on_path: false,
+            crew: spec.is_crew(),
             doom: None,
             body,
         });
+        self.has_crews |= spec.is_crew();
         self.paths.insert(path, id);
         if let Some(q) = self.queue_mut(gid) {
             q.insert(pos, id);

@@ -9,3 +9,12 @@ pub struct DoerId {
     pub(super) idx: u32,
     pub(super) generation: u32,
 }
+
+impl DoerId {
+    /// What a crew's doer gets for the Doist's root: outside its crew, so
+    /// never found in its crew's tree.
+    pub(crate) const OUTSIDE: DoerId = DoerId {
+        idx: u32::MAX,
+        generation: u32::MAX,
+    };
+}

@@ -5,6 +5,10 @@
 //! node on the call path is never torn down under a running hook: its removal
 //! or failure is recorded as a [`Doom`] and carried out when the call returns.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::crew::{CrewDoer, Link};
 use crate::log::Level;
 use crate::supervision::Policy;
 use crate::trace::Event;
@@ -59,6 +63,11 @@ impl Scheduler {
                 path: &node.path,
                 attempt: node.attempt,
             }),
+            Some(SpecKind::Crew(_)) => {
+                let link = Rc::new(RefCell::new(Link::new(self.pool.as_deref())));
+                node.cold.crew = Some(Rc::clone(&link));
+                Ok(Box::new(CrewDoer { link }) as Box<dyn crate::Doer>)
+            }
             _ => Err("no doer to make".to_owned()),
         };
         match made {
@@ -211,6 +220,7 @@ impl Scheduler {
                 }
                 Body::Leaf(_) => Body::Leaf(None),
             };
+            node.cold.crew = None;
             self.schedule(id);
             return;
         }

@@ -38,6 +38,7 @@ pub struct Spec {
 pub(crate) enum SpecKind {
     Leaf(Factory),
     Group(DoDoer),
+    Crew(crate::crew::Crew),
 }
 
 impl Spec {
@@ -68,9 +69,14 @@ impl Spec {
         self.tock
     }
 
-    /// Whether this is a DoDoer.
+    /// Whether this is a DoDoer (a crew is one).
     pub fn is_group(&self) -> bool {
-        matches!(self.kind, SpecKind::Group(_))
+        matches!(self.kind, SpecKind::Group(_) | SpecKind::Crew(_))
+    }
+
+    /// Whether this is a crew.
+    pub fn is_crew(&self) -> bool {
+        matches!(self.kind, SpecKind::Crew(_))
     }
 }
 
@@ -78,8 +84,14 @@ impl fmt::Debug for Spec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("Spec");
         s.field("name", &self.name).field("tock", &self.tock);
-        if let SpecKind::Group(g) = &self.kind {
-            s.field("group", g);
+        match &self.kind {
+            SpecKind::Group(g) => {
+                s.field("group", g);
+            }
+            SpecKind::Crew(c) => {
+                s.field("crew", c);
+            }
+            SpecKind::Leaf(_) => {}
         }
         s.finish()
     }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+use crate::crew::{Out, Pool, Settings};
 use crate::log::{Level, LogLine, Logger, stderr_logger};
 use crate::supervision::Supervision;
 use crate::trace::{Event, Line, TraceSink};
@@ -50,6 +51,14 @@ pub(crate) struct Scheduler {
     pub doom_pending: bool,
     /// The groups mid-pass, innermost last, with the deed whose turn it is.
     frames: Vec<(DoerId, Option<DoerId>)>,
+    /// Whether the tick began early (a service ended the wait).
+    pub tick_early: bool,
+    /// Whether any crew was ever inserted (the walk then starts them).
+    pub has_crews: bool,
+    /// The threads crews run on (none: on this thread).
+    pub pool: Option<Rc<Pool>>,
+    /// In a crew's scheduler: the cadence of the crew's tock-0 children.
+    root_tock: Option<f64>,
     due_pool: Vec<Vec<Entry>>,
     staged_pool: Vec<Vec<(Due, Entry)>>,
 }
@@ -63,6 +72,7 @@ impl Scheduler {
             cold: Box::new(Cold {
                 spec: None,
                 restarts: VecDeque::new(),
+                crew: None,
             }),
             tock,
             retyme: 0.0,
@@ -71,6 +81,7 @@ impl Scheduler {
             attempt: 0,
             state: Phase::Live,
             on_path: false,
+            crew: false,
             doom: None,
             body: Body::Group(Box::new(GroupState {
                 queue: Queue::default(),
@@ -92,6 +103,10 @@ impl Scheduler {
             failures: 0,
             doom_pending: false,
             frames: Vec::new(),
+            tick_early: false,
+            has_crews: false,
+            pool: None,
+            root_tock: None,
             due_pool: Vec::new(),
             staged_pool: Vec::new(),
         }
@@ -122,6 +137,10 @@ impl Scheduler {
 
     pub fn find(&self, path: &str) -> Option<DoerId> {
         if path.is_empty() {
+            // A crew's doers do not see outside their crew.
+            return (!self.in_crew()).then_some(self.root);
+        }
+        if self.in_crew() && *self.path(self.root) == *path {
             return Some(self.root);
         }
         self.paths.get(path).copied()
@@ -144,7 +163,7 @@ impl Scheduler {
     /// The cadence a tock-0 child of `gid` runs at.
     pub fn parent_tock(&self, gid: DoerId) -> f64 {
         if gid == self.root {
-            self.tymist.tock()
+            self.root_tock.unwrap_or_else(|| self.tymist.tock())
         } else {
             self.arena.get(gid).map_or(0.0, |n| n.tock)
         }
@@ -261,21 +280,26 @@ impl Scheduler {
                 break;
             }
             let entry = due[next];
+            if self.has_crews {
+                self.start_crews(&due[next..], tyme);
+            }
             next += 1;
             self.visit(entry, tyme, parent_tock, &mut staged);
         }
-        self.frames.pop();
-        if !plain {
-            // A pass cut short (its DoDoer failed or was removed) keeps the
-            // deeds it did not reach.
-            for &entry in &due[next..] {
-                if let Some(node) = self.arena.get(entry.id)
-                    && node.ticket == entry.ticket
-                {
-                    staged.push((Due(node.retyme), entry));
-                }
+        // A pass cut short (its DoDoer failed or was removed) keeps the
+        // deeds it did not reach; crews started with the last one taken
+        // finish their turn.
+        for &entry in &due[next..] {
+            if self.has_crews && self.crew_started(entry.id) {
+                self.visit(entry, tyme, parent_tock, &mut staged);
+            } else if !plain
+                && let Some(node) = self.arena.get(entry.id)
+                && node.ticket == entry.ticket
+            {
+                staged.push((Due(node.retyme), entry));
             }
         }
+        self.frames.pop();
         if let Some(q) = self.queue_mut(gid) {
             q.schedule_all(&mut staged);
         }
@@ -283,6 +307,82 @@ impl Scheduler {
         due.clear();
         self.staged_pool.push(staged);
         self.due_pool.push(due);
+    }
+
+    /// Starts the turns of the crews due at the head of `due`, together:
+    /// each runs on its thread while the walk takes them in order.
+    fn start_crews(&mut self, due: &[Entry], tyme: f64) {
+        let tick = crate::services::Tick {
+            tyme,
+            early: self.tick_early,
+        };
+        for entry in due {
+            let Some(node) = self.arena.get(entry.id) else {
+                continue;
+            };
+            if (!self.plain && node.ticket != entry.ticket) || node.retyme > tyme {
+                continue; // skipped by the walk: look past it
+            }
+            if !node.crew || node.state != Phase::Live || node.doom.is_some() {
+                return;
+            }
+            match &node.cold.crew {
+                Some(link) => link.borrow_mut().start(tick),
+                None => return,
+            }
+        }
+    }
+
+    /// Whether `id` is a crew whose turn was started and not taken.
+    fn crew_started(&self, id: DoerId) -> bool {
+        self.arena
+            .get(id)
+            .filter(|n| n.crew)
+            .and_then(|n| n.cold.crew.as_ref())
+            .is_some_and(|l| l.borrow().started())
+    }
+
+    /// Makes this the scheduler of the crew at `path`, whose tock-0
+    /// children run at `tock` (the Doist's when 0 and at the top).
+    pub fn set_crew_root(&mut self, path: &str, tock: f64) {
+        let root = self.root;
+        if let Some(r) = self.arena.get_mut(root) {
+            r.path = Rc::from(path);
+        }
+        self.root_tock = Some(tock);
+    }
+
+    /// Whether this is a crew's scheduler.
+    pub fn in_crew(&self) -> bool {
+        self.root_tock.is_some()
+    }
+
+    /// How a crew entered now sets up its scheduler.
+    pub fn crew_settings(&self) -> Settings {
+        Settings {
+            trace: self.trace.is_some(),
+            plain: self.plain,
+            wake_io: self.wake_io,
+            tock: self.tymist.tock(),
+        }
+    }
+
+    /// Writes what a crew wrote, here, in order.
+    pub fn splice(&mut self, out: Out, failures: u64) {
+        if let Some(sink) = self.trace.as_mut() {
+            for r in &out.records {
+                sink.record(&r.as_line());
+            }
+        }
+        for l in &out.logs {
+            (self.logger)(&LogLine {
+                tyme: l.tyme,
+                path: &l.path,
+                level: l.level,
+                message: &l.message,
+            });
+        }
+        self.failures += failures;
     }
 
     /// Puts due entries in queue order, with fresh positions.

@@ -8,6 +8,7 @@
 // A test that unwraps fails loudly, which is what a test should do.
 #![allow(clippy::unwrap_used)]
 
+mod crews;
 mod edits;
 mod props;
 mod real;

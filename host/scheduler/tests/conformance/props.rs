@@ -4,7 +4,7 @@
 use hio_scheduler::{Context, DoDoer, Doer, Doist, HookResult, Spec, Supervision, TraceBuffer};
 use proptest::prelude::*;
 
-const TOCKS: [f64; 8] = [0.0, 0.03125, 0.0625, 0.09375, 0.125, 0.1875, 0.25, 0.5];
+pub(crate) const TOCKS: [f64; 8] = [0.0, 0.03125, 0.0625, 0.09375, 0.125, 0.1875, 0.25, 0.5];
 
 #[derive(Debug, Clone)]
 enum Tree {
@@ -20,8 +20,8 @@ enum Tree {
 /// A doer with scripted behaviour: it may change its tock, fail, spawn a
 /// sibling, or remove itself.
 #[derive(Debug, Clone, Default)]
-struct Leaf {
-    tock: usize,
+pub(crate) struct Leaf {
+    pub tock: usize,
     stop: u64,
     fail_at: Option<u64>,
     retock: Option<(u64, usize)>,
@@ -59,7 +59,7 @@ impl Doer for Leaf {
     }
 }
 
-fn supervision(policy: u8) -> Supervision {
+pub(crate) fn supervision(policy: u8) -> Supervision {
     match policy % 3 {
         0 => Supervision::isolate(),
         1 => Supervision::restart().backoff(0.0625).max_restarts(2),
@@ -89,7 +89,7 @@ fn spec(tree: &Tree, name: String) -> Spec {
     }
 }
 
-fn leaf() -> impl Strategy<Value = Tree> {
+pub(crate) fn leaf() -> impl Strategy<Value = Leaf> {
     (
         0..TOCKS.len(),
         0u64..8,
@@ -98,34 +98,34 @@ fn leaf() -> impl Strategy<Value = Tree> {
         proptest::option::weighted(0.15, 1u64..6),
         proptest::option::weighted(0.1, 1u64..8),
     )
-        .prop_map(|(tock, stop, fail_at, retock, spawn_at, remove_at)| {
-            Tree::Leaf(Leaf {
-                tock,
-                stop,
-                fail_at,
-                retock,
-                spawn_at,
-                remove_at,
-                count: 0,
-            })
+        .prop_map(|(tock, stop, fail_at, retock, spawn_at, remove_at)| Leaf {
+            tock,
+            stop,
+            fail_at,
+            retock,
+            spawn_at,
+            remove_at,
+            count: 0,
         })
 }
 
 fn tree() -> impl Strategy<Value = Vec<Tree>> {
-    let node = leaf().prop_recursive(3, 40, 5, |inner| {
-        (
-            0..TOCKS.len(),
-            proptest::bool::weighted(0.1),
-            0u8..3,
-            prop::collection::vec(inner, 0..5),
-        )
-            .prop_map(|(tock, always, policy, children)| Tree::Group {
-                tock,
-                always,
-                policy,
-                children,
-            })
-    });
+    let node = leaf()
+        .prop_map(Tree::Leaf)
+        .prop_recursive(3, 40, 5, |inner| {
+            (
+                0..TOCKS.len(),
+                proptest::bool::weighted(0.1),
+                0u8..3,
+                prop::collection::vec(inner, 0..5),
+            )
+                .prop_map(|(tock, always, policy, children)| Tree::Group {
+                    tock,
+                    always,
+                    policy,
+                    children,
+                })
+        });
     prop::collection::vec(node, 1..6)
 }
 

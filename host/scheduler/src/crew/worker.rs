@@ -1,0 +1,193 @@
+//! The threads crews run on: each crew stays on the thread it was entered
+//! on, crews are dealt to threads in the order they are entered, and a panic
+//! in one crew's call fails that crew only.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread;
+
+use super::state::{CrewState, Entry, Reply};
+use crate::services::Tick;
+
+enum Job {
+    Enter(Box<Entry>),
+    Recur(Tick),
+    Close(f64),
+}
+
+struct Message {
+    key: u64,
+    job: Option<Job>,
+    reply: Sender<Reply>,
+}
+
+/// The worker threads of a run, started as crews need them.
+pub(crate) struct Pool {
+    threads: usize,
+    workers: RefCell<Vec<Sender<Message>>>,
+    next: Cell<u64>,
+}
+
+impl Pool {
+    pub fn new(threads: usize) -> Pool {
+        Pool {
+            threads: threads.max(1),
+            workers: RefCell::new(Vec::new()),
+            next: Cell::new(0),
+        }
+    }
+
+    /// A link to a new crew, on the next thread in turn.
+    pub fn remote(&self) -> Remote {
+        let key = self.next.get();
+        self.next.set(key + 1);
+        let slot = (key % self.threads as u64) as usize;
+        let mut workers = self.workers.borrow_mut();
+        while workers.len() <= slot {
+            let (tx, rx) = channel();
+            let n = workers.len();
+            // A thread that cannot start leaves its crews failing on their
+            // first call ("the crew's thread is gone"), not the host.
+            let _ = thread::Builder::new()
+                .name(format!("hio-crew-{n}"))
+                .spawn(move || serve(rx));
+            workers.push(tx);
+        }
+        let (reply, replies) = channel();
+        Remote {
+            key,
+            jobs: workers[slot].clone(),
+            reply,
+            replies,
+            started: false,
+        }
+    }
+}
+
+/// A crew on a worker thread.
+pub(crate) struct Remote {
+    key: u64,
+    jobs: Sender<Message>,
+    reply: Sender<Reply>,
+    replies: Receiver<Reply>,
+    started: bool,
+}
+
+impl Remote {
+    fn send(&self, job: Option<Job>) -> bool {
+        self.jobs
+            .send(Message {
+                key: self.key,
+                job,
+                reply: self.reply.clone(),
+            })
+            .is_ok()
+    }
+
+    fn wait(&mut self) -> Reply {
+        self.started = false;
+        self.replies
+            .recv()
+            .unwrap_or_else(|_| Reply::failed("the crew's thread is gone"))
+    }
+
+    fn call(&mut self, job: Job) -> Reply {
+        if self.started {
+            // A turn was started and never taken: take it first.
+            let _ = self.wait();
+        }
+        if !self.send(Some(job)) {
+            return Reply::failed("the crew's thread is gone");
+        }
+        self.started = true;
+        self.wait()
+    }
+
+    pub fn enter(&mut self, entry: Entry) -> Reply {
+        self.call(Job::Enter(Box::new(entry)))
+    }
+
+    pub fn close(&mut self, tyme: f64) -> Reply {
+        self.call(Job::Close(tyme))
+    }
+
+    pub fn start(&mut self, tick: Tick) {
+        if !self.started {
+            self.started = self.send(Some(Job::Recur(tick)));
+        }
+    }
+
+    pub fn started(&self) -> bool {
+        self.started
+    }
+
+    pub fn join(&mut self) -> Reply {
+        if !self.started {
+            return Reply::failed("the crew's thread is gone");
+        }
+        self.wait()
+    }
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        if self.started {
+            let _ = self.wait();
+        }
+        // Drops the crew's state on its thread.
+        let _ = self.send(None);
+    }
+}
+
+/// A crew's failure reason for a panic in one of its calls.
+pub(crate) fn panicked(panic: &(dyn std::any::Any + Send)) -> String {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned());
+    format!("the crew's thread panicked: {what}")
+}
+
+/// A worker thread's loop: each message is one call on one of its crews.
+fn serve(jobs: Receiver<Message>) {
+    let mut crews: BTreeMap<u64, CrewState> = BTreeMap::new();
+    while let Ok(Message { key, job, reply }) = jobs.recv() {
+        let Some(job) = job else {
+            if let Some(state) = crews.remove(&key) {
+                // A doer that panics while it is dropped takes only itself.
+                let _ = catch_unwind(AssertUnwindSafe(move || drop(state)));
+            }
+            continue;
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| match job {
+            Job::Enter(entry) => {
+                let (state, reply) = CrewState::enter(*entry);
+                if let Some(state) = state {
+                    crews.insert(key, state);
+                }
+                reply
+            }
+            Job::Recur(tick) => match crews.get_mut(&key) {
+                Some(state) => state.recur(tick),
+                None => Reply::failed("the crew was not entered"),
+            },
+            Job::Close(tyme) => match crews.get_mut(&key) {
+                Some(state) => state.close(tyme),
+                None => Reply::default(),
+            },
+        }));
+        let reply_now = match outcome {
+            Ok(r) => r,
+            Err(panic) => {
+                if let Some(state) = crews.remove(&key) {
+                    let _ = catch_unwind(AssertUnwindSafe(move || drop(state)));
+                }
+                Reply::failed(&panicked(panic.as_ref()))
+            }
+        };
+        let _ = reply.send(reply_now);
+    }
+}
