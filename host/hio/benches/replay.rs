@@ -66,6 +66,7 @@ fn replay_once(log: &Log) -> Duration {
         record_stats: false,
         tape: Some(tape.clone()),
         sim: Some(SimConfig::default()),
+        threads: 1,
     };
     let built = build_with(&m, &host, &settings).expect("build");
     let mut doist = built
@@ -216,6 +217,7 @@ fn main() {
             record_stats: false,
             tape: Some(tape.clone()),
             sim: None,
+            threads: 1,
         };
         let built = build_with(&m, &host, &settings).expect("build");
         let mut doist = built.doist;

@@ -22,6 +22,7 @@ pub(crate) type RecurFn = TypedFunc<(u32, f64), (Progress,)>;
 
 /// A component's exports as the host finds them in each instance: the
 /// world's, and `recur`'s, looked up once per plugin.
+#[derive(Clone)]
 pub(crate) struct Exports {
     /// The component, linked.
     pub pre: DoerWorldPre<StoreData>,

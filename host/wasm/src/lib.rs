@@ -89,7 +89,7 @@ pub use self::engine::{
 };
 pub use self::failure::{CallFailure, Limit, MAX_REASON};
 pub use self::iface::NetAccess;
-pub use self::plugin::{InstanceConfig, Plugin, Spawns};
+pub use self::plugin::{InstanceConfig, Plugin, PluginSeed, Spawns};
 pub use self::resources::{ConnRes, ListenerRes, OutgoingRes, RequestRes, ServerRes};
 pub use self::stats::{DoerStats, StatsHandle};
 pub use self::tape::{Digests, Divergence, Tape};

@@ -165,6 +165,37 @@ pub struct Plugin {
     validator: RefCell<Option<(u64, Instance)>>,
 }
 
+/// What another thread needs to make the same [`Plugin`]: the compiled and
+/// linked component, shared, not compiled again. A crew's doers get their
+/// plugins from seeds, on the crew's thread (a `Plugin` and its instances
+/// stay on the thread that made them).
+#[derive(Clone)]
+pub struct PluginSeed {
+    path: PathBuf,
+    engine: Engine,
+    exports: Exports,
+    watch: Option<Watch>,
+    core_dumps: Option<PathBuf>,
+}
+
+impl PluginSeed {
+    /// A fresh plugin of the same component, with no instance yet.
+    pub fn plugin(&self) -> Plugin {
+        Plugin::new(
+            self.path.clone(),
+            self.engine.clone(),
+            self.exports.clone(),
+            self.watch,
+            self.core_dumps.as_deref().map(Rc::<Path>::from),
+        )
+    }
+
+    /// The component file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
 /// A share group's instance, and how many it has had (each fresh one,
 /// after a trap, gets its own seed).
 #[derive(Default)]
@@ -190,6 +221,17 @@ impl Plugin {
             tyme: wasi::TymeCell::default(),
             groups: RefCell::default(),
             validator: RefCell::default(),
+        }
+    }
+
+    /// What another thread needs to make this plugin again.
+    pub fn seed(&self) -> PluginSeed {
+        PluginSeed {
+            path: self.path.clone(),
+            engine: self.engine.clone(),
+            exports: self.exports.clone(),
+            watch: self.watch,
+            core_dumps: self.core_dumps.as_deref().map(Path::to_path_buf),
         }
     }
 
@@ -414,5 +456,15 @@ impl Plugin {
             }
             Ok(Box::new(doer) as Box<dyn hio_scheduler::Doer>)
         })
+    }
+}
+
+#[cfg(test)]
+mod send {
+    fn is_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn a_seed_crosses_threads() {
+        is_send_sync::<super::PluginSeed>();
     }
 }

@@ -75,3 +75,22 @@ pub fn limit_flag(l: &str) -> Result<Option<f64>, String> {
         },
     }
 }
+
+/// `--threads N`, for commands that run a manifest.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct ThreadsArgs {
+    /// Threads the manifest's crews (DoDoers with `crew = true`) share
+    /// [default: the machine's cores]. The trace and the log are the same
+    /// for any number; with 1 the crews run on the run's own thread.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: Option<u16>,
+}
+
+impl ThreadsArgs {
+    /// The number of threads to run crews on.
+    pub fn count(self) -> usize {
+        self.threads.map(usize::from).unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        })
+    }
+}

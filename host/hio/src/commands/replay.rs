@@ -9,7 +9,7 @@ use hio::plugin::Tape;
 use hio::recording::{PluginCheck, check_plugins, hex, listed_plugins, recorded_manifest};
 
 use crate::commands::exit::{ESCALATED, INTERRUPTED, LOAD, OK, USAGE, fail};
-use crate::commands::flags::{CacheArgs, LogLevel};
+use crate::commands::flags::{CacheArgs, LogLevel, ThreadsArgs};
 use crate::commands::output::Closed;
 use crate::commands::session::{Session, execute};
 
@@ -38,6 +38,8 @@ pub struct ReplayArgs {
     log_level: LogLevel,
     #[command(flatten)]
     cache: CacheArgs,
+    #[command(flatten)]
+    threads: ThreadsArgs,
 }
 
 /// `hio replay`: the exit status.
@@ -112,6 +114,7 @@ pub fn replay(args: ReplayArgs) -> u8 {
         stats: args.stats,
         log_level: args.log_level,
         cache: args.cache.choose(),
+        threads: args.threads.count(),
         core_dumps: None,
         tape: Some(tape.clone()),
         replay: Some((ticks, wall_start)),

@@ -10,7 +10,7 @@ use hio::manifest::{Manifest, ManifestError, Wake};
 use hio::plugin::{LoadError, Tape};
 
 use crate::commands::exit::{LOAD, OK, USAGE, fail};
-use crate::commands::flags::{CacheArgs, LogLevel, limit_flag};
+use crate::commands::flags::{CacheArgs, LogLevel, ThreadsArgs, limit_flag};
 use crate::commands::output::Closed;
 use crate::commands::session::{Session, begin_log, execute};
 
@@ -60,6 +60,8 @@ pub struct RunArgs {
     log_level: LogLevel,
     #[command(flatten)]
     cache: CacheArgs,
+    #[command(flatten)]
+    threads: ThreadsArgs,
     /// Write a Wasm core dump of each trapped doer instance into DIR
     /// (`<doer path>.<attempt>.coredump`, readable by wasmtime and wasm
     /// debuggers).
@@ -107,6 +109,7 @@ pub fn run(args: RunArgs) -> u8 {
         stats: args.stats,
         log_level: args.log_level,
         cache: args.cache.choose(),
+        threads: args.threads.count(),
         core_dumps: args.core_dumps.clone(),
         tape: tape.clone(),
         replay: None,

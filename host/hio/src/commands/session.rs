@@ -47,6 +47,8 @@ pub struct Session {
     pub stats: bool,
     pub log_level: LogLevel,
     pub cache: Cache,
+    /// Threads the crews share.
+    pub threads: usize,
     pub core_dumps: Option<PathBuf>,
     /// The wire log, recording or replaying.
     pub tape: Option<Tape>,
@@ -81,6 +83,7 @@ pub fn execute(
         // A replay opens no socket: what its doers observe comes from the
         // log (and after a divergence, from an empty simulated network).
         sim: s.replay.as_ref().map(|_| hio::io::SimConfig::default()),
+        threads: s.threads,
     };
     let built = match build_with(manifest, &host, &settings) {
         Ok(b) => b,

@@ -11,7 +11,7 @@ use hio::plugin::Tape;
 use hio::recording::hex;
 
 use crate::commands::exit::{ESCALATED, LOAD, OK, USAGE, fail};
-use crate::commands::flags::{CacheArgs, LogLevel, limit_flag};
+use crate::commands::flags::{CacheArgs, LogLevel, ThreadsArgs, limit_flag};
 use crate::commands::output::Closed;
 use crate::commands::session::{Session, begin_log, execute};
 
@@ -44,6 +44,8 @@ pub struct SimArgs {
     log_level: LogLevel,
     #[command(flatten)]
     cache: CacheArgs,
+    #[command(flatten)]
+    threads: ThreadsArgs,
 }
 
 /// `A..B` (B left out) or `A..=B` (B taken in), as seeds A to B.
@@ -130,6 +132,7 @@ pub fn sim(args: SimArgs) -> u8 {
             stats: false,
             log_level: args.log_level,
             cache: args.cache.choose(),
+            threads: args.threads.count(),
             core_dumps: None,
             tape: Some(tape.clone()),
             replay: None,

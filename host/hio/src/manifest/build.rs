@@ -5,18 +5,20 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::reader::ManifestError;
 use super::root::Manifest;
 use super::tree::{Leaf, Node};
 use hio_io::tls::TlsConfigError;
 use hio_io::{ConnLimits, Net, SimConfig};
-use hio_scheduler::DoDoer;
 use hio_scheduler::Doist;
 use hio_scheduler::Spec;
+use hio_scheduler::{Crew, CrewParts, DoDoer};
 use hio_scheduler::{DeckAccess, Decks};
 use hio_wasm::{
-    InstanceConfig, LoadError, NetAccess, Plugin, PluginHost, Spawns, StatsHandle, Tape, WallStart,
+    InstanceConfig, LoadError, NetAccess, Plugin, PluginHost, PluginSeed, Spawns, StatsHandle,
+    Tape, WallStart,
 };
 
 /// Why a manifest could not be turned into a run.
@@ -60,6 +62,9 @@ pub struct BuildSettings {
     /// A simulated network to use instead of the manifest's choice (a
     /// replay opens no socket, whatever the recording did).
     pub sim: Option<SimConfig>,
+    /// Threads the crews share (0 or 1: the crews run on the run's own
+    /// thread). The trace does not depend on it.
+    pub threads: usize,
 }
 
 /// What tyme 0 stands for on the wall clock, for everything of a run that
@@ -81,9 +86,24 @@ impl RunWallStart {
     }
 }
 
+/// Where a builder gets its plugins: loaded by the host, or (on a crew's
+/// thread) made from the seeds of the plugins the host loaded.
+enum Source<'a> {
+    Host(&'a PluginHost),
+    Seeds(&'a BTreeMap<PathBuf, PluginSeed>),
+}
+
 struct Builder<'a> {
     manifest: &'a Manifest,
-    host: &'a PluginHost,
+    source: Source<'a>,
+    table_elements: usize,
+    /// The crew the doers being built are in (0: none), and the last crew
+    /// numbered (crews are numbered in manifest order from 1).
+    crew: u32,
+    crews: u32,
+    /// Pass every doer's options through its plugin's `validate` (done once,
+    /// by the run's builder, not again on a crew's thread).
+    validate: bool,
     plugins: BTreeMap<PathBuf, Rc<Plugin>>,
     decks: Decks,
     stats: StatsHandle,
@@ -173,7 +193,13 @@ impl Builder<'_> {
         if let Some(p) = self.plugins.get(path) {
             return Ok(Rc::clone(p));
         }
-        let p = Rc::new(self.host.load(path)?);
+        let p = Rc::new(match &self.source {
+            Source::Host(host) => host.load(path)?,
+            Source::Seeds(seeds) => seeds
+                .get(path)
+                .map(PluginSeed::plugin)
+                .ok_or_else(|| LoadError::Missing(path.clone()))?,
+        });
         self.plugins.insert(path.clone(), Rc::clone(&p));
         Ok(p)
     }
@@ -194,12 +220,13 @@ impl Builder<'_> {
                     message: leaf.limits.message,
                     handles: leaf.limits.handles,
                     host_bytes: leaf.limits.host_bytes,
-                    table_elements: self.host.limits().max_table_elements,
+                    table_elements: self.table_elements,
                     decks: DeckAccess::granted(
                         &self.decks,
                         leaf.grants.clone(),
                         leaf.limits.message,
-                    ),
+                    )
+                    .in_crew(self.crew),
                     stats: self.stats.clone(),
                     record_stats: self.record_stats,
                     net,
@@ -209,16 +236,19 @@ impl Builder<'_> {
                     tape: self.tape.clone(),
                     share: leaf.share.clone(),
                 };
-                plugin.validate(&leaf.options, &cfg).map_err(|msg| {
-                    BuildError::Manifest(ManifestError {
-                        file: self.manifest.path.clone(),
-                        line: leaf.line,
-                        key: format!("{}.options", leaf.key),
-                        message: format!("rejected by {}: {msg}", leaf.plugin.display()),
-                    })
-                })?;
+                if self.validate {
+                    plugin.validate(&leaf.options, &cfg).map_err(|msg| {
+                        BuildError::Manifest(ManifestError {
+                            file: self.manifest.path.clone(),
+                            line: leaf.line,
+                            key: format!("{}.options", leaf.key),
+                            message: format!("rejected by {}: {msg}", leaf.plugin.display()),
+                        })
+                    })?;
+                }
                 Ok(plugin.spec(&leaf.name, leaf.tock, leaf.options.clone(), cfg))
             }
+            Node::Group(g) if g.crew => self.crew(g),
             Node::Group(g) => {
                 let children = g
                     .doers
@@ -233,6 +263,89 @@ impl Builder<'_> {
                     .into())
             }
         }
+    }
+}
+
+impl Builder<'_> {
+    /// A crew: its doers are checked here (options validated, plugins
+    /// loaded), then made again on the crew's thread each time it enters,
+    /// from the plugins' seeds.
+    fn crew(&mut self, g: &super::tree::Group) -> Result<Spec, BuildError> {
+        self.crews += 1;
+        let crew = self.crews;
+        let outer = std::mem::replace(&mut self.crew, crew);
+        let checked = g.doers.iter().try_for_each(|c| self.spec(c).map(drop));
+        self.crew = outer;
+        checked?;
+        let plan = Arc::new(CrewPlan {
+            manifest: self.manifest.clone(),
+            group: g.clone(),
+            crew,
+            seeds: self
+                .plugins
+                .iter()
+                .map(|(path, p)| (path.clone(), p.seed()))
+                .collect(),
+            table_elements: self.table_elements,
+            decks: self.decks.clone(),
+            record_stats: self.record_stats,
+            wall_start: self.wall_start.clone(),
+            tape: self.tape.clone(),
+            sim: self.sim.clone(),
+        });
+        Ok(Crew::new(g.name.clone(), move |_| plan.build())
+            .tock(g.tock)
+            .always(g.always)
+            .supervision(g.supervision.clone())
+            .into())
+    }
+}
+
+/// What a crew's thread builds the crew's doers from.
+struct CrewPlan {
+    manifest: Manifest,
+    group: super::tree::Group,
+    crew: u32,
+    seeds: BTreeMap<PathBuf, PluginSeed>,
+    table_elements: usize,
+    decks: Decks,
+    record_stats: bool,
+    wall_start: WallStart,
+    tape: Option<Tape>,
+    sim: Option<SimConfig>,
+}
+
+impl CrewPlan {
+    /// The crew's children and its network's services, on its thread.
+    fn build(&self) -> Result<CrewParts, String> {
+        let mut b = Builder {
+            manifest: &self.manifest,
+            source: Source::Seeds(&self.seeds),
+            table_elements: self.table_elements,
+            crew: self.crew,
+            crews: self.crew,
+            validate: false,
+            plugins: BTreeMap::new(),
+            decks: self.decks.clone(),
+            stats: StatsHandle::default(),
+            record_stats: self.record_stats,
+            net: None,
+            wall_start: self.wall_start.clone(),
+            tape: self.tape.clone(),
+            sim: self.sim.clone(),
+        };
+        let doers = self
+            .group
+            .doers
+            .iter()
+            .map(|n| b.spec(n))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let services = b.net.map(|net| {
+            net.set_wall_start(self.wall_start.get());
+            Box::new(net.service()) as Box<dyn hio_scheduler::Services>
+        });
+        Ok(CrewParts { doers, services })
     }
 }
 
@@ -261,7 +374,11 @@ pub fn build_with(
 ) -> Result<Built, BuildError> {
     let mut b = Builder {
         manifest,
-        host,
+        source: Source::Host(host),
+        table_elements: host.limits().max_table_elements,
+        crew: 0,
+        crews: 0,
+        validate: true,
         plugins: BTreeMap::new(),
         decks: Decks::new(manifest.decks.clone()),
         stats: StatsHandle::default(),
@@ -276,9 +393,12 @@ pub fn build_with(
         .iter()
         .map(|n| b.spec(n))
         .collect::<Result<Vec<_>, _>>()?;
+    super::crews::cross_decks(manifest, &b.decks)?;
     let mut doist = Doist::new(manifest.tock)
         .real(manifest.real)
         .wake(manifest.wake)
+        .threads(settings.threads)
+        .decks(b.decks.clone())
         .supervision(manifest.supervision.clone());
     match &settings.tape {
         Some(tape) => {

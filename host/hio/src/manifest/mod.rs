@@ -56,6 +56,7 @@
 //! ```
 
 mod build;
+mod crews;
 mod grants;
 mod limits;
 mod network;

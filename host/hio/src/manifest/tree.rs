@@ -22,6 +22,7 @@ const GROUP_KEYS: &[&str] = &[
     "name",
     "tock",
     "share",
+    "crew",
     "always",
     "supervision",
     "limits",
@@ -71,6 +72,8 @@ pub struct Group {
     pub grants: Grants,
     /// The share group the doers under it inherit.
     pub share: Option<String>,
+    /// A crew: its subtree runs on a worker thread (the key `crew`).
+    pub crew: bool,
     /// Its children.
     pub doers: Vec<Node>,
 }
@@ -219,6 +222,7 @@ fn node(
                 name: name.to_owned(),
                 tock,
                 always: cx.boolean(t, "always", path)?.unwrap_or(false),
+                crew: cx.boolean(t, "crew", path)?.unwrap_or(false),
                 supervision: supervision(cx, t, path)?,
                 grants,
                 share: share.map(str::to_owned),
