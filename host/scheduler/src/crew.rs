@@ -47,6 +47,9 @@ pub struct CrewParts {
     pub doers: Vec<Spec>,
     /// Serviced around each of the crew's turns, on its thread.
     pub services: Option<Box<dyn Services>>,
+    /// Called on the crew's thread when the crew closes (its doers have
+    /// exited): to hand over what it kept, figures say.
+    pub on_close: Option<Box<dyn FnOnce()>>,
 }
 
 /// Makes a crew's children, on the crew's thread, each time it is entered.

@@ -91,6 +91,6 @@ pub use self::failure::{CallFailure, Limit, MAX_REASON};
 pub use self::iface::NetAccess;
 pub use self::plugin::{InstanceConfig, Plugin, PluginSeed, Spawns};
 pub use self::resources::{ConnRes, ListenerRes, OutgoingRes, RequestRes, ServerRes};
-pub use self::stats::{DoerStats, StatsHandle};
+pub use self::stats::{DoerStats, StatsHandle, StatsSeed};
 pub use self::tape::{Digests, Divergence, Tape};
 pub use self::wasi::{WallStart, seed};

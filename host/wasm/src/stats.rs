@@ -3,6 +3,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// Figures for one doer path.
@@ -45,9 +46,40 @@ impl DoerStatsCell {
     }
 }
 
+/// The part of a run's figures that crosses threads: a crew's doers keep
+/// their own, and hand them over when the crew closes.
+#[derive(Debug, Clone, Default)]
+pub struct StatsSeed(Arc<Mutex<BTreeMap<String, DoerStats>>>);
+
+impl StatsSeed {
+    /// A handle for a crew's doers, on the crew's thread: its figures join
+    /// the run's at [`StatsHandle::hand_over`].
+    pub fn handle(&self) -> StatsHandle {
+        StatsHandle(Rc::default(), Arc::clone(&self.0))
+    }
+}
+
 /// Shared statistics of a run, by doer path.
 #[derive(Debug, Clone, Default)]
-pub struct StatsHandle(Rc<RefCell<BTreeMap<String, DoerStatsCell>>>);
+pub struct StatsHandle(
+    Rc<RefCell<BTreeMap<String, DoerStatsCell>>>,
+    /// Figures crews handed over (from their threads) as they closed.
+    Arc<Mutex<BTreeMap<String, DoerStats>>>,
+);
+
+impl DoerStats {
+    /// Adds another instance's figures for the same doer (a crew's next
+    /// incarnation).
+    fn add(&mut self, o: &DoerStats) {
+        self.calls += o.calls;
+        self.guest_time += o.guest_time;
+        self.failures += o.failures;
+        self.fuel_used += o.fuel_used;
+        self.peak_memory = self.peak_memory.max(o.peak_memory);
+        self.restarts = self.restarts.max(o.restarts);
+        self.instance.clone_from(&o.instance);
+    }
+}
 
 impl StatsHandle {
     /// The cell of `path`, living in `instance`; a restart (`attempt` > 0)
@@ -66,13 +98,34 @@ impl StatsHandle {
         cell
     }
 
-    /// A copy of the figures, by path.
+    /// A copy of the figures, by path (crews' included).
     pub fn snapshot(&self) -> BTreeMap<String, DoerStats> {
-        self.0
+        let mut all: BTreeMap<String, DoerStats> = self
+            .0
             .borrow()
             .iter()
             .map(|(k, v)| (k.clone(), v.0.borrow().clone()))
-            .collect()
+            .collect();
+        let crews = self.1.lock().unwrap_or_else(PoisonError::into_inner);
+        for (path, s) in crews.iter() {
+            all.entry(path.clone()).or_default().add(s);
+        }
+        all
+    }
+
+    /// What a crew's thread makes its own handle from (see
+    /// [`StatsSeed::handle`]).
+    pub fn seed(&self) -> StatsSeed {
+        StatsSeed(Arc::clone(&self.1))
+    }
+
+    /// Hands this crew's figures so far to the run's (and starts afresh).
+    pub fn hand_over(&self) {
+        let mine = std::mem::take(&mut *self.0.borrow_mut());
+        let mut crews = self.1.lock().unwrap_or_else(PoisonError::into_inner);
+        for (path, cell) in mine {
+            crews.entry(path).or_default().add(&cell.0.borrow());
+        }
     }
 
     /// The figures as a table, one doer a line.

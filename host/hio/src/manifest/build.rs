@@ -18,7 +18,7 @@ use hio_scheduler::{Crew, CrewParts, DoDoer};
 use hio_scheduler::{DeckAccess, Decks};
 use hio_wasm::{
     InstanceConfig, LoadError, NetAccess, Plugin, PluginHost, PluginSeed, Spawns, StatsHandle,
-    Tape, WallStart,
+    StatsSeed, Tape, WallStart,
 };
 
 /// Why a manifest could not be turned into a run.
@@ -135,6 +135,11 @@ impl Builder<'_> {
             None => {
                 let n = match &self.sim {
                     Some(sim) => Net::simulated(sim.clone()),
+                    // A crew's listeners share their port with the same
+                    // doer's in the other crews.
+                    None if self.crew > 0 && !self.validate => Net::new_shared_port().map_err(|e| {
+                        BuildError::Load(LoadError::Engine(format!("cannot open a poll: {e}")))
+                    })?,
                     None => Net::new().map_err(|e| {
                         BuildError::Load(LoadError::Engine(format!("cannot open a poll: {e}")))
                     })?,
@@ -289,9 +294,11 @@ impl Builder<'_> {
             table_elements: self.table_elements,
             decks: self.decks.clone(),
             record_stats: self.record_stats,
+            stats: self.stats.seed(),
             wall_start: self.wall_start.clone(),
             tape: self.tape.clone(),
             sim: self.sim.clone(),
+            waker: self.net.clone(),
         });
         Ok(Crew::new(g.name.clone(), move |_| plan.build())
             .tock(g.tock)
@@ -310,9 +317,14 @@ struct CrewPlan {
     table_elements: usize,
     decks: Decks,
     record_stats: bool,
+    /// The run's figures (only its shared half crosses threads).
+    stats: StatsSeed,
     wall_start: WallStart,
     tape: Option<Tape>,
     sim: Option<SimConfig>,
+    /// The run's network, whose wait between ticks ends when the crew's
+    /// network has I/O ready (`wake = "io"`).
+    waker: Option<Net>,
 }
 
 impl CrewPlan {
@@ -327,7 +339,7 @@ impl CrewPlan {
             validate: false,
             plugins: BTreeMap::new(),
             decks: self.decks.clone(),
-            stats: StatsHandle::default(),
+            stats: self.stats.handle(),
             record_stats: self.record_stats,
             net: None,
             wall_start: self.wall_start.clone(),
@@ -341,11 +353,21 @@ impl CrewPlan {
             .map(|n| b.spec(n))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
+        if let (Some(net), Some(waker)) = (&b.net, &self.waker) {
+            waker
+                .wake_on(net)
+                .map_err(|e| format!("cannot watch the crew's poll: {e}"))?;
+        }
         let services = b.net.map(|net| {
             net.set_wall_start(self.wall_start.get());
             Box::new(net.service()) as Box<dyn hio_scheduler::Services>
         });
-        Ok(CrewParts { doers, services })
+        let stats = b.stats.clone();
+        Ok(CrewParts {
+            doers,
+            services,
+            on_close: Some(Box::new(move || stats.hand_over())),
+        })
     }
 }
 
@@ -394,6 +416,18 @@ pub fn build_with(
         .map(|n| b.spec(n))
         .collect::<Result<Vec<_>, _>>()?;
     super::crews::cross_decks(manifest, &b.decks)?;
+    if settings.tape.is_some()
+        && let Some(doer) = super::crews::networked_crew_doer(manifest)
+    {
+        return Err(BuildError::Manifest(ManifestError {
+            file: manifest.path.clone(),
+            line: 0,
+            key: "crew".into(),
+            message: format!(
+                "{doer} uses the network in a crew: a wire log (--record, hio replay, hio sim) does not keep crews' network calls apart yet; run it without crew = true"
+            ),
+        }));
+    }
     let mut doist = Doist::new(manifest.tock)
         .real(manifest.real)
         .wake(manifest.wake)

@@ -80,6 +80,27 @@ impl Net {
         Ok(Net::build(Backend::os()?))
     }
 
+    /// Real sockets whose listeners bind with `SO_REUSEPORT`: a crew's
+    /// network, so the same listening doer in several crews shares its
+    /// port (the kernel deals each connection to one of them).
+    pub fn new_shared_port() -> io::Result<Net> {
+        let mut backend = Backend::os()?;
+        if let Backend::Os { reuse_port, .. } = &mut backend {
+            *reuse_port = true;
+        }
+        Ok(Net::build(backend))
+    }
+
+    /// Ends this network's waits between ticks when `other` (a crew's
+    /// network, serviced on its own thread) has I/O ready as well.
+    pub fn wake_on(&self, other: &Net) -> io::Result<()> {
+        if Arc::ptr_eq(&self.0, &other.0) {
+            return Ok(());
+        }
+        let theirs = other.lock();
+        self.lock().backend.wake_on(&theirs.backend)
+    }
+
     /// A simulated network with nothing open: listeners, connects and
     /// bytes in memory, moved on only by its [`NetService`](crate::NetService),
     /// with the faults of `config` drawn from its seed (see the crate's

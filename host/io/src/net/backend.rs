@@ -18,8 +18,14 @@ use crate::{HostPort, NetError};
 
 /// A network's backend: exactly one of the two.
 pub(crate) enum Backend {
-    /// Real sockets, registered with the poll under their ids.
-    Os { poll: Poll, events: Events },
+    /// Real sockets, registered with the poll under their ids. With
+    /// `reuse_port`, listeners bind with `SO_REUSEPORT`, so the same doer in
+    /// several crews shares one port and the kernel spreads connections.
+    Os {
+        poll: Poll,
+        events: Events,
+        reuse_port: bool,
+    },
     /// The simulated network.
     Sim(Box<SimNet>),
 }
@@ -30,6 +36,7 @@ impl Backend {
         Ok(Backend::Os {
             poll: Poll::new()?,
             events: Events::with_capacity(1024),
+            reuse_port: false,
         })
     }
 
@@ -68,8 +75,14 @@ impl Backend {
             why: e.to_string(),
         };
         match self {
-            Backend::Os { poll, .. } => {
-                let mut sock = TcpListener::bind(target).map_err(cannot)?;
+            Backend::Os {
+                poll, reuse_port, ..
+            } => {
+                let mut sock = match reuse_port {
+                    true => bind_shared(target),
+                    false => TcpListener::bind(target),
+                }
+                .map_err(cannot)?;
                 let id = id();
                 let local = sock.local_addr().unwrap_or(target);
                 poll.registry()
@@ -256,7 +269,7 @@ impl Backend {
         listeners: &mut BTreeMap<u64, Listener>,
         conns: &mut BTreeMap<u64, Conn>,
     ) -> usize {
-        let Backend::Os { poll, events } = self else {
+        let Backend::Os { poll, events, .. } = self else {
             return 0;
         };
         if let Err(e) = poll.poll(events, Some(timeout))
@@ -267,7 +280,11 @@ impl Backend {
         let mut n = 0;
         for event in events.iter() {
             let id = event.token().0 as u64;
-            if let Some(l) = listeners.get_mut(&id) {
+            if event.token().0 >= WAKE {
+                // Another network (a crew's) has I/O ready: it takes it in
+                // its own turn; here it only starts the tick.
+                n += 1;
+            } else if let Some(l) = listeners.get_mut(&id) {
                 n += usize::from(!l.readable);
                 l.readable = true;
             } else if let Some(c) = conns.get_mut(&id) {
@@ -283,4 +300,37 @@ impl Backend {
         }
         n
     }
+}
+
+/// Tokens from here up are other networks' polls (see [`Backend::wake_on`]).
+const WAKE: usize = 1 << 62;
+
+impl Backend {
+    /// Ends this network's waits when `other` has I/O ready too: `other`'s
+    /// poll joins this one's (an epoll watches an epoll). Simulated
+    /// networks do not block, and need nothing.
+    pub fn wake_on(&mut self, other: &Backend) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let (Backend::Os { poll, .. }, Backend::Os { poll: theirs, .. }) = (self, other) else {
+            return Ok(());
+        };
+        let fd = theirs.as_raw_fd();
+        let token = Token(WAKE + usize::try_from(fd).unwrap_or(0));
+        poll.registry()
+            .register(&mut mio::unix::SourceFd(&fd), token, Interest::READABLE)
+    }
+}
+
+/// A listener on `target` that others with `SO_REUSEPORT` (the same doer in
+/// other crews of this run) may bind too; as mio binds, with `SO_REUSEADDR`
+/// and a backlog of 1024.
+fn bind_shared(target: SocketAddr) -> io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let sock = Socket::new(Domain::for_address(target), Type::STREAM, None)?;
+    sock.set_reuse_address(true)?;
+    sock.set_reuse_port(true)?;
+    sock.set_nonblocking(true)?;
+    sock.bind(&target.into())?;
+    sock.listen(1024)?;
+    Ok(TcpListener::from_std(sock.into()))
 }

@@ -83,6 +83,7 @@ pub(crate) struct CrewState {
     sched: Scheduler,
     out: Rc<RefCell<Out>>,
     services: Option<Box<dyn Services>>,
+    on_close: Option<Box<dyn FnOnce()>>,
     always: bool,
 }
 
@@ -143,6 +144,7 @@ impl CrewState {
             sched,
             out,
             services: parts.services,
+            on_close: parts.on_close,
             always: job.always,
         };
         let reply = state.reply(Ok(false));
@@ -183,6 +185,9 @@ impl CrewState {
         }
         if let Some(s) = self.services.as_mut() {
             s.end(Tick { tyme, early: false });
+        }
+        if let Some(f) = self.on_close.take() {
+            f();
         }
         let mut reply = self.reply(Ok(false));
         // Closing cannot fail the crew: it is already on its way out.

@@ -51,6 +51,7 @@ fn spec(tree: &Tree, name: String, crews: bool) -> Spec {
                     Ok(CrewParts {
                         doers: specs(&children, true),
                         services: None,
+                        on_close: None,
                     })
                 })
                 .tock(TOCKS[*tock])
@@ -187,6 +188,7 @@ fn panicky(threads: usize) -> (String, String) {
             Ok(CrewParts {
                 doers: vec![Spec::doer("p", 0.0, Panics)],
                 services: None,
+                on_close: None,
             })
         }))
         .unwrap();
@@ -195,6 +197,7 @@ fn panicky(threads: usize) -> (String, String) {
             Ok(CrewParts {
                 doers: vec![hio_scheduler::Recorder::spec("r", 0.0, 2)],
                 services: None,
+                on_close: None,
             })
         }))
         .unwrap();
@@ -235,6 +238,7 @@ fn a_crews_failure_escalates_to_its_dodoer() {
                 hio_scheduler::Recorder::new(9).fail_at(2),
             )],
             services: None,
+            on_close: None,
         })
     })
     .supervision(hio_scheduler::Supervision::escalate());
@@ -293,6 +297,7 @@ fn edits_do_not_cross_a_crews_boundary() {
             Ok(CrewParts {
                 doers: vec![Spec::doer("reach", 0.0, Reacher)],
                 services: None,
+                on_close: None,
             })
         }))
         .unwrap();
@@ -383,6 +388,7 @@ fn pipeline(threads: usize) -> Vec<(f64, Vec<u8>)> {
                         }))
                     })],
                     services: None,
+                    on_close: None,
                 })
             }))
             .unwrap();
@@ -401,6 +407,7 @@ fn pipeline(threads: usize) -> Vec<(f64, Vec<u8>)> {
                         }))
                     })],
                     services: None,
+                    on_close: None,
                 })
             })
             .always(true),

@@ -1,0 +1,245 @@
+//! Crews through the `hio` binary: `crew = true` and `--threads N` give one
+//! trace and one log for any thread count, the trace of the same tree
+//! without crews where no deck crosses a crew, decks between crews that
+//! lose nothing, a trapping crew that is contained, an HTTP server in two
+//! crews on one port, and the refusals a user meets.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{hio, manifest, plugin, quoted, stderr, stdout, test_cache};
+
+/// A producer, a consumer and a std doer per crew; with `cross`, crew a's
+/// producer feeds crew b's consumer through one deck.
+fn pipeline(crew: bool, cross: bool) -> String {
+    let (producer, consumer, std) = (
+        quoted(&plugin("producer")),
+        quoted(&plugin("consumer")),
+        quoted(&plugin("stdlib")),
+    );
+    let deck_b = if cross { "ja" } else { "jb" };
+    format!(
+        r#"
+tock = 0.03125
+limit = 2.0
+seed = 7
+
+[[decks]]
+name = "ja"
+capacity = 4
+max_item = "1KiB"
+
+[[decks]]
+name = "jb"
+capacity = 4
+max_item = "1KiB"
+
+[[doers]]
+name = "a"
+crew = {crew}
+doers = [
+  {{ name = "producer", plugin = {producer}, options = {{ deck = "ja", count = 12, burst = 3 }}, grants = {{ push = ["ja"] }} }},
+  {{ name = "consumer", plugin = {consumer}, tock = 0.0625, options = {{ deck = "jb", count = 12, rate = 2 }}, grants = {{ pull = ["jb"] }} }},
+  {{ name = "std", plugin = {std}, options = {{ stop = 3 }} }},
+]
+
+[[doers]]
+name = "b"
+crew = {crew}
+doers = [
+  {{ name = "producer", plugin = {producer}, options = {{ deck = "jb", count = 12, burst = 2 }}, grants = {{ push = ["jb"] }} }},
+  {{ name = "consumer", plugin = {consumer}, tock = 0.0625, options = {{ deck = "{deck_b}", count = 12, rate = 2 }}, grants = {{ pull = ["{deck_b}"] }} }},
+]
+"#
+    )
+}
+
+/// The trace (stdout) and log (stderr) of `hio run` with `threads`.
+fn run(text: &str, threads: &str) -> (String, String) {
+    let (_dir, m) = manifest(text);
+    let out = hio(&[
+        "run",
+        m.to_str().unwrap(),
+        "--threads",
+        threads,
+        "--trace",
+        "-",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    (stdout(&out), stderr(&out))
+}
+
+#[test]
+fn crews_give_one_trace_and_log_for_1_2_and_8_threads() {
+    let text = pipeline(true, true);
+    let one = run(&text, "1");
+    assert_eq!(one, run(&text, "2"));
+    assert_eq!(one, run(&text, "8"));
+    // Every job crosses from crew a to crew b, none lost or doubled.
+    for n in 1..=12 {
+        assert!(
+            one.1.contains(&format!("b/consumer info got job {n}\n")),
+            "job {n}:\n{}",
+            one.1
+        );
+    }
+}
+
+#[test]
+fn crews_give_the_trace_of_the_same_tree_without_them_when_no_deck_crosses() {
+    let serial = run(&pipeline(false, false), "1");
+    assert!(serial.1.contains("b/consumer info got job 12\n"), "{}", serial.1);
+    assert_eq!(serial, run(&pipeline(true, false), "2"));
+}
+
+#[test]
+fn a_deck_pulled_from_in_two_crews_is_refused_naming_it() {
+    let text = pipeline(true, false).replace(
+        r#"options = { deck = "jb", count = 12, rate = 2 }, grants = { pull = ["jb"] }"#,
+        r#"options = { deck = "ja", count = 12, rate = 2 }, grants = { pull = ["ja"] }"#,
+    );
+    let (_dir, m) = manifest(&text);
+    let out = hio(&["run", m.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            r#"decks.ja: deck "ja" is pulled from in crew 1 and crew 2: a deck between crews is pulled from in one crew only"#
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_trap_in_a_crew_fails_that_crew_and_the_others_run_on() {
+    let text = format!(
+        r#"
+tock = 1.0
+limit = 6.0
+
+[[doers]]
+name = "bad"
+crew = true
+supervision = {{ policy = "escalate" }}
+doers = [ {{ name = "h", plugin = {hostile}, options = {{ mode = "trap" }} }} ]
+
+[[doers]]
+name = "good"
+crew = true
+doers = [ {{ name = "r", plugin = {recorder}, options = {{ stop = 3 }} }} ]
+"#,
+        hostile = quoted(&plugin("hostile")),
+        recorder = quoted(&plugin("recorder")),
+    );
+    let (trace, _) = run(&text, "2");
+    assert!(
+        trace.contains(r#"{"tyme":0.0,"doer":"bad","event":"abort","reason":"child bad/h: "#),
+        "{trace}"
+    );
+    assert!(trace.contains(r#"{"tyme":3.0,"doer":"good/r","event":"clean"}"#), "{trace}");
+    assert!(trace.contains(r#""event":"done","done":true"#), "{trace}");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn hello_in_crews(port: u16) -> String {
+    let hello = quoted(&plugin("hello"));
+    let crew = |name: &str| {
+        format!(
+            r#"
+[[doers]]
+name = "{name}"
+crew = true
+doers = [ {{ name = "hello", plugin = {hello}, options = {{ addr = "127.0.0.1:{port}" }}, grants = {{ listen = ["127.0.0.1:*"] }} }} ]
+"#
+        )
+    };
+    format!(
+        "tock = 0.03125\nreal = true\nwake = \"io\"\n{}{}",
+        crew("a"),
+        crew("b")
+    )
+}
+
+#[test]
+fn an_http_server_in_two_crews_answers_curl_and_python_on_one_port() {
+    let port = free_port();
+    let (dir, m) = manifest(&hello_in_crews(port));
+    let log = dir.path().join("stderr.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hio"))
+        .args(["run", m.to_str().unwrap(), "--threads", "2", "--stats"])
+        .env_remove("HIO_CACHE_DIR")
+        .env("XDG_CACHE_HOME", test_cache())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(child.try_wait().unwrap().is_none(), "{}", std::fs::read_to_string(&log).unwrap());
+        assert!(start.elapsed() < Duration::from_secs(60), "not serving");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = format!("http://127.0.0.1:{port}/");
+    let mut answers = String::new();
+    for _ in 0..16 {
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "10", &url])
+            .output()
+            .expect("curl is needed for this test");
+        answers.push_str(&String::from_utf8_lossy(&out.stdout));
+    }
+    let script = format!(
+        "import http.client\nfor i in range(16):\n    c = http.client.HTTPConnection('127.0.0.1', {port}, timeout=10)\n    c.request('GET', '/')\n    print(c.getresponse().read().decode().strip(), end=' ')\n"
+    );
+    let py = Command::new("python3").args(["-c", &script]).output().expect("python3");
+    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let status = child.wait().unwrap();
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(answers, "hello\n".repeat(16), "{log}");
+    assert_eq!(String::from_utf8_lossy(&py.stdout), "hello ".repeat(16), "{log}");
+    assert_eq!(status.code(), Some(130), "{log}");
+    // Both crews' doers ran and handed their figures to the run's table.
+    assert!(log.contains("\na/hello "), "{log}");
+    assert!(log.contains("\nb/hello "), "{log}");
+}
+
+#[test]
+fn recording_a_crew_that_uses_the_network_is_refused_naming_the_doer() {
+    let (dir, m) = manifest(&hello_in_crews(free_port()));
+    let log = dir.path().join("run.log");
+    let out = hio(&[
+        "run",
+        m.to_str().unwrap(),
+        "--record",
+        log.to_str().unwrap(),
+        "--limit",
+        "0.1",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("a/hello uses the network in a crew"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn threads_must_be_at_least_one() {
+    let (_dir, m) = manifest(&pipeline(true, false));
+    let out = hio(&["run", m.to_str().unwrap(), "--threads", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--threads"), "{}", stderr(&out));
+}
