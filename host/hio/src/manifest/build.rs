@@ -137,9 +137,11 @@ impl Builder<'_> {
                     Some(sim) => Net::simulated(sim.clone()),
                     // A crew's listeners share their port with the same
                     // doer's in the other crews.
-                    None if self.crew > 0 && !self.validate => Net::new_shared_port().map_err(|e| {
-                        BuildError::Load(LoadError::Engine(format!("cannot open a poll: {e}")))
-                    })?,
+                    None if self.crew > 0 && !self.validate => {
+                        Net::new_shared_port().map_err(|e| {
+                            BuildError::Load(LoadError::Engine(format!("cannot open a poll: {e}")))
+                        })?
+                    }
                     None => Net::new().map_err(|e| {
                         BuildError::Load(LoadError::Engine(format!("cannot open a poll: {e}")))
                     })?,
