@@ -66,6 +66,7 @@ pub type CrewBuild = Arc<dyn Fn(&Birth<'_>) -> Result<CrewParts, String> + Send 
 ///         doist.add(Crew::new(name, |_| Ok(CrewParts {
 ///             doers: vec![Recorder::spec("r", 0.0, 2)],
 ///             services: None,
+///             on_close: None,
 ///         }))).unwrap();
 ///     }
 ///     doist.run().unwrap();
@@ -166,14 +167,21 @@ pub(crate) enum Link {
 }
 
 impl Link {
+    /// A link for a new crew: crews are dealt to the threads in turn, the
+    /// Doist's own thread first (it would only wait otherwise).
     pub fn new(pool: Option<&Pool>) -> Link {
-        match pool {
-            Some(pool) => Link::There(pool.remote()),
+        match pool.and_then(Pool::remote) {
+            Some(remote) => Link::There(remote),
             None => Link::Here {
                 state: None,
                 started: None,
             },
         }
+    }
+
+    /// Whether the crew runs on another thread.
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Link::There(_))
     }
 
     /// Starts the crew's turn at `tick` unless one is started already.

@@ -2,7 +2,8 @@
 //! (default `recur`), for the containment tests. Every mode must leave the
 //! host running and its siblings untouched.
 //!
-//! Modes: `loop` (spin forever), `busy-wait` (spin on the clock for a
+//! Modes: `loop` (spin forever), `spin` (100,000 turns of a loop each
+//! time, then carry on: CPU-bound work, for the crews benchmark), `busy-wait` (spin on the clock for a
 //! minute), `sleep` (sleep a year), `grow` (allocate without end), `recurse`
 //! (unbounded recursion), `panic`, `exit` (`exit(3)`), `trap`
 //! (`unreachable`), `log-spam`, `stdout-spam`, `flood` (push to deck
@@ -62,6 +63,11 @@ impl Hostile {
             "loop" => loop {
                 black_box(self.count);
             },
+            "spin" => {
+                for i in 0..100_000u32 {
+                    black_box(i);
+                }
+            }
             "busy-wait" => {
                 let start = Instant::now();
                 while start.elapsed() < Duration::from_secs(60) {
@@ -192,6 +198,7 @@ const MODES: &[&str] = &[
     "long-reason",
     "escapes",
     "census",
+    "spin",
 ];
 const HOOKS: &[&str] = &["enter", "recur", "clean", "cease", "abort", "exit"];
 

@@ -39,11 +39,13 @@ impl Pool {
         }
     }
 
-    /// A link to a new crew, on the next thread in turn.
-    pub fn remote(&self) -> Remote {
+    /// A link to a new crew on the next thread in turn: `None` when that is
+    /// the Doist's own thread (slot 0).
+    pub fn remote(&self) -> Option<Remote> {
         let key = self.next.get();
         self.next.set(key + 1);
         let slot = (key % self.threads as u64) as usize;
+        let slot = slot.checked_sub(1)?;
         let mut workers = self.workers.borrow_mut();
         while workers.len() <= slot {
             let (tx, rx) = channel();
@@ -56,13 +58,13 @@ impl Pool {
             workers.push(tx);
         }
         let (reply, replies) = channel();
-        Remote {
+        Some(Remote {
             key,
             jobs: workers[slot].clone(),
             reply,
             replies,
             started: false,
-        }
+        })
     }
 }
 
@@ -88,9 +90,7 @@ impl Remote {
 
     fn wait(&mut self) -> Reply {
         self.started = false;
-        self.replies
-            .recv()
-            .unwrap_or_else(|_| Reply::failed("the crew's thread is gone"))
+        take(&self.replies).unwrap_or_else(|| Reply::failed("the crew's thread is gone"))
     }
 
     fn call(&mut self, job: Job) -> Reply {
@@ -141,6 +141,25 @@ impl Drop for Remote {
     }
 }
 
+/// Turns of a spin on a channel before blocking on it: a tick's turns
+/// follow each other within microseconds while a run is busy, and a
+/// thread put to sleep and woken costs more than that; an idle run (real
+/// time, waiting for its next tock) blocks after a few microseconds.
+const SPINS: u32 = 2_000;
+
+/// The next message, spinning a little before blocking; `None` once the
+/// other side is gone.
+fn take<T>(rx: &Receiver<T>) -> Option<T> {
+    for _ in 0..SPINS {
+        match rx.try_recv() {
+            Ok(v) => return Some(v),
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
+            Err(std::sync::mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
+        }
+    }
+    rx.recv().ok()
+}
+
 /// A crew's failure reason for a panic in one of its calls.
 pub(crate) fn panicked(panic: &(dyn std::any::Any + Send)) -> String {
     let what = panic
@@ -154,7 +173,7 @@ pub(crate) fn panicked(panic: &(dyn std::any::Any + Send)) -> String {
 /// A worker thread's loop: each message is one call on one of its crews.
 fn serve(jobs: Receiver<Message>) {
     let mut crews: BTreeMap<u64, CrewState> = BTreeMap::new();
-    while let Ok(Message { key, job, reply }) = jobs.recv() {
+    while let Some(Message { key, job, reply }) = take(&jobs) {
         let Some(job) = job else {
             if let Some(state) = crews.remove(&key) {
                 // A doer that panics while it is dropped takes only itself.

@@ -310,12 +310,15 @@ impl Scheduler {
     }
 
     /// Starts the turns of the crews due at the head of `due`, together:
-    /// each runs on its thread while the walk takes them in order.
+    /// each runs on its thread while the walk takes them in order. Those on
+    /// other threads are sent their turn first, then those on this thread
+    /// run theirs.
     fn start_crews(&mut self, due: &[Entry], tyme: f64) {
         let tick = crate::services::Tick {
             tyme,
             early: self.tick_early,
         };
+        let mut here = Vec::new();
         for entry in due {
             let Some(node) = self.arena.get(entry.id) else {
                 continue;
@@ -324,12 +327,16 @@ impl Scheduler {
                 continue; // skipped by the walk: look past it
             }
             if !node.crew || node.state != Phase::Live || node.doom.is_some() {
-                return;
+                break;
             }
             match &node.cold.crew {
-                Some(link) => link.borrow_mut().start(tick),
-                None => return,
+                Some(link) if link.borrow().is_remote() => link.borrow_mut().start(tick),
+                Some(link) => here.push(Rc::clone(link)),
+                None => break,
             }
+        }
+        for link in here {
+            link.borrow_mut().start(tick);
         }
     }
 
