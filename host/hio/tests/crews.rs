@@ -262,3 +262,59 @@ fn threads_must_be_at_least_one() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--threads"), "{}", stderr(&out));
 }
+
+#[test]
+fn with_wake_io_a_request_to_a_crew_on_another_thread_starts_the_next_tick() {
+    let port = free_port();
+    let text = format!(
+        r#"
+tock = 30.0
+real = true
+wake = "io"
+
+[[doers]]
+name = "idle"
+crew = true
+doers = [ {{ name = "r", plugin = {recorder}, options = {{ stop = 1000 }} }} ]
+
+[[doers]]
+name = "web"
+crew = true
+doers = [ {{ name = "hello", plugin = {hello}, options = {{ addr = "127.0.0.1:{port}" }}, grants = {{ listen = ["127.0.0.1:*"] }} }} ]
+"#,
+        recorder = quoted(&plugin("recorder")),
+        hello = quoted(&plugin("hello")),
+    );
+    let (dir, m) = manifest(&text);
+    let trace = dir.path().join("trace.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hio"))
+        .args(["run", m.to_str().unwrap(), "--threads", "2", "--trace"])
+        .arg(&trace)
+        .env_remove("HIO_CACHE_DIR")
+        .env("XDG_CACHE_HOME", test_cache())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(60), "not serving");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "20", &format!("http://127.0.0.1:{port}/")])
+        .output()
+        .expect("curl is needed for this test");
+    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    child.wait().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n");
+    // The answer came from a tick between the 30 s tocks: the connection
+    // woke the run, though the crew's poll is on another thread.
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    let woken = trace.lines().any(|l| {
+        l.contains(r#""doer":"web/hello","event":"recur""#)
+            && !l.contains(r#""tyme":0.0,"#)
+            && !l.contains(r#""tyme":30.0,"#)
+    });
+    assert!(woken, "{trace}");
+}
