@@ -2,7 +2,8 @@
 //! trace and one log for any thread count, the trace of the same tree
 //! without crews where no deck crosses a crew, decks between crews that
 //! lose nothing, a trapping crew that is contained, an HTTP server in two
-//! crews on one port, and the refusals a user meets.
+//! crews on one port, a recorded run that replays with any thread count,
+//! `hio sim` over crews, and the refusals a user meets.
 
 #![allow(clippy::unwrap_used)]
 
@@ -235,24 +236,121 @@ fn an_http_server_in_two_crews_answers_curl_and_python_on_one_port() {
     assert!(log.contains("\nb/hello "), "{log}");
 }
 
+/// Two echo servers, one per crew, on ports the system picks.
+fn echoes_in_crews() -> String {
+    let echo = quoted(&plugin("echo"));
+    let crew = |name: &str| {
+        format!(
+            r#"
+[[doers]]
+name = "{name}"
+crew = true
+doers = [ {{ name = "echo", plugin = {echo}, options = {{ addr = "127.0.0.1:0" }}, grants = {{ listen = ["127.0.0.1:*"] }} }} ]
+"#
+        )
+    };
+    format!(
+        "tock = 0.01\nreal = true\nwake = \"io\"\nlimit = 1.0\n{}{}",
+        crew("a"),
+        crew("b")
+    )
+}
+
 #[test]
-fn recording_a_crew_that_uses_the_network_is_refused_naming_the_doer() {
-    let (dir, m) = manifest(&hello_in_crews(free_port()));
-    let log = dir.path().join("run.log");
-    let out = hio(&[
-        "run",
-        m.to_str().unwrap(),
-        "--record",
-        log.to_str().unwrap(),
-        "--limit",
-        "0.1",
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("a/hello uses the network in a crew"),
-        "{}",
-        stderr(&out)
+fn a_run_of_crews_on_the_network_recorded_on_2_threads_replays_on_1_2_and_8() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let (dir, m) = manifest(&echoes_in_crews());
+    let (wire, trace) = (dir.path().join("w.log"), dir.path().join("run.jsonl"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hio"))
+        .args(["run", "--threads", "2", "--log-level", "debug", "--record"])
+        .arg(&wire)
+        .arg("--trace")
+        .arg(&trace)
+        .arg(&m)
+        .env_remove("HIO_CACHE_DIR")
+        .env("XDG_CACHE_HOME", test_cache())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut addrs = Vec::new();
+    while addrs.len() < 2 {
+        let line = lines.next().expect("hio ended before listening").unwrap();
+        if let Some(at) = line.split("listening on ").nth(1) {
+            addrs.push(at.trim().to_owned());
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    let mut sent = 0;
+    for addr in &addrs {
+        let mut s = TcpStream::connect(addr.as_str()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        for i in 0..3 {
+            let msg = format!("{addr} line {i}\n");
+            s.write_all(msg.as_bytes()).unwrap();
+            let mut back = vec![0; msg.len()];
+            s.read_exact(&mut back).unwrap();
+            assert_eq!(back, msg.as_bytes());
+            sent += msg.len();
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    let recorded = std::fs::read_to_string(&trace).unwrap();
+    for threads in ["1", "2", "8"] {
+        let again = dir.path().join(format!("replay{threads}.jsonl"));
+        let out = hio(&[
+            "replay",
+            wire.to_str().unwrap(),
+            "--threads",
+            threads,
+            "--trace",
+            again.to_str().unwrap(),
+        ]);
+        let summary = stdout(&out);
+        assert!(out.status.success(), "{}{summary}", stderr(&out));
+        assert!(summary.contains("reproduced: every tick"), "{summary}");
+        assert!(summary.contains(&format!("({sent} bytes)")), "{summary}");
+        assert_eq!(recorded, std::fs::read_to_string(&again).unwrap());
+    }
+}
+
+#[test]
+fn hio_sim_gives_crews_the_same_results_per_seed_for_any_thread_count() {
+    let (echo, client) = (quoted(&plugin("echo")), quoted(&plugin("client")));
+    let crew = |name: &str, port: u16| {
+        format!(
+            r#"
+[[doers]]
+name = "{name}"
+crew = true
+doers = [
+  {{ name = "echo", plugin = {echo}, options = {{ addr = "10.0.0.1:{port}" }}, grants = {{ listen = ["10.0.0.1:*"] }} }},
+  {{ name = "client", plugin = {client}, options = {{ addr = "10.0.0.1:{port}", size = 65536 }}, grants = {{ connect = ["10.0.0.1:{port}"] }} }},
+]
+"#
+        )
+    };
+    let text = format!(
+        "tock = 0.01\nlimit = 3.0\n[net]\nmode = \"sim\"\n[net.faults]\ndelay = [0, 3]\nsegment = true\nreset = 0.002\n{}{}",
+        crew("a", 7000),
+        crew("b", 7001)
     );
+    let (_dir, m) = manifest(&text);
+    let sim = |threads: &str| {
+        let out = hio(&[
+            "sim",
+            m.to_str().unwrap(),
+            "--seeds",
+            "0..6",
+            "--threads",
+            threads,
+        ]);
+        format!("{}{}", stdout(&out), stderr(&out))
+    };
+    let one = sim("1");
+    assert!(one.contains("6 seeds"), "{one}");
+    assert_eq!(one, sim("2"));
+    assert_eq!(one, sim("8"));
 }
 
 #[test]
@@ -302,10 +400,17 @@ doers = [ {{ name = "hello", plugin = {hello}, options = {{ addr = "127.0.0.1:{p
         std::thread::sleep(Duration::from_millis(20));
     }
     let out = Command::new("curl")
-        .args(["-sS", "--max-time", "20", &format!("http://127.0.0.1:{port}/")])
+        .args([
+            "-sS",
+            "--max-time",
+            "20",
+            &format!("http://127.0.0.1:{port}/"),
+        ])
         .output()
         .expect("curl is needed for this test");
-    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
     child.wait().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n");
     // The answer came from a tick between the 30 s tocks: the connection

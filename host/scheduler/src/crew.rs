@@ -27,6 +27,7 @@
 mod state;
 mod worker;
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
@@ -50,7 +51,18 @@ pub struct CrewParts {
     /// Called on the crew's thread when the crew closes (its doers have
     /// exited): to hand over what it kept, figures say.
     pub on_close: Option<Box<dyn FnOnce()>>,
+    /// Called on the crew's thread at the end of each call on the crew
+    /// (entering, a turn, closing): what it returns is handed to the
+    /// crew's [`Crew::on_splice`] on the Doist's thread, where the crew's
+    /// records go, in walk order (a wire log's block, say).
+    pub after_call: Option<AfterCall>,
 }
+
+/// See [`CrewParts::after_call`].
+pub type AfterCall = Box<dyn FnMut() -> Option<Box<dyn Any + Send>>>;
+
+/// See [`Crew::on_splice`].
+pub type OnSplice = Rc<dyn Fn(Box<dyn Any + Send>)>;
 
 /// Makes a crew's children, on the crew's thread, each time it is entered.
 pub type CrewBuild = Arc<dyn Fn(&Birth<'_>) -> Result<CrewParts, String> + Send + Sync>;
@@ -67,6 +79,7 @@ pub type CrewBuild = Arc<dyn Fn(&Birth<'_>) -> Result<CrewParts, String> + Send 
 ///             doers: vec![Recorder::spec("r", 0.0, 2)],
 ///             services: None,
 ///             on_close: None,
+///             after_call: None,
 ///         }))).unwrap();
 ///     }
 ///     doist.run().unwrap();
@@ -82,6 +95,7 @@ pub struct Crew {
     pub(crate) always: bool,
     pub(crate) supervision: Supervision,
     pub(crate) build: CrewBuild,
+    pub(crate) on_splice: Option<OnSplice>,
 }
 
 impl Crew {
@@ -96,7 +110,15 @@ impl Crew {
             always: false,
             supervision: Supervision::default(),
             build: Arc::new(build),
+            on_splice: None,
         }
+    }
+
+    /// Takes, on the Doist's thread and in walk order, what the crew's
+    /// [`CrewParts::after_call`] returned after each call on it.
+    pub fn on_splice(mut self, f: impl Fn(Box<dyn Any + Send>) + 'static) -> Self {
+        self.on_splice = Some(Rc::new(f));
+        self
     }
 
     /// Sets its tock.
@@ -153,6 +175,7 @@ pub(crate) struct Settings {
 /// the crew's thread (or here, with one thread) and splice what it wrote.
 pub(crate) struct CrewDoer {
     pub link: Rc<RefCell<Link>>,
+    pub splice: Option<OnSplice>,
 }
 
 /// Where a crew runs, and a turn started but not yet taken.
@@ -276,14 +299,17 @@ impl CrewDoer {
         }
     }
 
-    fn settle(cx: &mut Context<'_>, reply: Reply) -> HookResult<bool> {
+    fn settle(&self, cx: &mut Context<'_>, reply: Reply) -> HookResult<bool> {
         cx.sched.splice(reply.out, reply.failures);
+        if let (Some(f), Some(extra)) = (&self.splice, reply.extra) {
+            f(extra);
+        }
         reply.result.map_err(Failure)
     }
 
     fn close(&mut self, cx: &mut Context<'_>) -> HookResult {
         let reply = self.link.borrow_mut().close(cx.sched.tyme());
-        Self::settle(cx, reply).map(|_| ())
+        self.settle(cx, reply).map(|_| ())
     }
 }
 
@@ -304,13 +330,13 @@ impl Doer for CrewDoer {
         let settings = cx.sched.crew_settings();
         let tick = Self::tick(cx);
         let reply = self.link.borrow_mut().enter(&crew, &birth, tick, settings);
-        Self::settle(cx, reply).map(|_| ())
+        self.settle(cx, reply).map(|_| ())
     }
 
     fn recur(&mut self, cx: &mut Context<'_>, _tyme: f64) -> HookResult<bool> {
         let tick = Self::tick(cx);
         let reply = self.link.borrow_mut().take(tick);
-        Self::settle(cx, reply)
+        self.settle(cx, reply)
     }
 
     fn clean(&mut self, cx: &mut Context<'_>) -> HookResult {

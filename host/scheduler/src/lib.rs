@@ -60,7 +60,7 @@ mod tree;
 mod tyme;
 
 pub use crate::clock::{SystemClock, WallClock};
-pub use crate::crew::{Crew, CrewBuild, CrewParts};
+pub use crate::crew::{AfterCall, Crew, CrewBuild, CrewParts, OnSplice};
 pub use crate::decks::{DeckAccess, DeckError, DeckSpec, Decks, Grants};
 pub use crate::doist::Doist;
 pub use crate::driver::{DriveError, Driver};

@@ -92,5 +92,5 @@ pub use self::iface::NetAccess;
 pub use self::plugin::{InstanceConfig, Plugin, PluginSeed, Spawns};
 pub use self::resources::{ConnRes, ListenerRes, OutgoingRes, RequestRes, ServerRes};
 pub use self::stats::{DoerStats, StatsHandle, StatsSeed};
-pub use self::tape::{Digests, Divergence, Tape};
+pub use self::tape::{Block, Digests, Divergence, Tape};
 pub use self::wasi::{WallStart, seed};

@@ -17,8 +17,8 @@ use hio_scheduler::Spec;
 use hio_scheduler::{Crew, CrewParts, DoDoer};
 use hio_scheduler::{DeckAccess, Decks};
 use hio_wasm::{
-    InstanceConfig, LoadError, NetAccess, Plugin, PluginHost, PluginSeed, Spawns, StatsHandle,
-    StatsSeed, Tape, WallStart,
+    Block, InstanceConfig, LoadError, NetAccess, Plugin, PluginHost, PluginSeed, Spawns,
+    StatsHandle, StatsSeed, Tape, WallStart,
 };
 
 /// Why a manifest could not be turned into a run.
@@ -281,6 +281,9 @@ impl Builder<'_> {
         self.crews += 1;
         let crew = self.crews;
         let outer = std::mem::replace(&mut self.crew, crew);
+        // A crew in a crew runs on its crew's thread, in its crew's lane of
+        // the wire log.
+        let own_lane = outer == 0;
         let checked = g.doers.iter().try_for_each(|c| self.spec(c).map(drop));
         self.crew = outer;
         checked?;
@@ -301,8 +304,17 @@ impl Builder<'_> {
             tape: self.tape.clone(),
             sim: self.sim.clone(),
             waker: self.net.clone(),
+            own_lane,
         });
-        Ok(Crew::new(g.name.clone(), move |_| plan.build())
+        let mut spec = Crew::new(g.name.clone(), move |_| plan.build());
+        if let Some(tape) = self.tape.clone().filter(|_| own_lane) {
+            spec = spec.on_splice(move |block| {
+                if let Ok(block) = block.downcast::<Block>() {
+                    tape.splice(crew, *block);
+                }
+            });
+        }
+        Ok(spec
             .tock(g.tock)
             .always(g.always)
             .supervision(g.supervision.clone())
@@ -327,11 +339,18 @@ struct CrewPlan {
     /// The run's network, whose wait between ticks ends when the crew's
     /// network has I/O ready (`wake = "io"`).
     waker: Option<Net>,
+    /// The crew has its own lane of the wire log (a crew in a crew uses
+    /// its crew's).
+    own_lane: bool,
 }
 
 impl CrewPlan {
     /// The crew's children and its network's services, on its thread.
     fn build(&self) -> Result<CrewParts, String> {
+        let tape = match &self.tape {
+            Some(t) if self.own_lane => Some(t.lane(self.crew)),
+            t => t.clone(),
+        };
         let mut b = Builder {
             manifest: &self.manifest,
             source: Source::Seeds(&self.seeds),
@@ -345,8 +364,14 @@ impl CrewPlan {
             record_stats: self.record_stats,
             net: None,
             wall_start: self.wall_start.clone(),
-            tape: self.tape.clone(),
-            sim: self.sim.clone(),
+            tape: tape.clone(),
+            // Each crew's simulated network draws its own faults.
+            sim: self.sim.clone().map(|mut sim| {
+                sim.seed = sim
+                    .seed
+                    .wrapping_add(u64::from(self.crew).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                sim
+            }),
         };
         let doers = self
             .group
@@ -365,10 +390,17 @@ impl CrewPlan {
             Box::new(net.service()) as Box<dyn hio_scheduler::Services>
         });
         let stats = b.stats.clone();
+        let after_call: Option<hio_scheduler::AfterCall> = match tape {
+            Some(lane) if self.own_lane => Some(Box::new(move || {
+                Some(Box::new(lane.take_block()) as Box<dyn std::any::Any + Send>)
+            })),
+            _ => None,
+        };
         Ok(CrewParts {
             doers,
             services,
             on_close: Some(Box::new(move || stats.hand_over())),
+            after_call,
         })
     }
 }
@@ -418,18 +450,6 @@ pub fn build_with(
         .map(|n| b.spec(n))
         .collect::<Result<Vec<_>, _>>()?;
     super::crews::cross_decks(manifest, &b.decks)?;
-    if settings.tape.is_some()
-        && let Some(doer) = super::crews::networked_crew_doer(manifest)
-    {
-        return Err(BuildError::Manifest(ManifestError {
-            file: manifest.path.clone(),
-            line: 0,
-            key: "crew".into(),
-            message: format!(
-                "{doer} uses the network in a crew: a wire log (--record, hio replay, hio sim) does not keep crews' network calls apart yet; run it without crew = true"
-            ),
-        }));
-    }
     let mut doist = Doist::new(manifest.tock)
         .real(manifest.real)
         .wake(manifest.wake)

@@ -75,17 +75,3 @@ fn crew_name(crew: u32) -> String {
         n => format!("crew {n}"),
     }
 }
-
-/// The path of the first doer in a crew that is granted the network, if
-/// any. A wire log (recording, replay, `hio sim`'s digests) does not yet
-/// keep each crew's network calls apart, so such a run is refused.
-pub(super) fn networked_crew_doer(manifest: &Manifest) -> Option<String> {
-    fn find(nodes: &[Node], prefix: &str, in_crew: bool) -> Option<String> {
-        nodes.iter().find_map(|n| match n {
-            Node::Leaf(l) if in_crew && l.net.uses_network() => Some(format!("{prefix}{}", l.name)),
-            Node::Leaf(_) => None,
-            Node::Group(g) => find(&g.doers, &format!("{prefix}{}/", g.name), in_crew || g.crew),
-        })
-    }
-    find(&manifest.doers, "", false)
-}

@@ -16,7 +16,8 @@
 //! followed by the bytes. The kinds ([`Record`]) are a `header` first, then
 //! per tick a `tick`, the `doer` and `call` records of the doers' host calls
 //! in the order they made them (and an `interrupt` where a watchdog struck),
-//! and a `mark` that closes the tick; an `end` closes the run. The writer
+//! and a `mark` that closes the tick; an `end` closes the run. A crew's
+//! records come in blocks, each after a `crew` record that counts them. The writer
 //! flushes at every `mark`, so a crash loses at most the tick under way.
 //! See `docs/formats.md` for the fields of each kind; a `call` record
 //! names its call by number, from the op catalogue ([`Op`]).
@@ -108,6 +109,17 @@ pub enum Record {
         /// CRC-32 of the bytes doers wrote during the tick.
         written: u32,
     },
+    /// The next `records` records (`doer`, `call` and `interrupt` ones)
+    /// are crew `crew`'s, from one call on it (its entering, a turn, its
+    /// closing), written where the crew's records go in the tick: a crew's
+    /// doers run on their own thread, and their records are kept apart so
+    /// that a replay feeds each crew its own, with any number of threads.
+    Crew {
+        /// The crew's number (crews are numbered in manifest order from 1).
+        crew: u64,
+        /// How many records follow that are the crew's.
+        records: u64,
+    },
     /// The run ends.
     End {
         /// The tyme it ended at.
@@ -133,6 +145,7 @@ impl Record {
             Record::Interrupt { .. } => 5,
             Record::Mark { .. } => 6,
             Record::End { .. } => 7,
+            Record::Crew { .. } => 8,
         }
     }
 
@@ -146,6 +159,7 @@ impl Record {
             Record::Interrupt { .. } => "interrupt",
             Record::Mark { .. } => "mark",
             Record::End { .. } => "end",
+            Record::Crew { .. } => "crew",
         }
     }
 
@@ -185,6 +199,10 @@ impl Record {
             Record::Mark { trace, written } => {
                 e.raw(&trace.to_le_bytes());
                 e.raw(&written.to_le_bytes());
+            }
+            Record::Crew { crew, records } => {
+                e.uint(*crew);
+                e.uint(*records);
             }
             Record::End {
                 tyme,
@@ -263,6 +281,10 @@ impl Record {
                 trace: d.array::<32>()?,
                 written: d.array::<32>()?,
                 bytes: d.uint()?,
+            },
+            8 => Record::Crew {
+                crew: d.uint()?,
+                records: d.uint()?,
             },
             k => return Err(format!("unknown record kind {k}")),
         };

@@ -36,6 +36,15 @@ fn sample() -> Vec<Record> {
             hook: "recur".into(),
             calls: 300,
         },
+        Record::Crew {
+            crew: 2,
+            records: 1,
+        },
+        Record::Call {
+            op: 1,
+            args: 7,
+            result: Vec::new(),
+        },
         Record::Mark {
             trace: 1,
             written: 2,
@@ -119,7 +128,7 @@ fn a_damaged_record_is_named_by_number_and_offset() {
     bad[at] ^= 1;
     let err = Log::parse(&bad, false).unwrap_err();
     assert!(
-        matches!(&err, LogError::Bad { index: 6, why, .. } if why.contains("checksum")),
+        matches!(&err, LogError::Bad { index: 8, why, .. } if why.contains("checksum")),
         "{err}"
     );
 }

@@ -36,6 +36,8 @@ pub(crate) struct Reply {
     pub out: Out,
     pub result: Result<bool, String>,
     pub failures: u64,
+    /// What the crew's `after_call` returned.
+    pub extra: Option<Box<dyn std::any::Any + Send>>,
 }
 
 impl Default for Reply {
@@ -44,6 +46,7 @@ impl Default for Reply {
             out: Out::default(),
             result: Ok(false),
             failures: 0,
+            extra: None,
         }
     }
 }
@@ -84,6 +87,7 @@ pub(crate) struct CrewState {
     out: Rc<RefCell<Out>>,
     services: Option<Box<dyn Services>>,
     on_close: Option<Box<dyn FnOnce()>>,
+    after_call: Option<super::AfterCall>,
     always: bool,
 }
 
@@ -145,6 +149,7 @@ impl CrewState {
             out,
             services: parts.services,
             on_close: parts.on_close,
+            after_call: parts.after_call,
             always: job.always,
         };
         let reply = state.reply(Ok(false));
@@ -212,6 +217,7 @@ impl CrewState {
             out: std::mem::take(&mut *self.out.borrow_mut()),
             result,
             failures: std::mem::take(&mut self.sched.failures),
+            extra: self.after_call.as_mut().and_then(|f| f()),
         }
     }
 }

@@ -63,10 +63,11 @@ impl Scheduler {
                 path: &node.path,
                 attempt: node.attempt,
             }),
-            Some(SpecKind::Crew(_)) => {
+            Some(SpecKind::Crew(c)) => {
                 let link = Rc::new(RefCell::new(Link::new(self.pool.as_deref())));
+                let splice = c.on_splice.clone();
                 node.cold.crew = Some(Rc::clone(&link));
-                Ok(Box::new(CrewDoer { link }) as Box<dyn crate::Doer>)
+                Ok(Box::new(CrewDoer { link, splice }) as Box<dyn crate::Doer>)
             }
             _ => Err("no doer to make".to_owned()),
         };

@@ -52,6 +52,7 @@ fn spec(tree: &Tree, name: String, crews: bool) -> Spec {
                         doers: specs(&children, true),
                         services: None,
                         on_close: None,
+                        after_call: None,
                     })
                 })
                 .tock(TOCKS[*tock])
@@ -189,6 +190,7 @@ fn panicky(threads: usize) -> (String, String) {
                 doers: vec![Spec::doer("p", 0.0, Panics)],
                 services: None,
                 on_close: None,
+                after_call: None,
             })
         }))
         .unwrap();
@@ -198,6 +200,7 @@ fn panicky(threads: usize) -> (String, String) {
                 doers: vec![hio_scheduler::Recorder::spec("r", 0.0, 2)],
                 services: None,
                 on_close: None,
+                after_call: None,
             })
         }))
         .unwrap();
@@ -239,6 +242,7 @@ fn a_crews_failure_escalates_to_its_dodoer() {
             )],
             services: None,
             on_close: None,
+            after_call: None,
         })
     })
     .supervision(hio_scheduler::Supervision::escalate());
@@ -298,6 +302,7 @@ fn edits_do_not_cross_a_crews_boundary() {
                 doers: vec![Spec::doer("reach", 0.0, Reacher)],
                 services: None,
                 on_close: None,
+                after_call: None,
             })
         }))
         .unwrap();
@@ -389,6 +394,7 @@ fn pipeline(threads: usize) -> Vec<(f64, Vec<u8>)> {
                     })],
                     services: None,
                     on_close: None,
+                    after_call: None,
                 })
             }))
             .unwrap();
@@ -408,6 +414,7 @@ fn pipeline(threads: usize) -> Vec<(f64, Vec<u8>)> {
                     })],
                     services: None,
                     on_close: None,
+                    after_call: None,
                 })
             })
             .always(true),

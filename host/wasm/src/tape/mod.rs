@@ -23,9 +23,11 @@ use hio_io::wire::{self, Header, Log, Op, Record, Wire, Writer};
 use hio_scheduler::Tick;
 use sha2::{Digest, Sha256};
 
+pub use self::lane::Block;
 pub use self::verdict::{Digests, Divergence};
 use self::verdict::{extra, recorded, same};
 
+mod lane;
 mod verdict;
 
 #[cfg(test)]
@@ -68,6 +70,13 @@ struct Inner {
     failed: std::collections::BTreeSet<(String, u32)>,
     /// The first failure, as `path at tyme T: reason`.
     first_failure: Option<String>,
+    /// Set on a crew's lane (see `lane.rs`).
+    lane: Option<lane::LaneState>,
+    /// The run's tape: the crews' lanes, by crew.
+    lanes: std::collections::BTreeMap<u32, Tape>,
+    /// The run's tape, replaying: each crew's records, not yet taken by
+    /// its lane.
+    lane_records: std::collections::BTreeMap<u32, Vec<(usize, Record)>>,
 }
 
 /// A run's wire log, shared by its doers' stores and its services (cheap
@@ -109,6 +118,9 @@ impl Tape {
             hook_calls: 0,
             failed: Default::default(),
             first_failure: None,
+            lane: None,
+            lanes: Default::default(),
+            lane_records: Default::default(),
         })))
     }
 
@@ -140,14 +152,17 @@ impl Tape {
         Ok(())
     }
 
-    /// Replays `log`'s records.
+    /// Replays `log`'s records (each crew's apart, for its lane).
     pub fn replay(log: Log) -> Tape {
-        Tape::with_mode(Mode::Replay {
+        let (records, lanes) = lane::demux(log.records);
+        let tape = Tape::with_mode(Mode::Replay {
             partial: !log.complete,
-            records: log.records,
+            records,
             pos: 0,
             divergence: None,
-        })
+        });
+        tape.lock().lane_records = lanes;
+        tape
     }
 
     /// Whether it feeds recorded results back (no network call runs).
@@ -179,12 +194,22 @@ impl Tape {
         }
     }
 
-    /// The first divergence, replaying.
+    /// The first divergence, replaying (the run's own, else the earliest
+    /// of its crews').
     pub fn divergence(&self) -> Option<Divergence> {
-        match &self.lock().mode {
-            Mode::Replay { divergence, .. } => divergence.clone(),
-            Mode::Record { .. } => None,
+        let inner = self.lock();
+        if let Mode::Replay {
+            divergence: Some(d),
+            ..
+        } = &inner.mode
+        {
+            return Some(d.clone());
         }
+        inner
+            .lanes
+            .values()
+            .filter_map(Tape::divergence)
+            .min_by_key(|d| d.tick)
     }
 
     /// The first error writing the log, recording.
@@ -236,6 +261,9 @@ impl Tape {
         let mut inner = self.lock();
         inner.tick += 1;
         inner.tyme = tick.tyme;
+        for lane in inner.lanes.values() {
+            lane.follow(inner.tick, tick.tyme);
+        }
         inner.doer.clear();
         let record = Record::Tick {
             tyme: tick.tyme,
@@ -375,9 +403,13 @@ impl Tape {
         });
     }
 
-    /// Bytes a doer handed the network to write (hashed, not kept).
+    /// Bytes a doer handed the network to write (hashed, not kept; a
+    /// crew's lane keeps them until the run's tape hashes them in order).
     pub(crate) fn wrote(&self, bytes: &[u8]) {
         let mut inner = self.lock();
+        if let Some(lane) = inner.lane.as_mut() {
+            lane.written.extend_from_slice(bytes);
+        }
         inner.written_tick.update(bytes);
         inner.written_all.update(bytes);
         inner.bytes += bytes.len() as u64;
@@ -441,6 +473,9 @@ impl Tape {
                         if let Mode::Replay { pos, .. } = &mut inner.mode {
                             *pos += 1;
                         }
+                        if let Some(lane) = inner.lane.as_mut() {
+                            lane.moved = true;
+                        }
                         v
                     }
                     Err(what) => {
@@ -470,6 +505,13 @@ impl Inner {
     /// Writes `record` (recording), or checks the next record with
     /// `expect` and moves past it (replaying).
     fn put(&mut self, record: Record, expect: impl FnOnce(&Record) -> Result<(), String>) {
+        if let (Some(lane), Mode::Record { .. }) = (self.lane.as_mut(), &self.mode) {
+            lane.records.push(record);
+            return;
+        }
+        if let (Some(lane), Mode::Replay { .. }) = (self.lane.as_mut(), &self.mode) {
+            lane.moved = true;
+        }
         match &mut self.mode {
             Mode::Record { out, error } => {
                 if let Some(out) = out
