@@ -312,6 +312,35 @@ fn a_run_of_crews_on_the_network_recorded_on_2_threads_replays_on_1_2_and_8() {
         assert!(summary.contains(&format!("({sent} bytes)")), "{summary}");
         assert_eq!(recorded, std::fs::read_to_string(&again).unwrap());
     }
+    // The timeline puts each crew's I/O on its own doer's track.
+    let timeline = dir.path().join("p.json");
+    let out = hio(&[
+        "trace",
+        trace.to_str().unwrap(),
+        "--perfetto",
+        timeline.to_str().unwrap(),
+        "--wire",
+        wire.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&timeline).unwrap()).unwrap();
+    let events = json["traceEvents"].as_array().unwrap();
+    let track = |doer: &str| {
+        events
+            .iter()
+            .find(|e| e["name"] == "thread_name" && e["args"]["name"] == doer)
+            .map(|e| e["tid"].clone())
+            .unwrap()
+    };
+    for doer in ["a/echo", "b/echo"] {
+        let tid = track(doer);
+        let io = events
+            .iter()
+            .filter(|e| e["cat"] == "io" && e["tid"] == tid)
+            .count();
+        assert!(io >= 6, "{doer}: {io} I/O events");
+    }
 }
 
 #[test]

@@ -315,26 +315,43 @@ impl<'w, W: Write> ChromeTrace<'w, W> {
         } = self;
         if let Some(log) = wire {
             let (mut tyme, mut doer) = (0.0, "");
+            // A crew's block (the records a `crew` record counts) names its
+            // own doers; the run's calls after it are the doer's before it.
+            let (mut in_crew, mut outside) = (0u64, "");
             for (_, r) in &log.records {
-                let (path, name, args) = match r {
+                let last_of_block = in_crew == 1;
+                in_crew = in_crew.saturating_sub(1);
+                let event = match r {
                     Record::Tick { tyme: t, .. } => {
                         tyme = *t;
-                        continue;
+                        None
                     }
                     Record::Doer { path } => {
                         doer = path;
-                        continue;
+                        None
                     }
-                    Record::Call { op, result, .. } => match io_event(*op, result) {
-                        Some((name, args)) => (doer, name, args),
-                        None => continue,
-                    },
-                    Record::Interrupt { path, hook, calls } => (
+                    Record::Crew { records, .. } => {
+                        if in_crew == 0 {
+                            outside = doer;
+                        }
+                        in_crew = *records;
+                        None
+                    }
+                    Record::Call { op, result, .. } => {
+                        io_event(*op, result).map(|(name, args)| (doer, name, args))
+                    }
+                    Record::Interrupt { path, hook, calls } => Some((
                         path.as_str(),
                         "watchdog interrupt".to_owned(),
                         json!({ "hook": hook, "calls": calls }),
-                    ),
-                    _ => continue,
+                    )),
+                    _ => None,
+                };
+                if last_of_block {
+                    doer = outside;
+                }
+                let Some((path, name, args)) = event else {
+                    continue;
                 };
                 let tid = Self::track(&mut tracks, path);
                 emit(&mut out, &Ev::instant("t", tid, "io", &name, tyme, args))?;
