@@ -452,3 +452,43 @@ doers = [ {{ name = "hello", plugin = {hello}, options = {{ addr = "127.0.0.1:{p
     });
     assert!(woken, "{trace}");
 }
+
+#[test]
+fn check_names_the_crews_the_decks_between_them_and_an_instance_per_crew_of_a_share_group() {
+    let recorder = quoted(&plugin("recorder"));
+    let text = pipeline(true, true)
+        + &format!(
+            r#"
+[[doers]]
+name = "c"
+crew = true
+share = "g"
+doers = [ {{ name = "r", plugin = {recorder} }} ]
+
+[[doers]]
+name = "d"
+crew = true
+share = "g"
+doers = [ {{ name = "r", plugin = {recorder} }} ]
+"#
+        );
+    let (_dir, m) = manifest(&text);
+    let out = hio(&["check", m.to_str().unwrap()]);
+    let said = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        said.contains("\ncrews: 4 (a, b, c, d), on the threads --threads gives\n"),
+        "{said}"
+    );
+    assert!(
+        said.contains("\n  decks between crews, delivered at each tick's end: ja, jb\n"),
+        "{said}"
+    );
+    // One instance of group g in each crew that has its doers.
+    assert!(
+        said.contains("instances: 7 for 7 doers, 2 shared\n"),
+        "{said}"
+    );
+    assert!(said.contains(": c/r\n"), "{said}");
+    assert!(said.contains(": d/r\n"), "{said}");
+}

@@ -76,5 +76,22 @@ pub fn check(args: CheckArgs) -> u8 {
             plan.doers.join(", ")
         );
     }
+    let crews = manifest.crews();
+    if !crews.is_empty() {
+        let _ = writeln!(
+            out,
+            "crews: {} ({}), on the threads --threads gives",
+            crews.len(),
+            crews.join(", ")
+        );
+        let between = manifest.decks_between_crews();
+        if !between.is_empty() {
+            let _ = writeln!(
+                out,
+                "  decks between crews, delivered at each tick's end: {}",
+                between.join(", ")
+            );
+        }
+    }
     OK
 }

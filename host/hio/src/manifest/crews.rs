@@ -45,13 +45,7 @@ fn visit(nodes: &[Node], crew: u32, crews: &mut u32, ends: &mut BTreeMap<String,
 /// crews (delivered at the tick barrier). Such a deck is pulled from in one
 /// crew only: pullers in two crews would race for its items.
 pub(super) fn cross_decks(manifest: &Manifest, decks: &Decks) -> Result<(), BuildError> {
-    let mut ends = BTreeMap::new();
-    visit(&manifest.doers, 0, &mut 0, &mut ends);
-    for (deck, ends) in ends {
-        let all: BTreeSet<u32> = ends.push.union(&ends.pull).copied().collect();
-        if all.len() < 2 {
-            continue;
-        }
+    for (deck, ends) in crossing(manifest) {
         if ends.pull.len() > 1 {
             let crews: Vec<String> = ends.pull.iter().map(|c| crew_name(*c)).collect();
             return Err(BuildError::Manifest(ManifestError {
@@ -69,9 +63,76 @@ pub(super) fn cross_decks(manifest: &Manifest, decks: &Decks) -> Result<(), Buil
     Ok(())
 }
 
+/// The decks whose doers are in more than one crew, and their ends.
+fn crossing(manifest: &Manifest) -> BTreeMap<String, Ends> {
+    let mut ends = BTreeMap::new();
+    visit(&manifest.doers, 0, &mut 0, &mut ends);
+    ends.retain(|_, e: &mut Ends| e.push.union(&e.pull).nth(1).is_some());
+    ends
+}
+
+impl Manifest {
+    /// The decks between crews (delivered at the tick barrier), by name.
+    pub fn decks_between_crews(&self) -> Vec<String> {
+        crossing(self).into_keys().collect()
+    }
+}
+
 fn crew_name(crew: u32) -> String {
     match crew {
         0 => "no crew".to_owned(),
         n => format!("crew {n}"),
+    }
+}
+
+impl Manifest {
+    /// The crews, by path, in the order they are numbered (crew 1 first).
+    pub fn crews(&self) -> Vec<String> {
+        fn walk(nodes: &[Node], prefix: &str, out: &mut Vec<String>) {
+            for n in nodes {
+                if let Node::Group(g) = n {
+                    let path = format!("{prefix}{}", g.name);
+                    if g.crew {
+                        out.push(path.clone());
+                    }
+                    walk(&g.doers, &format!("{path}/"), out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.doers, "", &mut out);
+        out
+    }
+
+    /// Each plugin doer's crew (0: none), by path.
+    pub(super) fn leaf_crews(&self) -> BTreeMap<String, u32> {
+        fn walk(
+            nodes: &[Node],
+            prefix: &str,
+            crew: u32,
+            crews: &mut u32,
+            out: &mut BTreeMap<String, u32>,
+        ) {
+            for n in nodes {
+                let path = format!("{prefix}{}", n.name());
+                match n {
+                    Node::Leaf(_) => {
+                        out.insert(path, crew);
+                    }
+                    Node::Group(g) => {
+                        let inner = if g.crew {
+                            *crews += 1;
+                            *crews
+                        } else {
+                            crew
+                        };
+                        walk(&g.doers, &format!("{path}/"), inner, crews, out);
+                    }
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk(&self.doers, "", 0, &mut 0, &mut out);
+        out
     }
 }

@@ -74,6 +74,9 @@ pub struct InstancePlan {
     pub share: Option<String>,
     /// The doers it holds, by path, in manifest order.
     pub doers: Vec<String>,
+    /// The crew it lives in (0: none): a share group's doers in different
+    /// crews get an instance per crew, each on its crew's thread.
+    pub crew: u32,
 }
 
 impl Manifest {
@@ -108,11 +111,13 @@ impl Manifest {
         for node in &self.doers {
             node.leaf_paths("", &mut paths);
         }
+        let crews = self.leaf_crews();
         for (path, leaf) in paths {
+            let crew = crews.get(&path).copied().unwrap_or(0);
             let joined = leaf.share.as_ref().and_then(|share| {
-                plans
-                    .iter_mut()
-                    .find(|p| p.share.as_ref() == Some(share) && p.plugin == leaf.plugin)
+                plans.iter_mut().find(|p| {
+                    p.share.as_ref() == Some(share) && p.plugin == leaf.plugin && p.crew == crew
+                })
             });
             match joined {
                 Some(plan) => plan.doers.push(path),
@@ -120,6 +125,7 @@ impl Manifest {
                     plugin: leaf.plugin.clone(),
                     share: leaf.share.clone(),
                     doers: vec![path],
+                    crew,
                 }),
             }
         }
