@@ -12,6 +12,14 @@
 #              `cargo metadata` names: target/, or CARGO_TARGET_DIR)
 #              run examples/hello.toml --option hello.addr=127.0.0.1:PORT
 #
+# With HTTP_BENCH_CREWS=1, four more rows, for crews (a DoDoer with
+# crew = true runs its subtree on a thread of its own):
+#   nginx x2     the same nginx with two worker processes
+#   hio crew x1  the hello doer in one crew (hio run --threads 2)
+#   hio crews x2 the hello doer in each of two crews on one port
+#                (SO_REUSEPORT: the kernel deals connections to the crews)
+# and a line of ratios: two crews against one, and against nginx x2.
+#
 # HIO_ADDR_CMD, when given, replaces the hio row's command: a shell command
 # in which {addr} stands for 127.0.0.1:PORT (and {port} for PORT), run from
 # the repository root, e.g.
@@ -282,6 +290,41 @@ else
   finish "$started"
 fi
 
+# --- crews ------------------------------------------------------------------
+# hello_crews N PORT FILE: a manifest of the hello doer in N crews on PORT.
+hello_crews() {
+  local n=$1 port=$2 file=$3 i
+  printf 'tock = 0.03125\nreal = true\nwake = "io"\n' >"$file"
+  for ((i = 1; i <= n; i++)); do
+    printf '\n[[doers]]\nname = "c%d"\ncrew = true\ndoers = [ { name = "hello", plugin = "%s", options = { addr = "127.0.0.1:%d" }, grants = { listen = ["127.0.0.1:*"] } } ]\n' \
+      "$i" "$root/plugins/dist/hello.wasm" "$port" >>"$file"
+  done
+}
+if [ "${HTTP_BENCH_CREWS:-0}" = 1 ]; then
+  if [ -z "$nginx_bin" ]; then
+    add_row "nginx x2" - - - - - "skipped: nginx not found (run bench/http/setup.sh)"
+  else
+    port=$(free_port)
+    sed -e "s|@DIR@|$tmp|g" -e "s|@PORT@|$port|g" -e 's|^worker_processes 1;|worker_processes 2;|' \
+      "$here/nginx.conf" >"$tmp/nginx.conf"
+    start "nginx x2" "$tmp/nginx.log" "$nginx_bin" -p "$tmp/" -e "$tmp/error.log" -c "$tmp/nginx.conf"
+    measure "nginx x2" "$port" "$started" "$tmp/error.log"
+    finish "$started"
+  fi
+  for n in 1 2; do
+    name=$([ "$n" = 1 ] && echo "hio crew x1" || echo "hio crews x2")
+    if [ -n "$hio_skip" ] || [ -n "$hio_cmd_template" ]; then
+      add_row "$name" - - - - - "skipped: ${hio_skip:-a HIO_ADDR_CMD run}"
+      continue
+    fi
+    port=$(free_port)
+    hello_crews "$n" "$port" "$tmp/crews$n.toml"
+    start "$name" "$tmp/hio-crews.log" "$hio_bin" run "$tmp/crews$n.toml" --threads 2
+    measure "$name" "$port" "$started" "$tmp/hio-crews.log"
+    finish "$started"
+  done
+fi
+
 # --- table ------------------------------------------------------------------
 ratio() {  # A B: A / B with two decimals, "-" when either is not a number
   awk -v a="$1" -v b="$2" 'BEGIN {
@@ -302,4 +345,12 @@ for i in "${!names[@]}"; do
   fi
 done
 echo "(vs: requests/s divided by nginx's and by Python hio's; errors: wrk's socket errors plus non-2xx/3xx answers)"
+if [ "${HTTP_BENCH_CREWS:-0}" = 1 ]; then
+  row() {  # NAME: its requests/s, or "-"
+    local i
+    for i in "${!names[@]}"; do [ "${names[$i]}" = "$1" ] && { echo "${rps[$i]}"; return; }; done
+    echo -
+  }
+  echo "crews: two crews vs one $(ratio "$(row 'hio crews x2')" "$(row 'hio crew x1')"); two crews vs nginx x2 $(ratio "$(row 'hio crews x2')" "$(row 'nginx x2')"); nginx x2 vs nginx $(ratio "$(row 'nginx x2')" "$nginx_rps")"
+fi
 exit "$failed"

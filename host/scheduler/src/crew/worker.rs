@@ -12,15 +12,16 @@ use super::state::{CrewState, Entry, Reply};
 use crate::services::Tick;
 
 enum Job {
-    Enter(Box<Entry>),
+    /// Enter the crew; its replies go to the sender (kept until it drops).
+    Enter(Box<Entry>, Sender<Reply>),
     Recur(Tick),
     Close(f64),
 }
 
 struct Message {
     key: u64,
+    /// `None`: the crew is dropped.
     job: Option<Job>,
-    reply: Sender<Reply>,
 }
 
 /// The worker threads of a run, started as crews need them.
@@ -79,13 +80,7 @@ pub(crate) struct Remote {
 
 impl Remote {
     fn send(&self, job: Option<Job>) -> bool {
-        self.jobs
-            .send(Message {
-                key: self.key,
-                job,
-                reply: self.reply.clone(),
-            })
-            .is_ok()
+        self.jobs.send(Message { key: self.key, job }).is_ok()
     }
 
     fn wait(&mut self) -> Reply {
@@ -106,7 +101,7 @@ impl Remote {
     }
 
     pub fn enter(&mut self, entry: Entry) -> Reply {
-        self.call(Job::Enter(Box::new(entry)))
+        self.call(Job::Enter(Box::new(entry), self.reply.clone()))
     }
 
     pub fn close(&mut self, tyme: f64) -> Reply {
@@ -173,16 +168,21 @@ pub(crate) fn panicked(panic: &(dyn std::any::Any + Send)) -> String {
 /// A worker thread's loop: each message is one call on one of its crews.
 fn serve(jobs: Receiver<Message>) {
     let mut crews: BTreeMap<u64, CrewState> = BTreeMap::new();
-    while let Some(Message { key, job, reply }) = take(&jobs) {
+    let mut replies: BTreeMap<u64, Sender<Reply>> = BTreeMap::new();
+    while let Some(Message { key, job }) = take(&jobs) {
         let Some(job) = job else {
+            replies.remove(&key);
             if let Some(state) = crews.remove(&key) {
                 // A doer that panics while it is dropped takes only itself.
                 let _ = catch_unwind(AssertUnwindSafe(move || drop(state)));
             }
             continue;
         };
+        if let Job::Enter(_, reply) = &job {
+            replies.insert(key, reply.clone());
+        }
         let outcome = catch_unwind(AssertUnwindSafe(|| match job {
-            Job::Enter(entry) => {
+            Job::Enter(entry, _) => {
                 let (state, reply) = CrewState::enter(*entry);
                 if let Some(state) = state {
                     crews.insert(key, state);
@@ -207,6 +207,8 @@ fn serve(jobs: Receiver<Message>) {
                 Reply::failed(&panicked(panic.as_ref()))
             }
         };
-        let _ = reply.send(reply_now);
+        if let Some(reply) = replies.get(&key) {
+            let _ = reply.send(reply_now);
+        }
     }
 }
