@@ -38,7 +38,7 @@ fn env(name: &str, default: u64) -> u64 {
 }
 
 /// Two groups of `n` doers of `plugin` with `options`, crews or not.
-fn tree(plugin: &PathBuf, options: &str, n: usize, crew: bool, ticks: u64) -> String {
+fn tree(plugin: &std::path::Path, options: &str, n: usize, crew: bool, ticks: u64) -> String {
     let mut text = format!("tock = 1.0\nlimit = {ticks}.0\n");
     for g in ["a", "b"] {
         text.push_str(&format!(
