@@ -137,18 +137,25 @@ impl Drop for Remote {
 }
 
 /// Turns of a spin on a channel before blocking on it: a tick's turns
-/// follow each other within microseconds while a run is busy, and a
-/// thread put to sleep and woken costs more than that; an idle run (real
-/// time, waiting for its next tock) blocks after a few microseconds.
+/// follow each other within microseconds while a run is busy, and a thread
+/// put to sleep and woken costs tens of them; an idle run (real time,
+/// waiting for its next tock) blocks after a few microseconds. Every
+/// [`YIELD_EVERY`] turns the thread yields, so a spinning crew does not keep
+/// its core from another runnable thread (a load generator on the same
+/// machine, say).
 const SPINS: u32 = 2_000;
+const YIELD_EVERY: u32 = 64;
 
 /// The next message, spinning a little before blocking; `None` once the
 /// other side is gone.
 fn take<T>(rx: &Receiver<T>) -> Option<T> {
-    for _ in 0..SPINS {
+    for i in 1..=SPINS {
         match rx.try_recv() {
             Ok(v) => return Some(v),
             Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
+            Err(std::sync::mpsc::TryRecvError::Empty) if i % YIELD_EVERY == 0 => {
+                thread::yield_now();
+            }
             Err(std::sync::mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
         }
     }
