@@ -1,0 +1,90 @@
+//! A `nats-server` with JetStream in a child process, on a free loopback
+//! port, with its store in a folder of its own: for tests and benchmarks.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `nats-server -js`, stopped (SIGKILL) when dropped.
+pub struct NatsServer {
+    child: Option<Child>,
+    port: u16,
+    store: PathBuf,
+}
+
+/// Why a server could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// No `nats-server` on the PATH (Debian: `apt-get install nats-server`).
+    #[error("cannot run nats-server (install it: apt-get install nats-server): {0}")]
+    Spawn(std::io::Error),
+    /// It did not accept connections in time.
+    #[error("nats-server did not listen on 127.0.0.1:{0} within 10 s")]
+    NotListening(u16),
+}
+
+impl NatsServer {
+    /// Starts one with JetStream on a free port, storing under `store`.
+    pub fn start(store: &Path) -> Result<NatsServer, StartError> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(StartError::Spawn)?;
+        Self::start_on(store, port)
+    }
+
+    /// Starts one on `port` (again after [`stop`](Self::stop), say).
+    pub fn start_on(store: &Path, port: u16) -> Result<NatsServer, StartError> {
+        let child = Command::new("nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(store)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(StartError::Spawn)?;
+        let mut server = NatsServer {
+            child: Some(child),
+            port,
+            store: store.to_owned(),
+        };
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if start.elapsed() > Duration::from_secs(10) {
+                server.stop();
+                return Err(StartError::NotListening(port));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(server)
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its store folder.
+    pub fn store(&self) -> &Path {
+        &self.store
+    }
+
+    /// Kills it (SIGKILL) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
