@@ -1,4 +1,10 @@
-//! hio's hosts: remote decks carried by NATS JetStream (work in progress on
-//! the `hosts` branch; see `host/cluster/DESIGN.md`).
+//! hio's hosts: remote decks carried by NATS JetStream, serviced by a
+//! runtime thread of their own so the scheduler stays free of async (work
+//! in progress on the `hosts` branch; see `host/cluster/DESIGN.md`).
 
+mod cluster;
+mod deck;
 pub mod server;
+
+pub use cluster::{Cluster, ClusterConfig};
+pub use deck::{RemoteDeck, RemoteError};

@@ -51,7 +51,10 @@ async fn a_message_id_dedups_and_a_durable_consumer_resumes() {
         ack_policy: consumer::AckPolicy::Explicit,
         ..Default::default()
     };
-    let c = s.get_or_create_consumer("h2-jobs", durable.clone()).await.unwrap();
+    let c = s
+        .get_or_create_consumer("h2-jobs", durable.clone())
+        .await
+        .unwrap();
     let mut batch = c
         .fetch()
         .max_messages(1)

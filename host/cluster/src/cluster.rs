@@ -1,0 +1,455 @@
+//! The cluster's runtime thread: one current-thread tokio runtime owning
+//! the async-nats client, fed by the run's thread through a channel.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, Message, consumer, stream};
+use futures_util::StreamExt;
+use tokio::sync::Notify;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use crate::deck::{RemoteDeck, Shared};
+
+/// How this host reaches the cluster (`[cluster]` in a manifest).
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// Server URLs (`nats://host:port`, `tls://host:port`).
+    pub urls: Vec<String>,
+    /// This host's name: part of every message id it publishes and of its
+    /// durable consumers' names.
+    pub host: String,
+    /// A NATS credentials file.
+    pub creds: Option<PathBuf>,
+    /// Root certificates (PEM) to trust for TLS to the server.
+    pub roots: Vec<PathBuf>,
+    /// How long the server remembers message ids (a retry within it is
+    /// never a second item).
+    pub duplicate_window: Duration,
+    /// Items fetched ahead per pulled deck.
+    pub prefetch: usize,
+    /// How long to wait for the first connection.
+    pub connect_timeout: Duration,
+}
+
+impl ClusterConfig {
+    /// A config for `urls` as host `host`, with the defaults.
+    pub fn new(urls: Vec<String>, host: impl Into<String>) -> ClusterConfig {
+        ClusterConfig {
+            urls,
+            host: host.into(),
+            creds: None,
+            roots: Vec::new(),
+            duplicate_window: Duration::from_secs(120),
+            prefetch: 64,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What the run's thread asks of the runtime thread.
+pub(crate) enum Cmd {
+    Declare {
+        deck: String,
+        capacity: u64,
+        max_item: usize,
+        pull: bool,
+        shared: Arc<Mutex<Shared>>,
+        room: Arc<Notify>,
+        reply: std::sync::mpsc::Sender<Result<(), String>>,
+    },
+    Publish {
+        deck: String,
+        id: String,
+        item: Vec<u8>,
+    },
+    Ack(Box<Message>),
+}
+
+/// This host's link to the cluster.
+pub struct Cluster {
+    host: String,
+    cmds: Option<UnboundedSender<Cmd>>,
+    thread: Option<JoinHandle<()>>,
+    rooms: Mutex<BTreeMap<String, Arc<Notify>>>,
+}
+
+/// A stream's name for deck `deck`, and its subject.
+fn names(deck: &str) -> (String, String) {
+    (format!("hio_deck_{deck}"), format!("hio.deck.{deck}"))
+}
+
+fn lock(s: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
+    s.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Cluster {
+    /// Connects (waiting at most `connect_timeout` for the first
+    /// connection) and starts the runtime thread.
+    pub fn connect(cfg: ClusterConfig) -> Result<Cluster, String> {
+        let (cmds, rx) = unbounded_channel();
+        let (ready, connected) = std::sync::mpsc::channel();
+        let host = cfg.host.clone();
+        let timeout = cfg.connect_timeout;
+        let thread = std::thread::Builder::new()
+            .name("hio-cluster".into())
+            .spawn(move || run(cfg, rx, ready))
+            .map_err(|e| format!("cannot start the cluster's thread: {e}"))?;
+        match connected.recv_timeout(timeout + Duration::from_secs(1)) {
+            Ok(Ok(())) => Ok(Cluster {
+                host,
+                cmds: Some(cmds),
+                thread: Some(thread),
+                rooms: Mutex::default(),
+            }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(format!("no answer from the cluster within {timeout:?}")),
+        }
+    }
+
+    /// Declares remote deck `deck` (its stream, and with `pull` this host's
+    /// durable consumer of it).
+    pub fn deck(
+        &self,
+        deck: &str,
+        capacity: u64,
+        max_item: usize,
+        pull: bool,
+    ) -> Result<RemoteDeck, String> {
+        let cmds = self.cmds.clone().ok_or("the cluster has stopped")?;
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let room = Arc::new(Notify::new());
+        let (reply, answer) = std::sync::mpsc::channel();
+        cmds.send(Cmd::Declare {
+            deck: deck.to_owned(),
+            capacity,
+            max_item,
+            pull,
+            shared: Arc::clone(&shared),
+            room: Arc::clone(&room),
+            reply,
+        })
+        .map_err(|_| "the cluster has stopped".to_owned())?;
+        answer
+            .recv_timeout(Duration::from_secs(30))
+            .map_err(|_| format!("deck {deck:?}: no answer from the cluster"))??;
+        self.rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(deck.to_owned(), room.clone());
+        Ok(RemoteDeck {
+            name: deck.to_owned(),
+            host: self.host.clone(),
+            capacity,
+            max_item,
+            shared,
+            cmds,
+            room,
+        })
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // The runtime thread ends once every sender is gone and what was
+        // pushed is confirmed (or it gives up after a while).
+        self.cmds.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The runtime thread's body.
+fn run(
+    cfg: ClusterConfig,
+    mut rx: UnboundedReceiver<Cmd>,
+    ready: std::sync::mpsc::Sender<Result<(), String>>,
+) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = ready.send(Err(format!("cannot start the cluster's runtime: {e}")));
+            return;
+        }
+    };
+    rt.block_on(async move {
+        let mut opts = async_nats::ConnectOptions::new()
+            .connection_timeout(cfg.connect_timeout)
+            .retry_on_initial_connect();
+        if let Some(creds) = &cfg.creds {
+            opts = match opts.credentials_file(creds).await {
+                Ok(o) => o,
+                Err(e) => {
+                    let _ = ready.send(Err(format!("{}: {e}", creds.display())));
+                    return;
+                }
+            };
+        }
+        for root in &cfg.roots {
+            opts = opts.add_root_certificates(root.clone()).require_tls(true);
+        }
+        let client =
+            match tokio::time::timeout(cfg.connect_timeout, opts.connect(cfg.urls.join(","))).await
+            {
+                Ok(Ok(c)) => c,
+                Ok(Err(e)) => {
+                    let _ = ready.send(Err(format!(
+                        "cannot connect to {}: {e}",
+                        cfg.urls.join(", ")
+                    )));
+                    return;
+                }
+                Err(_) => {
+                    let _ = ready.send(Err(format!(
+                        "cannot connect to {} within {:?}",
+                        cfg.urls.join(", "),
+                        cfg.connect_timeout
+                    )));
+                    return;
+                }
+            };
+        let _ = ready.send(Ok(()));
+        let js = jetstream::new(client);
+        let mut publishers: BTreeMap<String, UnboundedSender<(String, Vec<u8>)>> = BTreeMap::new();
+        let mut publishing = Vec::new();
+        while let Some(cmd) = rx.recv().await {
+            match cmd {
+                Cmd::Declare {
+                    deck,
+                    capacity,
+                    max_item,
+                    pull,
+                    shared,
+                    room,
+                    reply,
+                } => {
+                    let (name, subject) = names(&deck);
+                    let config = stream::Config {
+                        name: name.clone(),
+                        subjects: vec![subject.clone()],
+                        retention: stream::RetentionPolicy::WorkQueue,
+                        discard: stream::DiscardPolicy::New,
+                        max_messages: i64::try_from(capacity).unwrap_or(i64::MAX),
+                        max_message_size: i32::try_from(max_item.saturating_add(1024))
+                            .unwrap_or(i32::MAX),
+                        duplicate_window: cfg.duplicate_window,
+                        ..Default::default()
+                    };
+                    let made = js.get_or_create_stream(config).await;
+                    let stream = match made {
+                        Ok(s) => s,
+                        Err(e) => {
+                            let _ = reply.send(Err(format!("deck {deck:?}: stream {name}: {e}")));
+                            continue;
+                        }
+                    };
+                    let (ptx, prx) = unbounded_channel();
+                    publishers.insert(deck.clone(), ptx);
+                    publishing.push(tokio::spawn(publisher(
+                        js.clone(),
+                        subject,
+                        prx,
+                        Arc::clone(&shared),
+                    )));
+                    tokio::spawn(counter(stream.clone(), Arc::clone(&shared)));
+                    if pull {
+                        // One durable consumer per deck, shared by every host that
+                        // pulls from it: each item goes to one of them.
+                        let durable = format!("hio-{deck}");
+                        let c = stream
+                            .get_or_create_consumer(
+                                &durable,
+                                consumer::pull::Config {
+                                    durable_name: Some(durable.clone()),
+                                    ack_policy: consumer::AckPolicy::Explicit,
+                                    ..Default::default()
+                                },
+                            )
+                            .await;
+                        match c {
+                            Ok(c) => {
+                                tokio::spawn(fetcher(
+                                    c,
+                                    Arc::clone(&shared),
+                                    room,
+                                    cfg.prefetch.max(1),
+                                ));
+                            }
+                            Err(e) => {
+                                let _ = reply
+                                    .send(Err(format!("deck {deck:?}: consumer {durable}: {e}")));
+                                continue;
+                            }
+                        }
+                    }
+                    let _ = reply.send(Ok(()));
+                }
+                Cmd::Publish { deck, id, item } => {
+                    if let Some(p) = publishers.get(&deck) {
+                        let _ = p.send((id, item));
+                    }
+                }
+                Cmd::Ack(m) => {
+                    tokio::spawn(async move {
+                        let _ = m.ack().await;
+                    });
+                }
+            }
+        }
+        // The run is over: let the publishers confirm what they hold.
+        drop(publishers);
+        let _ = tokio::time::timeout(Duration::from_secs(10), async {
+            for t in publishing {
+                let _ = t.await;
+            }
+        })
+        .await;
+    });
+}
+
+/// Publishes one deck's items in order, a window at a time, each with its
+/// message id; what the server did not confirm is sent again (the ids make
+/// a second copy of one that did arrive a duplicate the server drops).
+async fn publisher(
+    js: jetstream::Context,
+    subject: String,
+    mut rx: UnboundedReceiver<(String, Vec<u8>)>,
+    shared: Arc<Mutex<Shared>>,
+) {
+    const WINDOW: usize = 256;
+    let mut pending: std::collections::VecDeque<(String, Vec<u8>)> = Default::default();
+    let mut backoff = Duration::from_millis(50);
+    let mut open = true;
+    loop {
+        while open && pending.len() < WINDOW {
+            match rx.try_recv() {
+                Ok(x) => pending.push_back(x),
+                Err(tokio::sync::mpsc::error::TryRecvError::Empty) => break,
+                Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => open = false,
+            }
+        }
+        if pending.is_empty() {
+            if !open {
+                return;
+            }
+            match rx.recv().await {
+                Some(x) => pending.push_back(x),
+                None => return,
+            }
+            continue;
+        }
+        let mut acks = Vec::with_capacity(pending.len());
+        let mut failed = None;
+        for (id, item) in &pending {
+            let msg = jetstream::message::PublishMessage::build()
+                .message_id(id.as_str())
+                .payload(item.clone().into());
+            match js.send_publish(subject.clone(), msg).await {
+                Ok(ack) => acks.push(ack),
+                Err(e) => {
+                    failed = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        let mut done = 0;
+        for ack in acks {
+            match ack.await {
+                Ok(_) => done += 1,
+                Err(e) => {
+                    failed = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        pending.drain(..done);
+        {
+            let mut s = lock(&shared);
+            s.unconfirmed = s.unconfirmed.saturating_sub(done as u64);
+            s.confirmed += done as u64;
+            // A full stream is back pressure, not an outage.
+            s.down = failed
+                .clone()
+                .filter(|why| !why.contains("maximum messages"));
+        }
+        if failed.is_some() {
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        } else {
+            backoff = Duration::from_millis(50);
+        }
+    }
+}
+
+/// Refreshes the deck's count of stored items (work-queue retention: the
+/// items no consumer has acknowledged), every 20 ms.
+async fn counter(mut stream: stream::Stream, shared: Arc<Mutex<Shared>>) {
+    loop {
+        match stream.info().await {
+            Ok(info) => {
+                let mut s = lock(&shared);
+                s.depth = info.state.messages;
+                s.since_count = s.unconfirmed;
+                if s.unconfirmed == 0 {
+                    s.down = None;
+                }
+            }
+            Err(e) => {
+                let mut s = lock(&shared);
+                s.down.get_or_insert_with(|| e.to_string());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Keeps up to `prefetch` items fetched ahead from the durable consumer.
+async fn fetcher(
+    consumer: consumer::Consumer<consumer::pull::Config>,
+    shared: Arc<Mutex<Shared>>,
+    room: Arc<Notify>,
+    prefetch: usize,
+) {
+    loop {
+        let want = prefetch.saturating_sub(lock(&shared).inbox.len());
+        if want == 0 {
+            room.notified().await;
+            continue;
+        }
+        let batch = consumer
+            .fetch()
+            .max_messages(want)
+            .expires(Duration::from_millis(100))
+            .messages()
+            .await;
+        match batch {
+            Ok(mut batch) => {
+                while let Some(m) = batch.next().await {
+                    let Ok(m) = m else { continue };
+                    let again = m
+                        .info()
+                        .is_ok_and(|i| lock(&shared).was_taken(i.stream_sequence));
+                    if again {
+                        // Taken before the server lost its acknowledgement.
+                        tokio::spawn(async move {
+                            let _ = m.ack().await;
+                        });
+                    } else {
+                        lock(&shared).inbox.push_back(m);
+                    }
+                }
+            }
+            Err(e) => {
+                lock(&shared).down.get_or_insert_with(|| e.to_string());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
