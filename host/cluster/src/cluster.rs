@@ -269,6 +269,10 @@ fn run(
                                 consumer::pull::Config {
                                     durable_name: Some(durable.clone()),
                                     ack_policy: consumer::AckPolicy::Explicit,
+                                    // An item fetched by a host that died is
+                                    // given to another after this long; one
+                                    // still waiting here is kept in progress.
+                                    ack_wait: ACK_WAIT,
                                     ..Default::default()
                                 },
                             )
@@ -410,6 +414,10 @@ async fn counter(mut stream: stream::Stream, shared: Arc<Mutex<Shared>>) {
     }
 }
 
+/// How long the server waits for a fetched item's acknowledgement before it
+/// gives the item to another puller.
+const ACK_WAIT: Duration = Duration::from_secs(5);
+
 /// Keeps up to `prefetch` items fetched ahead from the durable consumer.
 async fn fetcher(
     consumer: consumer::Consumer<consumer::pull::Config>,
@@ -417,10 +425,23 @@ async fn fetcher(
     room: Arc<Notify>,
     prefetch: usize,
 ) {
+    let mut told = tokio::time::Instant::now();
     loop {
+        if told.elapsed() >= ACK_WAIT / 2 {
+            // Fetched and not yet taken: tell the server they are in
+            // progress, so it does not give them to another host.
+            let waiting: Vec<Message> = lock(&shared).inbox.iter().cloned().collect();
+            for m in waiting {
+                let _ = m.ack_with(jetstream::AckKind::Progress).await;
+            }
+            told = tokio::time::Instant::now();
+        }
         let want = prefetch.saturating_sub(lock(&shared).inbox.len());
         if want == 0 {
-            room.notified().await;
+            tokio::select! {
+                () = room.notified() => {}
+                () = tokio::time::sleep(ACK_WAIT / 2) => {}
+            }
             continue;
         }
         let batch = consumer
@@ -433,9 +454,14 @@ async fn fetcher(
             Ok(mut batch) => {
                 while let Some(m) = batch.next().await {
                     let Ok(m) = m else { continue };
-                    let again = m
-                        .info()
-                        .is_ok_and(|i| lock(&shared).was_taken(i.stream_sequence));
+                    let again = m.info().is_ok_and(|i| {
+                        let s = lock(&shared);
+                        let seq = i.stream_sequence;
+                        s.was_taken(seq)
+                            || s.inbox
+                                .iter()
+                                .any(|h| h.info().is_ok_and(|hi| hi.stream_sequence == seq))
+                    });
                     if again {
                         // Taken before the server lost its acknowledgement.
                         tokio::spawn(async move {
@@ -451,5 +477,13 @@ async fn fetcher(
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
+    }
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("host", &self.host)
+            .finish_non_exhaustive()
     }
 }

@@ -143,6 +143,11 @@ impl RemoteDeck {
         Ok(Some(item))
     }
 
+    /// Size of the oldest item fetched, if any.
+    pub fn front_len(&self) -> Option<usize> {
+        self.lock().inbox.front().map(|m| m.payload.len())
+    }
+
     /// Items fetched and not yet taken.
     pub fn fetched(&self) -> usize {
         self.lock().inbox.len()
@@ -156,5 +161,15 @@ impl RemoteDeck {
     /// Pushes the server confirmed.
     pub fn confirmed(&self) -> u64 {
         self.lock().confirmed
+    }
+}
+
+impl std::fmt::Debug for RemoteDeck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteDeck")
+            .field("name", &self.name)
+            .field("host", &self.host)
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
     }
 }

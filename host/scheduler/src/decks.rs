@@ -43,6 +43,25 @@ struct Deck {
     bound: usize,
     /// Set when its doers are in different crews.
     cross: Option<Box<Crossing>>,
+    /// Set when it is kept elsewhere (a remote deck, between hosts).
+    remote: Option<Arc<dyn RemoteEnd>>,
+}
+
+/// A deck kept outside this run (a remote deck, carried between hosts by a
+/// cluster): pushes and pulls go through it, without waiting.
+pub trait RemoteEnd: Send + Sync + std::fmt::Debug {
+    /// Takes an item, or refuses it (`Full` also while unreachable).
+    fn push(&self, item: Vec<u8>) -> Result<(), DeckError>;
+    /// Size of the oldest item at hand, if any.
+    fn front_len(&self) -> Option<usize>;
+    /// Takes the oldest item at hand.
+    fn pull(&self) -> Option<Vec<u8>>;
+    /// Items at hand.
+    fn len(&self) -> usize;
+    /// Whether no item is at hand.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// A deck between crews: pushes wait in their crew's outbox until the tick
@@ -63,6 +82,7 @@ impl Deck {
             spec,
             items: VecDeque::new(),
             cross: None,
+            remote: None,
         }
     }
 
@@ -130,6 +150,9 @@ impl Decks {
             if item.len() > d.bound {
                 return Err(DeckError::TooLarge);
             }
+            if let Some(r) = &d.remote {
+                return r.push(item);
+            }
             if let Some(c) = d.cross.as_mut() {
                 let quota = c.quota.get_mut(&crew).ok_or(DeckError::NotGranted)?;
                 if *quota == 0 {
@@ -145,6 +168,16 @@ impl Decks {
             d.items.push_back(item);
             Ok(())
         })
+    }
+
+    /// Keeps `deck` in `end` (a remote deck): from now on its pushes and
+    /// pulls go there.
+    pub fn attach_remote(&self, deck: &str, end: Arc<dyn RemoteEnd>) {
+        self.with(|map| {
+            if let Some(d) = map.get_mut(deck) {
+                d.remote = Some(end);
+            }
+        });
     }
 
     /// Makes `deck` a deck between crews, pushed to by doers of the crews
@@ -207,6 +240,12 @@ impl Decks {
     pub fn pull_at_most(&self, deck: &str, max: u64) -> Result<Option<Vec<u8>>, DeckError> {
         self.with(|map| {
             let d = map.get_mut(deck).ok_or(DeckError::UnknownDeck)?;
+            if let Some(r) = &d.remote {
+                if r.front_len().is_some_and(|n| n as u64 > max) {
+                    return Err(DeckError::TooLarge);
+                }
+                return Ok(r.pull());
+            }
             if d.items.front().is_some_and(|i| i.len() as u64 > max) {
                 return Err(DeckError::TooLarge);
             }
@@ -227,12 +266,21 @@ impl Decks {
 
     /// Size of the oldest item, if any.
     pub fn front_len(&self, deck: &str) -> Option<usize> {
-        self.with(|map| map.get(deck).and_then(|d| d.items.front().map(Vec::len)))
+        self.with(|map| {
+            let d = map.get(deck)?;
+            match &d.remote {
+                Some(r) => r.front_len(),
+                None => d.items.front().map(Vec::len),
+            }
+        })
     }
 
-    /// Items in a deck now.
+    /// Items in a deck now (for a remote deck, those at hand).
     pub fn len(&self, deck: &str) -> Option<usize> {
-        self.with(|map| map.get(deck).map(|d| d.items.len()))
+        self.with(|map| {
+            map.get(deck)
+                .map(|d| d.remote.as_ref().map_or(d.items.len(), |r| r.len()))
+        })
     }
 
     /// Whether a deck of that name exists.

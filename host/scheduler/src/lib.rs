@@ -61,7 +61,7 @@ mod tyme;
 
 pub use crate::clock::{SystemClock, WallClock};
 pub use crate::crew::{AfterCall, Crew, CrewBuild, CrewParts, OnSplice};
-pub use crate::decks::{DeckAccess, DeckError, DeckSpec, Decks, Grants};
+pub use crate::decks::{DeckAccess, DeckError, DeckSpec, Decks, Grants, RemoteEnd};
 pub use crate::doist::Doist;
 pub use crate::driver::{DriveError, Driver};
 pub use crate::log::{

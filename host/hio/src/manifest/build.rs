@@ -450,6 +450,11 @@ pub fn build_with(
         .map(|n| b.spec(n))
         .collect::<Result<Vec<_>, _>>()?;
     super::crews::cross_decks(manifest, &b.decks)?;
+    // A replay reaches no server (its remote items are in the log).
+    if !settings.tape.as_ref().is_some_and(Tape::replaying) {
+        super::remote::attach(manifest, &b.decks)
+            .map_err(|e| BuildError::Load(LoadError::Engine(format!("[cluster]: {e}"))))?;
+    }
     let mut doist = Doist::new(manifest.tock)
         .real(manifest.real)
         .wake(manifest.wake)

@@ -56,12 +56,14 @@
 //! ```
 
 mod build;
+mod cluster;
 mod crews;
 mod grants;
 mod limits;
 mod network;
 mod options;
 mod reader;
+mod remote;
 mod root;
 mod settings;
 #[cfg(test)]
@@ -69,6 +71,7 @@ mod tests;
 mod tree;
 
 pub use self::build::{BuildError, BuildSettings, Built, RunWallStart, build, build_with};
+pub use self::cluster::ClusterSettings;
 pub use self::grants::{NetGrants, TlsGrant};
 pub use self::limits::{
     DEFAULT_BACKLOG, DEFAULT_CHILDREN, DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS, DEFAULT_FUEL,

@@ -28,9 +28,10 @@ const ROOT_KEYS: &[&str] = &[
     "engine",
     "decks",
     "net",
+    "cluster",
     "doers",
 ];
-const DECK_KEYS: &[&str] = &["name", "capacity", "max_item"];
+const DECK_KEYS: &[&str] = &["name", "capacity", "max_item", "remote"];
 
 /// A parsed, checked manifest.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +63,10 @@ pub struct Manifest {
     pub sim: Option<hio_io::SimConfig>,
     /// The top-level doers.
     pub doers: Vec<Node>,
+    /// `[cluster]`: this host's link to the others.
+    pub cluster: Option<super::cluster::ClusterSettings>,
+    /// The decks declared `remote = true` (carried by the cluster).
+    pub remote_decks: BTreeSet<String>,
 }
 
 /// One instance a run starts with: its plugin, its share group (none for a
@@ -314,7 +319,17 @@ fn root(text: &str, file: PathBuf) -> Res<Manifest> {
     let sim = net(&cx, &root, &top, seed)?;
     let engine = engine(&cx, &root, &top)?;
     let limits = limits(&cx, &root, &top, default_limits(&engine), &engine)?;
-    let decks = decks(&cx, &root, &top)?;
+    let cluster = super::cluster::cluster(&cx, &root, &top)?;
+    let (decks, remote_decks) = decks(&cx, &root, &top)?;
+    if let Some(remote) = remote_decks.iter().next()
+        && cluster.is_none()
+    {
+        let i = decks.iter().position(|d| &d.name == remote).unwrap_or(0);
+        return Err(cx.err(
+            &top.key("decks").idx(i).key("remote"),
+            format!("deck {remote:?} is remote but the manifest has no [cluster] to carry it"),
+        ));
+    }
     let deck_names: BTreeSet<&str> = decks.iter().map(|d| d.name.as_str()).collect();
     let scope = Scope {
         engine: &engine,
@@ -338,13 +353,16 @@ fn root(text: &str, file: PathBuf) -> Res<Manifest> {
         decks,
         sim,
         doers,
+        cluster,
+        remote_decks,
     })
 }
 
-/// The root's `[[decks]]`: names valid and unique.
-fn decks(cx: &Ctx<'_>, t: &Table, path: &KeyPath) -> Res<Vec<DeckSpec>> {
+/// The root's `[[decks]]` (names valid and unique), and the remote ones.
+fn decks(cx: &Ctx<'_>, t: &Table, path: &KeyPath) -> Res<(Vec<DeckSpec>, BTreeSet<String>)> {
+    let mut remote = BTreeSet::new();
     let Some(v) = t.get("decks") else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), remote));
     };
     let p = path.key("decks");
     let items = v.as_array().ok_or_else(|| {
@@ -364,11 +382,14 @@ fn decks(cx: &Ctx<'_>, t: &Table, path: &KeyPath) -> Res<Vec<DeckSpec>> {
         }
         let capacity = cx.integer(d, "capacity", &ip, 1)?.unwrap_or(64);
         let max_item = cx.size(d, "max_item", &ip)?.unwrap_or(64 << 10);
+        if cx.boolean(d, "remote", &ip)?.unwrap_or(false) {
+            remote.insert(name.to_owned());
+        }
         out.push(DeckSpec {
             name: name.to_owned(),
             capacity: usize::try_from(capacity).unwrap_or(usize::MAX),
             max_item: usize::try_from(max_item).unwrap_or(usize::MAX),
         });
     }
-    Ok(out)
+    Ok((out, remote))
 }

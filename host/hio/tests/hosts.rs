@@ -1,0 +1,162 @@
+//! Hosts: `hio` processes linked by remote decks through a real
+//! `nats-server` started here on a free port: a producer host and two
+//! consumer hosts with every item delivered once; a consumer killed with
+//! SIGKILL mid-stream and started again, counts exact.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{plugin, quoted, test_cache};
+use hio_cluster::server::NatsServer;
+
+/// A host's manifest: one doer of `side` ("producer" or "consumer") on the
+/// remote deck `jobs`.
+fn host(url: &str, name: &str, side: &str, options: &str) -> String {
+    let grant = if side == "producer" { "push" } else { "pull" };
+    format!(
+        r#"
+tock = 0.01
+real = true
+limit = 60.0
+
+[cluster]
+urls = ["{url}"]
+host = "{name}"
+
+[[decks]]
+name = "jobs"
+capacity = 16
+remote = true
+
+[[doers]]
+name = "{side}"
+plugin = {plugin}
+options = {{ deck = "jobs", {options} }}
+grants = {{ {grant} = ["jobs"] }}
+"#,
+        plugin = quoted(&plugin(side)),
+    )
+}
+
+/// `hio run` of `text` (written in `dir` as `<name>.toml`), its log in
+/// `<name>.log`.
+fn start(dir: &Path, name: &str, text: &str) -> Child {
+    let m = dir.join(format!("{name}.toml"));
+    std::fs::write(&m, text).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_hio"))
+        .arg("run")
+        .arg(&m)
+        .env_remove("HIO_CACHE_DIR")
+        .env("XDG_CACHE_HOME", test_cache())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// The jobs the consumers' logs say they got, with how many times.
+fn jobs(dir: &Path, names: &[&str]) -> BTreeMap<u32, usize> {
+    let mut got = BTreeMap::new();
+    for name in names {
+        let log = std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default();
+        for n in log.lines().filter_map(|l| l.split("got job ").nth(1)) {
+            *got.entry(n.trim().parse::<u32>().unwrap()).or_default() += 1;
+        }
+    }
+    got
+}
+
+fn wait_for(what: &str, wall: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < wall, "{what} after {wall:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_producer_host_and_two_consumer_hosts_deliver_every_item_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(&dir.path().join("store")).unwrap();
+    let url = server.url();
+    let mut consumers: Vec<Child> = ["c1", "c2"]
+        .iter()
+        .map(|c| {
+            start(
+                dir.path(),
+                c,
+                &host(&url, c, "consumer", "count = 1000, rate = 2"),
+            )
+        })
+        .collect();
+    let mut producer = start(
+        dir.path(),
+        "p",
+        &host(&url, "p", "producer", "count = 300, burst = 4"),
+    );
+    assert!(producer.wait().unwrap().success());
+    wait_for("300 jobs", Duration::from_secs(60), || {
+        jobs(dir.path(), &["c1", "c2"]).len() >= 300
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    for c in &mut consumers {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    let got = jobs(dir.path(), &["c1", "c2"]);
+    assert_eq!(
+        got.keys().copied().collect::<Vec<_>>(),
+        (1..=300).collect::<Vec<_>>()
+    );
+    assert!(got.values().all(|&n| n == 1), "doubled: {got:?}");
+    // Both consumers took a share.
+    assert!(!jobs(dir.path(), &["c1"]).is_empty() && !jobs(dir.path(), &["c2"]).is_empty());
+}
+
+#[test]
+fn a_consumer_host_killed_mid_stream_and_started_again_gets_every_item_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(&dir.path().join("store")).unwrap();
+    let url = server.url();
+    let consumer = |name: &str| {
+        start(
+            dir.path(),
+            name,
+            &host(&url, "c", "consumer", "count = 1000, rate = 1"),
+        )
+    };
+    let mut first = consumer("c-first");
+    let mut producer = start(
+        dir.path(),
+        "p",
+        &host(&url, "p", "producer", "count = 200, burst = 4"),
+    );
+    wait_for("50 jobs", Duration::from_secs(60), || {
+        jobs(dir.path(), &["c-first"]).len() >= 50
+    });
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let mut again = consumer("c-again");
+    assert!(producer.wait().unwrap().success());
+    wait_for("200 jobs", Duration::from_secs(60), || {
+        jobs(dir.path(), &["c-first", "c-again"]).len() >= 200
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = again.kill();
+    let _ = again.wait();
+    let got = jobs(dir.path(), &["c-first", "c-again"]);
+    assert_eq!(
+        got.keys().copied().collect::<Vec<_>>(),
+        (1..=200).collect::<Vec<_>>()
+    );
+    let doubled: Vec<_> = got.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(doubled.is_empty(), "doubled: {doubled:?}");
+    drop(server);
+}
