@@ -160,3 +160,44 @@ fn a_consumer_host_killed_mid_stream_and_started_again_gets_every_item_once() {
     assert!(doubled.is_empty(), "doubled: {doubled:?}");
     drop(server);
 }
+
+#[test]
+fn each_host_records_what_it_got_and_replays_alone_without_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = NatsServer::start(&dir.path().join("store")).unwrap();
+    let url = server.url();
+    let record = |name: &str, text: &str| {
+        let m = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&m, text).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_hio"))
+            .arg("run")
+            .arg(&m)
+            .arg("--record")
+            .arg(dir.path().join(format!("{name}.wire")))
+            .env_remove("HIO_CACHE_DIR")
+            .env("XDG_CACHE_HOME", test_cache())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join(format!("{name}.log"))).unwrap())
+            .spawn()
+            .unwrap()
+    };
+    let mut c = record("c", &host(&url, "c", "consumer", "count = 60, rate = 2"));
+    let mut p = record("p", &host(&url, "p", "producer", "count = 60, burst = 3"));
+    assert!(p.wait().unwrap().success());
+    assert!(c.wait().unwrap().success());
+    assert_eq!(jobs(dir.path(), &["c"]).len(), 60);
+    server.stop();
+    for name in ["p", "c"] {
+        let out = common::hio(&[
+            "replay",
+            dir.path().join(format!("{name}.wire")).to_str().unwrap(),
+        ]);
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{name}: {said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(said.contains("reproduced: every tick"), "{name}: {said}");
+    }
+}

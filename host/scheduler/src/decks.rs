@@ -45,6 +45,8 @@ struct Deck {
     cross: Option<Box<Crossing>>,
     /// Set when it is kept elsewhere (a remote deck, between hosts).
     remote: Option<Arc<dyn RemoteEnd>>,
+    /// Declared remote (kept elsewhere, or replayed from a wire log).
+    declared_remote: bool,
 }
 
 /// A deck kept outside this run (a remote deck, carried between hosts by a
@@ -83,6 +85,7 @@ impl Deck {
             items: VecDeque::new(),
             cross: None,
             remote: None,
+            declared_remote: false,
         }
     }
 
@@ -176,6 +179,7 @@ impl Decks {
         self.with(|map| {
             if let Some(d) = map.get_mut(deck) {
                 d.remote = Some(end);
+                d.declared_remote = true;
             }
         });
     }
@@ -281,6 +285,21 @@ impl Decks {
             map.get(deck)
                 .map(|d| d.remote.as_ref().map_or(d.items.len(), |r| r.len()))
         })
+    }
+
+    /// Declares `deck` remote without keeping it anywhere (a replay: its
+    /// calls' results come from the wire log).
+    pub fn declare_remote(&self, deck: &str) {
+        self.with(|map| {
+            if let Some(d) = map.get_mut(deck) {
+                d.declared_remote = true;
+            }
+        });
+    }
+
+    /// Whether `deck` is a remote deck.
+    pub fn is_remote(&self, deck: &str) -> bool {
+        self.with(|map| map.get(deck).is_some_and(|d| d.declared_remote))
     }
 
     /// Whether a deck of that name exists.

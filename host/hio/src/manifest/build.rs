@@ -451,7 +451,11 @@ pub fn build_with(
         .collect::<Result<Vec<_>, _>>()?;
     super::crews::cross_decks(manifest, &b.decks)?;
     // A replay reaches no server (its remote items are in the log).
-    if !settings.tape.as_ref().is_some_and(Tape::replaying) {
+    if settings.tape.as_ref().is_some_and(Tape::replaying) {
+        for deck in &manifest.remote_decks {
+            b.decks.declare_remote(deck);
+        }
+    } else {
         super::remote::attach(manifest, &b.decks)
             .map_err(|e| BuildError::Load(LoadError::Engine(format!("[cluster]: {e}"))))?;
     }

@@ -39,10 +39,12 @@ pub enum Op {
     HttpResponseRead,
     HttpResponseDone,
     HttpSendDrop,
+    RemotePush,
+    RemotePull,
 }
 
 /// Each op's name in messages, by number from 1.
-const NAMES: [&str; 33] = [
+const NAMES: [&str; 35] = [
     "tcp listen",
     "listener address",
     "accept",
@@ -76,6 +78,8 @@ const NAMES: [&str; 33] = [
     "http response read",
     "http response done",
     "http send drop",
+    "remote deck push",
+    "remote deck pull",
 ];
 
 impl Op {

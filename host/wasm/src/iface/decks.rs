@@ -9,7 +9,9 @@ use super::log::Lines;
 use crate::bindings::hio::doer::decks::{DeckError as WitDeckError, Host};
 use crate::charge::{Metered, charge};
 use crate::failure::Limit;
+use crate::iface::handles::checksum;
 use crate::tape::Tape;
+use hio_io::wire::Op;
 use hio_scheduler::{DeckAccess, DeckError, Level, valid_name};
 
 fn wit(e: DeckError) -> WitDeckError {
@@ -18,6 +20,29 @@ fn wit(e: DeckError) -> WitDeckError {
         DeckError::TooLarge => WitDeckError::TooLarge,
         DeckError::NotGranted => WitDeckError::NotGranted,
         DeckError::UnknownDeck => WitDeckError::UnknownDeck,
+    }
+}
+
+/// A deck call's outcome as a remote deck's `call` record keeps it.
+fn code_of(r: Result<(), DeckError>) -> u64 {
+    match r {
+        Ok(()) => 0,
+        Err(DeckError::Full) => 1,
+        Err(DeckError::TooLarge) => 2,
+        Err(DeckError::NotGranted) => 3,
+        Err(DeckError::UnknownDeck) => 4,
+    }
+}
+
+/// The refusal a code stands for (none for 0; a code no host writes is
+/// back pressure).
+fn error_of(code: u64) -> Option<DeckError> {
+    match code {
+        0 => None,
+        2 => Some(DeckError::TooLarge),
+        3 => Some(DeckError::NotGranted),
+        4 => Some(DeckError::UnknownDeck),
+        _ => Some(DeckError::Full),
     }
 }
 
@@ -36,6 +61,8 @@ pub(crate) struct Refusals {
 
 /// The view of a doer's store `decks` is implemented on.
 pub(crate) struct DecksView<'a> {
+    /// The doer's path (a remote deck's calls are on the wire log as its).
+    pub path: &'a str,
     /// The decks it may touch.
     pub decks: &'a DeckAccess,
     /// Largest deck item it may push or pull.
@@ -51,6 +78,12 @@ pub(crate) struct DecksView<'a> {
 }
 
 impl DecksView<'_> {
+    /// The tape, when `deck` is a remote deck and the run has one: what
+    /// another host's deck said is an input of this run.
+    fn remote(&self, deck: &str) -> Option<&Tape> {
+        self.tape.filter(|_| self.decks.decks.is_remote(deck))
+    }
+
     /// Logs a refused call outside the grants once per direction, deck and
     /// reason, for at most [`MAX_REFUSALS`] of them; full decks are back
     /// pressure, not news. A deck name that breaks the manifest's name rule
@@ -120,6 +153,17 @@ impl Host for DecksView<'_> {
         if self.decks.may_push(&deck) && item.len() as u64 > self.message {
             return Err(self.over_limit("push", &deck, item.len()));
         }
+        if self.decks.may_push(&deck)
+            && let Some(tape) = self.remote(&deck)
+        {
+            // What another host's deck said is an input of this run.
+            let args = checksum(&(deck.clone(), item.clone()));
+            let decks = self.decks;
+            let code: u64 = tape.call(self.path, Op::RemotePush, args, || {
+                code_of(decks.push(&deck, item))
+            });
+            return error_of(code).map_or(Ok(()), |e| Err(self.refused("push", &deck, e)));
+        }
         self.decks
             .push(&deck, item)
             .map_err(|e| self.refused("push", &deck, e))
@@ -132,7 +176,18 @@ impl Host for DecksView<'_> {
         if !valid_name(&deck) {
             return Err(self.refused("pull", &deck, DeckError::UnknownDeck));
         }
-        match self.decks.pull_at_most(&deck, self.message) {
+        let pulled = match self.remote(&deck) {
+            Some(tape) if self.decks.grants.pull.contains(&deck) => {
+                let (decks, max) = (self.decks, self.message);
+                let got: Result<Option<Vec<u8>>, u64> =
+                    tape.call(self.path, Op::RemotePull, checksum(&deck), || {
+                        decks.pull_at_most(&deck, max).map_err(|e| code_of(Err(e)))
+                    });
+                got.map_err(|code| error_of(code).unwrap_or(DeckError::Full))
+            }
+            _ => self.decks.pull_at_most(&deck, self.message),
+        };
+        match pulled {
             Err(DeckError::TooLarge) => {
                 let size = self.decks.decks.front_len(&deck).unwrap_or(0);
                 Err(self.over_limit("pull", &deck, size))

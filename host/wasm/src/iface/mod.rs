@@ -65,6 +65,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<
     })?;
     log::add_charged(linker, |s| &mut s.doer.logs)?;
     decks::add_charged(linker, |s| decks::DecksView {
+        path: &s.doer.path,
         decks: &s.doer.decks,
         message: s.doer.message,
         tape: s.tape.as_ref(),
