@@ -180,9 +180,18 @@ fn run(
         }
     };
     rt.block_on(async move {
+        let host = cfg.host.clone();
         let mut opts = async_nats::ConnectOptions::new()
             .connection_timeout(cfg.connect_timeout)
-            .retry_on_initial_connect();
+            .retry_on_initial_connect()
+            // What happens to the link is the host's news, on stderr like
+            // the host's other messages.
+            .event_callback(move |event| {
+                let host = host.clone();
+                async move {
+                    eprintln!("hio: cluster ({host}): {event}");
+                }
+            });
         if let Some(creds) = &cfg.creds {
             opts = match opts.credentials_file(creds).await {
                 Ok(o) => o,
@@ -279,12 +288,12 @@ fn run(
                             .await;
                         match c {
                             Ok(c) => {
-                                tokio::spawn(fetcher(
-                                    c,
-                                    Arc::clone(&shared),
-                                    room,
-                                    cfg.prefetch.max(1),
-                                ));
+                                let fetch = Fetch {
+                                    prefetch: cfg.prefetch.max(1),
+                                    max_item,
+                                    deck: deck.clone(),
+                                };
+                                tokio::spawn(fetcher(c, Arc::clone(&shared), room, fetch));
                             }
                             Err(e) => {
                                 let _ = reply
@@ -418,13 +427,27 @@ async fn counter(mut stream: stream::Stream, shared: Arc<Mutex<Shared>>) {
 /// gives the item to another puller.
 const ACK_WAIT: Duration = Duration::from_secs(5);
 
+/// How a deck's items are fetched.
+struct Fetch {
+    prefetch: usize,
+    max_item: usize,
+    deck: String,
+}
+
 /// Keeps up to `prefetch` items fetched ahead from the durable consumer.
+/// An item over the deck's `max_item` (published by something that is not
+/// a host of this run) is refused for good and never handed over.
 async fn fetcher(
     consumer: consumer::Consumer<consumer::pull::Config>,
     shared: Arc<Mutex<Shared>>,
     room: Arc<Notify>,
-    prefetch: usize,
+    fetch: Fetch,
 ) {
+    let Fetch {
+        prefetch,
+        max_item,
+        deck,
+    } = fetch;
     let mut told = tokio::time::Instant::now();
     loop {
         if told.elapsed() >= ACK_WAIT / 2 {
@@ -454,6 +477,17 @@ async fn fetcher(
             Ok(mut batch) => {
                 while let Some(m) = batch.next().await {
                     let Ok(m) = m else { continue };
+                    if m.payload.len() > max_item {
+                        eprintln!(
+                            "hio: cluster: deck {deck:?}: an item of {} bytes, over its max_item ({max_item}), refused",
+                            m.payload.len()
+                        );
+                        lock(&shared).refused += 1;
+                        tokio::spawn(async move {
+                            let _ = m.ack_with(jetstream::AckKind::Term).await;
+                        });
+                        continue;
+                    }
                     let again = m.info().is_ok_and(|i| {
                         let s = lock(&shared);
                         let seq = i.stream_sequence;

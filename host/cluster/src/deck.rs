@@ -51,6 +51,8 @@ pub(crate) struct Shared {
     pub down: Option<String>,
     /// Items the server confirmed (for figures).
     pub confirmed: u64,
+    /// Items refused on arrival (over the deck's `max_item`).
+    pub refused: u64,
     /// Stream sequences of the items doers took: an item the server
     /// delivers again (its acknowledgement lost when the server went down)
     /// is acknowledged again and not handed over twice.
@@ -156,6 +158,11 @@ impl RemoteDeck {
     /// Pushes the server has not confirmed yet.
     pub fn unconfirmed(&self) -> u64 {
         self.lock().unconfirmed
+    }
+
+    /// Items refused on arrival (over the deck's `max_item`).
+    pub fn refused(&self) -> u64 {
+        self.lock().refused
     }
 
     /// Pushes the server confirmed.

@@ -79,3 +79,37 @@ fn a_server_killed_and_started_again_mid_stream_loses_and_doubles_nothing() {
     assert_eq!(sorted.len(), got.len(), "an item arrived twice");
     assert_eq!(sorted, (0..300).collect::<Vec<_>>(), "an item was lost");
 }
+
+#[test]
+fn an_oversized_item_from_the_stream_is_refused_not_handed_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(dir.path()).unwrap();
+    let c = host(&server, "h2");
+    let pull = c.deck("jobs", 16, 64, true).unwrap();
+    // Something that is not a host publishes straight to the deck's subject.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = async_nats::connect(server.url()).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        for body in [vec![7u8; 500], b"ok".to_vec()] {
+            js.publish("hio.deck.jobs", body.into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+    });
+    let start = Instant::now();
+    let mut got = Vec::new();
+    while got.is_empty() && start.elapsed() < Duration::from_secs(10) {
+        if let Some(item) = pull.pull().unwrap() {
+            got.push(item);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(got, [b"ok".to_vec()]);
+    assert_eq!(pull.refused(), 1);
+}
