@@ -1,0 +1,155 @@
+//! Remote decks against the floor: items per second and latency (p50, p99)
+//! from one host to another through a local nats-server, beside the same
+//! traffic published and consumed by a minimal async-nats program (the
+//! floor: JetStream publishes awaited in windows of 256, a pull consumer
+//! fetching in batches), in one run.
+//!
+//! ```sh
+//! cargo bench -p hio-cluster --bench remote   # HIO_REMOTE_ITEMS (default 20,000)
+//! ```
+
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, consumer, stream};
+use futures_util::StreamExt;
+use hio_cluster::server::NatsServer;
+use hio_cluster::{Cluster, ClusterConfig, RemoteError};
+
+const SIZE: usize = 128;
+
+fn items() -> u64 {
+    std::env::var("HIO_REMOTE_ITEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000)
+}
+
+/// The median and 99th percentile of `xs` (microseconds).
+fn pcts(mut xs: Vec<f64>) -> (f64, f64) {
+    xs.sort_by(f64::total_cmp);
+    let at = |p: f64| xs[((xs.len() as f64 - 1.0) * p) as usize];
+    (at(0.5), at(0.99))
+}
+
+/// Items a second and latencies through two hosts' remote decks.
+fn hosts(url: &str, n: u64) -> (f64, f64, f64) {
+    let cfg = |h: &str| ClusterConfig::new(vec![url.to_owned()], h);
+    let (p, c) = (
+        Cluster::connect(cfg("p")).unwrap(),
+        Cluster::connect(cfg("c")).unwrap(),
+    );
+    let push = p.deck("bench", 1024, SIZE, false).unwrap();
+    let pull = c.deck("bench", 1024, SIZE, true).unwrap();
+    let start = Instant::now();
+    let (mut sent, mut got) = (0u64, 0u64);
+    let mut lat = Vec::with_capacity(n as usize);
+    while got < n {
+        while sent < n {
+            let mut item = vec![0u8; SIZE];
+            let at = start.elapsed().as_nanos() as u64;
+            item[..8].copy_from_slice(&at.to_le_bytes());
+            match push.push(item) {
+                Ok(()) => sent += 1,
+                Err(RemoteError::Full) => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        match pull.pull().unwrap() {
+            Some(item) => {
+                let at = u64::from_le_bytes(item[..8].try_into().unwrap());
+                lat.push((start.elapsed().as_nanos() as u64 - at) as f64 / 1e3);
+                got += 1;
+            }
+            None => std::thread::sleep(Duration::from_micros(20)),
+        }
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    let (p50, p99) = pcts(lat);
+    (rate, p50, p99)
+}
+
+/// The floor: the same traffic with async-nats alone.
+fn floor(url: &str, n: u64) -> (f64, f64, f64) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let js = jetstream::new(async_nats::connect(url).await.unwrap());
+        let s = js
+            .get_or_create_stream(stream::Config {
+                name: "floor".into(),
+                subjects: vec!["floor".into()],
+                retention: stream::RetentionPolicy::WorkQueue,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let c = s
+            .get_or_create_consumer(
+                "floor",
+                consumer::pull::Config {
+                    durable_name: Some("floor".into()),
+                    ack_policy: consumer::AckPolicy::Explicit,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let start = Instant::now();
+        let consume = async {
+            let mut lat = Vec::with_capacity(n as usize);
+            let mut msgs = c.messages().await.unwrap();
+            while (lat.len() as u64) < n {
+                let m = msgs.next().await.unwrap().unwrap();
+                let at = u64::from_le_bytes(m.payload[..8].try_into().unwrap());
+                lat.push((start.elapsed().as_nanos() as u64 - at) as f64 / 1e3);
+                m.ack().await.unwrap();
+            }
+            lat
+        };
+        let publish = async {
+            let mut sent = 0;
+            while sent < n {
+                let mut acks = Vec::new();
+                for _ in 0..256.min(n - sent) {
+                    let mut item = vec![0u8; SIZE];
+                    let at = start.elapsed().as_nanos() as u64;
+                    item[..8].copy_from_slice(&at.to_le_bytes());
+                    acks.push(js.publish("floor", item.into()).await.unwrap());
+                    sent += 1;
+                }
+                for a in acks {
+                    a.await.unwrap();
+                }
+            }
+        };
+        let (lat, ()) = tokio::join!(consume, publish);
+        let rate = n as f64 / start.elapsed().as_secs_f64();
+        let (p50, p99) = pcts(lat);
+        (rate, p50, p99)
+    })
+}
+
+fn main() {
+    let n = items();
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(dir.path()).expect("nats-server");
+    let url = server.url();
+    let f = floor(&url, n);
+    let h = hosts(&url, n);
+    println!("{n} items of {SIZE} bytes, one host to another through nats-server on loopback");
+    println!(
+        "{:<28} {:>12} {:>10} {:>10}",
+        "", "items/s", "p50 us", "p99 us"
+    );
+    println!(
+        "{:<28} {:>12.0} {:>10.0} {:>10.0}",
+        "async-nats alone (floor)", f.0, f.1, f.2
+    );
+    println!(
+        "{:<28} {:>12.0} {:>10.0} {:>10.0}",
+        "remote decks", h.0, h.1, h.2
+    );
+    println!("remote decks vs the floor: {:.2}x items/s", h.0 / f.0);
+}
