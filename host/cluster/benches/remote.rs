@@ -8,6 +8,9 @@
 //! cargo bench -p hio-cluster --bench remote   # HIO_REMOTE_ITEMS (default 20,000)
 //! ```
 
+// A benchmark that unwraps fails loudly, which is what it should do.
+#![allow(clippy::unwrap_used)]
+
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer, stream};
