@@ -134,6 +134,37 @@ fn floor(url: &str, n: u64) -> (f64, f64, f64) {
     })
 }
 
+/// Microseconds a lockstep barrier takes, two hosts, `n` ticks.
+fn barrier(url: &str, n: u64) -> f64 {
+    let cfg = |h: &str| {
+        let mut c = ClusterConfig::new(vec![url.to_owned()], h);
+        c.lockstep = Some(hio_cluster::Lockstep {
+            run: "bench".into(),
+            hosts: vec!["a".into(), "b".into()],
+            timeout: Duration::from_secs(20),
+        });
+        c
+    };
+    let b = {
+        let cfg = cfg("b");
+        std::thread::spawn(move || {
+            let c = Cluster::connect(cfg).unwrap();
+            for t in 0..n {
+                c.barrier(t, vec![0; 16]).unwrap();
+            }
+        })
+    };
+    let a = Cluster::connect(cfg("a")).unwrap();
+    a.barrier(0, vec![0; 16]).unwrap();
+    let start = Instant::now();
+    for t in 1..n {
+        a.barrier(t, vec![0; 16]).unwrap();
+    }
+    let per = start.elapsed().as_secs_f64() / (n - 1) as f64 * 1e6;
+    b.join().unwrap();
+    per
+}
+
 fn main() {
     let n = items();
     let dir = tempfile::tempdir().unwrap();
@@ -155,4 +186,9 @@ fn main() {
         "remote decks", h.0, h.1, h.2
     );
     println!("remote decks vs the floor: {:.2}x items/s", h.0 / f.0);
+    let ticks = 2_000;
+    println!(
+        "lockstep barrier, two hosts, {ticks} ticks: {:.0} us a tick",
+        barrier(&url, ticks)
+    );
 }

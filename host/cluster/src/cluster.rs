@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::deck::{RemoteDeck, Shared};
+use crate::lockstep::{Barrier, Lockstep};
 
 /// How this host reaches the cluster (`[cluster]` in a manifest).
 #[derive(Debug, Clone)]
@@ -33,6 +34,8 @@ pub struct ClusterConfig {
     pub prefetch: usize,
     /// How long to wait for the first connection.
     pub connect_timeout: Duration,
+    /// Tick together with the other hosts (`[cluster] lockstep = true`).
+    pub lockstep: Option<Lockstep>,
 }
 
 impl ClusterConfig {
@@ -46,6 +49,7 @@ impl ClusterConfig {
             duplicate_window: Duration::from_secs(120),
             prefetch: 64,
             connect_timeout: Duration::from_secs(10),
+            lockstep: None,
         }
     }
 }
@@ -67,6 +71,11 @@ pub(crate) enum Cmd {
         item: Vec<u8>,
     },
     Ack(Box<Message>),
+    Barrier {
+        tick: u64,
+        payload: Vec<u8>,
+        reply: std::sync::mpsc::Sender<Result<Vec<(String, Vec<u8>)>, String>>,
+    },
 }
 
 /// This host's link to the cluster.
@@ -152,6 +161,26 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// The lockstep barrier of tick `tick`: publishes `payload` and waits
+    /// for every host's message of the same tick; all of them, in the
+    /// run's host order. An error names the hosts that did not answer in
+    /// time.
+    pub fn barrier(&self, tick: u64, payload: Vec<u8>) -> Result<Vec<(String, Vec<u8>)>, String> {
+        let cmds = self.cmds.as_ref().ok_or("the cluster has stopped")?;
+        let (reply, answer) = std::sync::mpsc::channel();
+        cmds.send(Cmd::Barrier {
+            tick,
+            payload,
+            reply,
+        })
+        .map_err(|_| "the cluster has stopped".to_owned())?;
+        answer
+            .recv()
+            .map_err(|_| "the cluster has stopped".to_owned())?
+    }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         // The runtime thread ends once every sender is gone and what was
@@ -224,6 +253,16 @@ fn run(
                     return;
                 }
             };
+        let barrier = match cfg.lockstep.clone() {
+            Some(l) => match Barrier::start(client.clone(), cfg.host.clone(), l).await {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                    return;
+                }
+            },
+            None => None,
+        };
         let _ = ready.send(Ok(()));
         let js = jetstream::new(client);
         let mut publishers: BTreeMap<String, UnboundedSender<(String, Vec<u8>)>> = BTreeMap::new();
@@ -313,6 +352,17 @@ fn run(
                     tokio::spawn(async move {
                         let _ = m.ack().await;
                     });
+                }
+                Cmd::Barrier {
+                    tick,
+                    payload,
+                    reply,
+                } => {
+                    let r = match &barrier {
+                        Some(b) => b.wait(tick, payload).await,
+                        None => Err("not a lockstep run".to_owned()),
+                    };
+                    let _ = reply.send(r);
                 }
             }
         }

@@ -4,7 +4,9 @@
 
 mod cluster;
 mod deck;
+mod lockstep;
 pub mod server;
 
 pub use cluster::{Cluster, ClusterConfig};
 pub use deck::{RemoteDeck, RemoteError};
+pub use lockstep::Lockstep;

@@ -64,6 +64,7 @@ pub(super) fn attach(manifest: &Manifest, decks: &Decks) -> Result<(), String> {
         duplicate_window: c.duplicate_window,
         prefetch: c.prefetch,
         connect_timeout: c.connect_timeout,
+        lockstep: None,
     })?);
     for spec in manifest
         .decks
