@@ -54,6 +54,9 @@ impl ClusterConfig {
     }
 }
 
+/// Every host's message of one barrier, in the run's host order.
+pub type Messages = Vec<(String, Vec<u8>)>;
+
 /// What the run's thread asks of the runtime thread.
 pub(crate) enum Cmd {
     Declare {
@@ -74,7 +77,7 @@ pub(crate) enum Cmd {
     Barrier {
         tick: u64,
         payload: Vec<u8>,
-        reply: std::sync::mpsc::Sender<Result<Vec<(String, Vec<u8>)>, String>>,
+        reply: std::sync::mpsc::Sender<Result<Messages, String>>,
     },
 }
 
@@ -166,7 +169,7 @@ impl Cluster {
     /// for every host's message of the same tick; all of them, in the
     /// run's host order. An error names the hosts that did not answer in
     /// time.
-    pub fn barrier(&self, tick: u64, payload: Vec<u8>) -> Result<Vec<(String, Vec<u8>)>, String> {
+    pub fn barrier(&self, tick: u64, payload: Vec<u8>) -> Result<Messages, String> {
         let cmds = self.cmds.as_ref().ok_or("the cluster has stopped")?;
         let (reply, answer) = std::sync::mpsc::channel();
         cmds.send(Cmd::Barrier {

@@ -7,6 +7,6 @@ mod deck;
 mod lockstep;
 pub mod server;
 
-pub use cluster::{Cluster, ClusterConfig};
+pub use cluster::{Cluster, ClusterConfig, Messages};
 pub use deck::{RemoteDeck, RemoteError};
 pub use lockstep::Lockstep;
