@@ -201,3 +201,126 @@ fn each_host_records_what_it_got_and_replays_alone_without_the_server() {
         assert!(said.contains("reproduced: every tick"), "{name}: {said}");
     }
 }
+
+/// A DoDoer `name` (always) holding one doer of `side` on deck `jobs`.
+fn group(name: &str, side: &str, options: &str, crew: bool) -> String {
+    let grant = if side == "producer" { "push" } else { "pull" };
+    format!(
+        r#"
+[[doers]]
+name = "{name}"
+always = true
+crew = {crew}
+doers = [ {{ name = "{side}", plugin = {plugin}, options = {{ deck = "jobs", {options} }}, grants = {{ {grant} = ["jobs"] }} }} ]
+"#,
+        plugin = quoted(&plugin(side)),
+    )
+}
+
+const PRODUCE: &str = "count = 40, burst = 3";
+const CONSUME: &str = "count = 40, rate = 1";
+
+/// The trace's lines without the final `done` record, merged from each
+/// host's as one process with a crew per host writes them: every host's
+/// entering first, then tick by tick each host's lines in host order, and
+/// the closing at the limit (the Doist closes its deeds back to front) in
+/// the reverse order.
+fn merged(traces: &[String]) -> Vec<String> {
+    let tyme = |l: &str| -> String {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        v["tyme"].to_string()
+    };
+    let (mut enters, mut closing) = (Vec::new(), Vec::new());
+    let mut ticks: Vec<(String, Vec<String>)> = Vec::new();
+    for t in traces {
+        let lines: Vec<&str> = t
+            .lines()
+            .filter(|l| !l.contains(r#""event":"done""#))
+            .collect();
+        let first = lines
+            .iter()
+            .position(|l| !l.contains(r#""event":"enter""#))
+            .unwrap_or(lines.len());
+        let last = lines
+            .iter()
+            .rposition(|l| l.contains(r#""event":"recur""#))
+            .map_or(first, |i| i + 1);
+        enters.extend(lines[..first].iter().map(|l| (*l).to_owned()));
+        for l in &lines[first..last] {
+            let y = tyme(l);
+            match ticks.iter_mut().find(|(t, _)| *t == y) {
+                Some((_, v)) => v.push((*l).to_owned()),
+                None => ticks.push((y, vec![(*l).to_owned()])),
+            }
+        }
+        closing.push(
+            lines[last..]
+                .iter()
+                .map(|l| (*l).to_owned())
+                .collect::<Vec<_>>(),
+        );
+    }
+    closing.reverse();
+    enters
+        .into_iter()
+        .chain(ticks.into_iter().flat_map(|(_, v)| v))
+        .chain(closing.into_iter().flatten())
+        .collect()
+}
+
+#[test]
+fn two_lockstep_hosts_give_the_trace_of_the_same_tree_as_crews_in_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(&dir.path().join("store")).unwrap();
+    let head = |host: &str| {
+        format!(
+            "tock = 0.01\nlimit = 0.6\n\n[cluster]\nurls = [\"{}\"]\nhost = \"{host}\"\nlockstep = true\nhosts = [\"p\", \"c\"]\n\n[[decks]]\nname = \"jobs\"\ncapacity = 4\nremote = true\n",
+            server.url()
+        )
+    };
+    let run = |name: &str, text: String| {
+        let m = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&m, text).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_hio"))
+            .arg("run")
+            .arg(&m)
+            .args(["--trace", "-"])
+            .env_remove("HIO_CACHE_DIR")
+            .env("XDG_CACHE_HOME", test_cache())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.path().join(format!("{name}.log"))).unwrap())
+            .spawn()
+            .unwrap()
+    };
+    let p = run("p", head("p") + &group("p", "producer", PRODUCE, false));
+    let c = run("c", head("c") + &group("c", "consumer", CONSUME, false));
+    let traces: Vec<String> = [p, c]
+        .into_iter()
+        .map(|child| {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success());
+            String::from_utf8(out.stdout).unwrap()
+        })
+        .collect();
+    // The same tree in one process, each host a crew.
+    let one = format!(
+        "tock = 0.01\nlimit = 0.6\n\n[[decks]]\nname = \"jobs\"\ncapacity = 4\n{}{}",
+        group("p", "producer", PRODUCE, true),
+        group("c", "consumer", CONSUME, true)
+    );
+    let (_d, m) = common::manifest(&one);
+    let out = common::hio(&["run", m.to_str().unwrap(), "--trace", "-"]);
+    assert!(out.status.success());
+    let crews: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains(r#""event":"done""#))
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        crews
+            .iter()
+            .any(|l| l.contains(r#""doer":"c/consumer","event":"recur""#))
+    );
+    assert_eq!(merged(&traces), crews);
+}

@@ -92,7 +92,12 @@ impl Deck {
     /// Shares the deck's free room among its sending crews: equal shares,
     /// the lowest-numbered crews taking one more of what does not divide.
     fn share_room(&mut self) {
-        let free = self.spec.capacity.saturating_sub(self.items.len());
+        self.share_room_of(self.items.len());
+    }
+
+    /// The same, for a deck that holds `len` items.
+    fn share_room_of(&mut self, len: usize) {
+        let free = self.spec.capacity.saturating_sub(len);
         if let Some(c) = self.cross.as_mut() {
             let n = c.quota.len().max(1);
             for (i, q) in c.quota.values_mut().enumerate() {
@@ -213,6 +218,37 @@ impl Decks {
                     outbox: BTreeMap::new(),
                 }));
                 d.share_room();
+            }
+        });
+    }
+
+    /// Takes what crew `crew` pushed to `deck` since the last barrier (for
+    /// a barrier kept elsewhere: lockstep hosts).
+    pub fn take_outbox(&self, deck: &str, crew: u32) -> Vec<Vec<u8>> {
+        self.with(|map| {
+            map.get_mut(deck)
+                .and_then(|d| d.cross.as_mut())
+                .and_then(|c| c.outbox.remove(&crew))
+                .unwrap_or_default()
+        })
+    }
+
+    /// Appends items delivered at a barrier kept elsewhere (their room was
+    /// shared out before they were pushed).
+    pub fn append(&self, deck: &str, items: Vec<Vec<u8>>) {
+        self.with(|map| {
+            if let Some(d) = map.get_mut(deck) {
+                d.items.extend(items);
+            }
+        });
+    }
+
+    /// Shares out the room `deck` has when it holds `len` items (its
+    /// holder's count, for a barrier kept elsewhere).
+    pub fn share_room_at(&self, deck: &str, len: usize) {
+        self.with(|map| {
+            if let Some(d) = map.get_mut(deck) {
+                d.share_room_of(len);
             }
         });
     }

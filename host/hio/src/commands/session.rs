@@ -165,6 +165,11 @@ pub fn execute(
             doist.close();
             break INTERRUPTED;
         }
+        // A lockstep barrier failed (it said why): stop cleanly.
+        if built.halted.load(Ordering::Relaxed) {
+            doist.close();
+            break ESCALATED;
+        }
         if closed.is_set() {
             doist.close();
             break OUTPUT_CLOSED;

@@ -48,6 +48,8 @@ pub struct Built {
     pub wall_start: RunWallStart,
     /// Every plugin loaded (spawnable ones included), by path, in order.
     pub plugins: Vec<PathBuf>,
+    /// Set when a lockstep barrier failed: the run should stop.
+    pub halted: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// How [`build_with`] sets a run up besides the manifest (not a doer's
@@ -428,11 +430,26 @@ pub fn build_with(
     host: &PluginHost,
     settings: &BuildSettings,
 ) -> Result<Built, BuildError> {
+    let lockstep = manifest
+        .cluster
+        .as_ref()
+        .filter(|c| c.lockstep.is_some() && !settings.tape.as_ref().is_some_and(Tape::replaying));
+    if lockstep.is_some() && !manifest.crews().is_empty() {
+        return Err(BuildError::Manifest(ManifestError {
+            file: manifest.path.clone(),
+            line: 0,
+            key: "cluster.lockstep".into(),
+            message: "a lockstep host has no crews of its own yet (each host is its run's crew)"
+                .into(),
+        }));
+    }
+    let lockstep_crew = lockstep.and_then(super::lockstep::crew_of).unwrap_or(0);
     let mut b = Builder {
         manifest,
         source: Source::Host(host),
         table_elements: host.limits().max_table_elements,
-        crew: 0,
+        // A lockstep host is crew i+1 of its run's barrier.
+        crew: lockstep_crew,
         crews: 0,
         validate: true,
         plugins: BTreeMap::new(),
@@ -455,7 +472,7 @@ pub fn build_with(
         for deck in &manifest.remote_decks {
             b.decks.declare_remote(deck);
         }
-    } else {
+    } else if lockstep.is_none() {
         super::remote::attach(manifest, &b.decks)
             .map_err(|e| BuildError::Load(LoadError::Engine(format!("[cluster]: {e}"))))?;
     }
@@ -463,14 +480,28 @@ pub fn build_with(
         .real(manifest.real)
         .wake(manifest.wake)
         .threads(settings.threads)
-        .decks(b.decks.clone())
         .supervision(manifest.supervision.clone());
-    match &settings.tape {
-        Some(tape) => {
+    if lockstep.is_none() {
+        // Lockstep hosts deliver their decks between hosts at the barrier.
+        doist = doist.decks(b.decks.clone());
+    }
+    let halted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    match (lockstep, &settings.tape) {
+        (Some(c), _) => {
+            // The run's own services (its network), then the barrier.
+            let inner = b
+                .net
+                .as_ref()
+                .map(|net| Box::new(net.service()) as Box<dyn hio_scheduler::Services>);
+            let service = super::lockstep::start(manifest, c, &b.decks, inner, Arc::clone(&halted))
+                .map_err(|e| BuildError::Load(LoadError::Engine(format!("[cluster]: {e}"))))?;
+            doist = doist.services(service);
+        }
+        (None, Some(tape)) => {
             let services = crate::recording::Taped::new(tape.clone(), b.net.as_ref());
             doist = doist.services(services);
         }
-        None => {
+        (None, None) => {
             if let Some(net) = &b.net {
                 doist = doist.services(net.service());
             }
@@ -498,5 +529,6 @@ pub fn build_with(
         },
         net: b.net,
         plugins: b.plugins.into_keys().collect(),
+        halted,
     })
 }

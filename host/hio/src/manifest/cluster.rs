@@ -16,6 +16,10 @@ const CLUSTER_KEYS: &[&str] = &[
     "duplicate_window",
     "prefetch",
     "connect_timeout",
+    "lockstep",
+    "hosts",
+    "run",
+    "barrier_timeout",
 ];
 
 /// `[cluster]`: where the NATS servers are and who this host is.
@@ -37,6 +41,19 @@ pub struct ClusterSettings {
     pub prefetch: usize,
     /// How long to wait for the first connection (default 10 s).
     pub connect_timeout: Duration,
+    /// `lockstep = true`: every host of `hosts` ticks together.
+    pub lockstep: Option<LockstepSettings>,
+}
+
+/// `[cluster] lockstep = true`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockstepSettings {
+    /// Every host of the run, in order (this one included).
+    pub hosts: Vec<String>,
+    /// The run's name (default `hio`): hosts of one run use the same.
+    pub run: String,
+    /// How long a host waits for the others at a tick (default 10 s).
+    pub barrier_timeout: Duration,
 }
 
 /// The root's `[cluster]`, if any.
@@ -92,6 +109,43 @@ pub(super) fn cluster(cx: &Ctx<'_>, t: &Table, path: &KeyPath) -> Res<Option<Clu
             .map_err(|_| cx.err(&p.key(key), format!("{v} seconds is out of range")))
     };
     let prefetch = cx.count(s, "prefetch", &p, 1)?.unwrap_or(64);
+    let lockstep = if cx.boolean(s, "lockstep", &p)?.unwrap_or(false) {
+        let hosts: Vec<String> = cx
+            .strings(s, "hosts", &p, "host names")?
+            .into_iter()
+            .map(|(i, h)| {
+                if hio_scheduler::valid_name(h) {
+                    Ok(h.to_owned())
+                } else {
+                    Err(cx.err(&p.key("hosts").idx(i), format!("bad host name {h:?}")))
+                }
+            })
+            .collect::<Res<_>>()?;
+        if !hosts.iter().any(|h| h == host) {
+            return Err(cx.err(
+                &p.key("hosts"),
+                format!(
+                    "lockstep: `hosts` lists every host of the run, this one ({host:?}) included"
+                ),
+            ));
+        }
+        let run = cx.string(s, "run", &p)?.unwrap_or("hio");
+        if !hio_scheduler::valid_name(run) {
+            return Err(cx.err(&p.key("run"), format!("bad run name {run:?}")));
+        }
+        Some(LockstepSettings {
+            hosts,
+            run: run.to_owned(),
+            barrier_timeout: secs("barrier_timeout", 10.0)?,
+        })
+    } else {
+        for key in ["hosts", "run", "barrier_timeout"] {
+            if s.contains_key(key) {
+                return Err(cx.err(&p.key(key), "only with lockstep = true"));
+            }
+        }
+        None
+    };
     Ok(Some(ClusterSettings {
         urls,
         host: host.to_owned(),
@@ -100,5 +154,6 @@ pub(super) fn cluster(cx: &Ctx<'_>, t: &Table, path: &KeyPath) -> Res<Option<Clu
         duplicate_window: secs("duplicate_window", 120.0)?,
         prefetch: prefetch as usize,
         connect_timeout: secs("connect_timeout", 10.0)?,
+        lockstep,
     }))
 }

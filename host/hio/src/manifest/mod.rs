@@ -60,6 +60,7 @@ mod cluster;
 mod crews;
 mod grants;
 mod limits;
+mod lockstep;
 mod network;
 mod options;
 mod reader;

@@ -1,0 +1,255 @@
+//! Lockstep hosts (`[cluster] lockstep = true`): every host of the run
+//! ticks together, and a remote deck is a deck between crews whose barrier
+//! is carried by NATS. Host i of `hosts` is crew i+1: its pushes wait in
+//! its outbox; at the end of each tick every host sends its outboxes (and
+//! the length of each deck it pulls from) in its barrier message, and every
+//! host then delivers all hosts' items in host order and shares out the
+//! room left among the hosts that push to the deck, as one process with
+//! crews does at its tick barrier.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use hio_cluster::{Cluster, ClusterConfig, Lockstep};
+use hio_io::wire::{Dec, Enc};
+use hio_scheduler::{Decks, Services, Tick, WaitEnd, WallClock};
+
+use super::cluster::ClusterSettings;
+use super::root::Manifest;
+use super::tree::Node;
+
+/// One remote deck, as this host sees it.
+struct Remote {
+    name: String,
+    /// The host (by index) that pulls from it, if one does.
+    puller: Option<usize>,
+    pulled_here: bool,
+}
+
+/// The services of a lockstep host: the run's own, then the barrier.
+pub struct LockstepService {
+    inner: Option<Box<dyn Services>>,
+    cluster: Arc<Cluster>,
+    decks: Decks,
+    me: usize,
+    remote: Vec<Remote>,
+    tick: u64,
+    halted: Arc<AtomicBool>,
+}
+
+/// The remote decks `nodes` push to and pull from.
+fn grants(nodes: &[Node], push: &mut Vec<String>, pull: &mut Vec<String>) {
+    for n in nodes {
+        let (g, kids) = match n {
+            Node::Leaf(l) => (&l.grants, None),
+            Node::Group(g) => (&g.grants, Some(&g.doers)),
+        };
+        push.extend(g.push.iter().cloned());
+        pull.extend(g.pull.iter().cloned());
+        if let Some(k) = kids {
+            grants(k, push, pull);
+        }
+    }
+}
+
+fn names(list: &[String]) -> Vec<u8> {
+    let mut e = Enc::default();
+    e.uint(list.len() as u64);
+    for n in list {
+        e.str(n);
+    }
+    e.into_bytes()
+}
+
+fn read_names(d: &mut Dec<'_>) -> Result<Vec<String>, String> {
+    let n = d.uint()?;
+    (0..n).map(|_| d.string()).collect()
+}
+
+/// This host's index in `hosts`, and its crew number (index + 1).
+pub(super) fn crew_of(c: &ClusterSettings) -> Option<u32> {
+    let l = c.lockstep.as_ref()?;
+    l.hosts
+        .iter()
+        .position(|h| *h == c.host)
+        .and_then(|i| u32::try_from(i + 1).ok())
+}
+
+/// Connects, agrees with the other hosts on who pushes to and pulls from
+/// each remote deck (the first barrier), and makes the remote decks decks
+/// between crews. `halted` is set when a barrier fails.
+pub(super) fn start(
+    manifest: &Manifest,
+    c: &ClusterSettings,
+    decks: &Decks,
+    inner: Option<Box<dyn Services>>,
+    halted: Arc<AtomicBool>,
+) -> Result<LockstepService, String> {
+    let l = c.lockstep.as_ref().ok_or("not a lockstep run")?;
+    let me = l
+        .hosts
+        .iter()
+        .position(|h| *h == c.host)
+        .ok_or("this host is not in `hosts`")?;
+    let cluster = Arc::new(Cluster::connect(ClusterConfig {
+        urls: c.urls.clone(),
+        host: c.host.clone(),
+        creds: c.creds.clone(),
+        roots: c.roots.clone(),
+        duplicate_window: c.duplicate_window,
+        prefetch: c.prefetch,
+        connect_timeout: c.connect_timeout,
+        lockstep: Some(Lockstep {
+            run: l.run.clone(),
+            hosts: l.hosts.clone(),
+            timeout: l.barrier_timeout.max(c.connect_timeout),
+        }),
+    })?);
+    let (mut push, mut pull) = (Vec::new(), Vec::new());
+    grants(&manifest.doers, &mut push, &mut pull);
+    push.retain(|d| manifest.remote_decks.contains(d));
+    pull.retain(|d| manifest.remote_decks.contains(d));
+    push.sort();
+    push.dedup();
+    pull.sort();
+    pull.dedup();
+    let mut hello = names(&push);
+    hello.extend(names(&pull));
+    let all = cluster.barrier(0, hello)?;
+    let mut remote = Vec::new();
+    for deck in &manifest.remote_decks {
+        let (mut senders, mut pullers) = (Vec::new(), Vec::new());
+        for (i, (host, msg)) in all.iter().enumerate() {
+            let mut d = Dec::new(msg);
+            let (p, q) = read_names(&mut d)
+                .and_then(|p| read_names(&mut d).map(|q| (p, q)))
+                .map_err(|e| format!("lockstep: {host}'s first message: {e}"))?;
+            if p.contains(deck) {
+                senders.push(u32::try_from(i + 1).unwrap_or(u32::MAX));
+            }
+            if q.contains(deck) {
+                pullers.push(i);
+            }
+        }
+        if pullers.len() > 1 {
+            let who: Vec<&str> = pullers.iter().map(|&i| all[i].0.as_str()).collect();
+            return Err(format!(
+                "lockstep: deck {deck:?} is pulled from by {}: a remote deck is pulled from on one host",
+                who.join(" and ")
+            ));
+        }
+        decks.cross(deck, senders);
+        remote.push(Remote {
+            name: deck.clone(),
+            puller: pullers.first().copied(),
+            pulled_here: pullers.first() == Some(&me),
+        });
+    }
+    Ok(LockstepService {
+        inner,
+        cluster,
+        decks: decks.clone(),
+        me,
+        remote,
+        tick: 1,
+        halted,
+    })
+}
+
+impl LockstepService {
+    /// This host's barrier message: per remote deck, its outbox and, where
+    /// it pulls from the deck, the deck's length.
+    fn message(&self) -> Vec<u8> {
+        let crew = u32::try_from(self.me + 1).unwrap_or(u32::MAX);
+        let mut e = Enc::default();
+        for r in &self.remote {
+            let items = self.decks.take_outbox(&r.name, crew);
+            e.uint(items.len() as u64);
+            for i in &items {
+                e.bytes(i);
+            }
+            e.uint(if r.pulled_here {
+                self.decks.len(&r.name).unwrap_or(0) as u64
+            } else {
+                0
+            });
+        }
+        e.into_bytes()
+    }
+
+    /// Delivers every host's items in host order, then shares the room.
+    fn deliver(&self, all: &[(String, Vec<u8>)]) -> Result<(), String> {
+        let mut parsed = Vec::with_capacity(all.len());
+        for (host, msg) in all {
+            let mut d = Dec::new(msg);
+            let mut per = Vec::with_capacity(self.remote.len());
+            for _ in &self.remote {
+                let n = d.uint()?;
+                let items = (0..n).map(|_| d.bytes()).collect::<Result<Vec<_>, _>>()?;
+                let len = d.uint()?;
+                per.push((items, len));
+            }
+            d.finish().map_err(|e| format!("{host}: {e}"))?;
+            parsed.push(per);
+        }
+        for (k, r) in self.remote.iter().enumerate() {
+            let held = r.puller.map_or(0, |p| parsed[p][k].1 as usize);
+            let mut delivered = 0;
+            for per in &mut parsed {
+                let items = std::mem::take(&mut per[k].0);
+                delivered += items.len();
+                if r.pulled_here {
+                    self.decks.append(&r.name, items);
+                }
+            }
+            self.decks.share_room_at(&r.name, held + delivered);
+        }
+        Ok(())
+    }
+}
+
+impl Services for LockstepService {
+    fn before(&mut self, tick: Tick) {
+        if let Some(s) = self.inner.as_mut() {
+            s.before(tick);
+        }
+    }
+
+    fn after(&mut self, tyme: f64) {
+        if let Some(s) = self.inner.as_mut() {
+            s.after(tyme);
+        }
+        if self.halted.load(Ordering::Relaxed) {
+            return;
+        }
+        let msg = self.message();
+        let done = self
+            .cluster
+            .barrier(self.tick, msg)
+            .and_then(|all| self.deliver(&all));
+        if let Err(e) = done {
+            eprintln!("hio: {e}; this host stops");
+            self.halted.store(true, Ordering::Relaxed);
+        }
+        self.tick += 1;
+    }
+
+    fn end(&mut self, last: Tick) {
+        if let Some(s) = self.inner.as_mut() {
+            s.end(last);
+        }
+    }
+
+    fn wait(&mut self, clock: &dyn WallClock, timeout: Duration) -> WaitEnd {
+        match self.inner.as_mut() {
+            Some(s) => s.wait(clock, timeout),
+            None => {
+                if !timeout.is_zero() {
+                    clock.sleep(timeout);
+                }
+                WaitEnd::Elapsed
+            }
+        }
+    }
+}
