@@ -36,13 +36,32 @@ impl NatsServer {
 
     /// Starts one on `port` (again after [`stop`](Self::stop), say).
     pub fn start_on(store: &Path, port: u16) -> Result<NatsServer, StartError> {
-        let child = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(store)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(StartError::Spawn)?;
+        // `HIO_NATS_SERVER`, else `nats-server` on the PATH, else Debian's
+        // (in /usr/sbin, off an ordinary user's PATH).
+        let programs: Vec<String> = match std::env::var("HIO_NATS_SERVER") {
+            Ok(p) => vec![p],
+            Err(_) => vec!["nats-server".into(), "/usr/sbin/nats-server".into()],
+        };
+        let mut last = None;
+        let mut child = None;
+        for program in programs {
+            match Command::new(&program)
+                .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+                .arg(store)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+            {
+                Ok(c) => {
+                    child = Some(c);
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let child = child.ok_or_else(|| {
+            StartError::Spawn(last.unwrap_or_else(|| std::io::ErrorKind::NotFound.into()))
+        })?;
         let mut server = NatsServer {
             child: Some(child),
             port,
