@@ -79,6 +79,10 @@ pub(crate) enum Cmd {
         payload: Vec<u8>,
         reply: std::sync::mpsc::Sender<Result<Messages, String>>,
     },
+    Leave {
+        tick: u64,
+        reply: std::sync::mpsc::Sender<()>,
+    },
 }
 
 /// This host's link to the cluster.
@@ -181,6 +185,20 @@ impl Cluster {
         answer
             .recv()
             .map_err(|_| "the cluster has stopped".to_owned())?
+    }
+}
+
+impl Cluster {
+    /// Lockstep: this host's run is over; the others stop waiting for it
+    /// from barrier `tick` on.
+    pub fn leave(&self, tick: u64) {
+        let Some(cmds) = self.cmds.as_ref() else {
+            return;
+        };
+        let (reply, answer) = std::sync::mpsc::channel();
+        if cmds.send(Cmd::Leave { tick, reply }).is_ok() {
+            let _ = answer.recv_timeout(Duration::from_secs(5));
+        }
     }
 }
 
@@ -355,6 +373,12 @@ fn run(
                     tokio::spawn(async move {
                         let _ = m.ack().await;
                     });
+                }
+                Cmd::Leave { tick, reply } => {
+                    if let Some(b) = &barrier {
+                        b.leave(tick).await;
+                    }
+                    let _ = reply.send(());
                 }
                 Cmd::Barrier {
                     tick,

@@ -33,6 +33,8 @@ pub(crate) struct Board {
     mine: BTreeMap<u64, Vec<u8>>,
     /// The barrier this host is at (its ticks before this one are passed).
     at: u64,
+    /// Hosts whose run is over, with the first tick they do not attend.
+    left: BTreeMap<String, u64>,
 }
 
 pub(crate) struct Barrier {
@@ -88,6 +90,11 @@ impl Barrier {
                 if from == me || !known.contains(&from) {
                     continue;
                 }
+                if h.get("Hio-Left").is_some() {
+                    lock(&b).left.insert(from, tick);
+                    n.notify_waiters();
+                    continue;
+                }
                 let answer = {
                     let mut board = lock(&b);
                     if tick < board.at {
@@ -123,6 +130,18 @@ impl Barrier {
         })
     }
 
+    /// Tells the other hosts this one's run is over: from `tick` on they do
+    /// not wait for it.
+    pub async fn leave(&self, tick: u64) {
+        let mut h = headers(&self.host, tick);
+        h.insert("Hio-Left", "1");
+        let _ = self
+            .client
+            .publish_with_headers(self.subject.clone(), h, Vec::new().into())
+            .await;
+        let _ = self.client.flush().await;
+    }
+
     /// Publishes this host's message for `tick` and waits for every other
     /// host's; the messages of every host, in the run's host order.
     pub async fn wait(
@@ -153,6 +172,7 @@ impl Barrier {
                     .hosts
                     .iter()
                     .filter(|h| **h != self.host && !got.is_some_and(|g| g.contains_key(*h)))
+                    .filter(|h| board.left.get(*h).is_none_or(|&t| t > tick))
                     .cloned()
                     .collect()
             };

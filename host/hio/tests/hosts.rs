@@ -204,12 +204,17 @@ fn each_host_records_what_it_got_and_replays_alone_without_the_server() {
 
 /// A DoDoer `name` (always) holding one doer of `side` on deck `jobs`.
 fn group(name: &str, side: &str, options: &str, crew: bool) -> String {
+    group_of(name, side, options, crew, true)
+}
+
+/// The same, `always` or not.
+fn group_of(name: &str, side: &str, options: &str, crew: bool, always: bool) -> String {
     let grant = if side == "producer" { "push" } else { "pull" };
     format!(
         r#"
 [[doers]]
 name = "{name}"
-always = true
+always = {always}
 crew = {crew}
 doers = [ {{ name = "{side}", plugin = {plugin}, options = {{ deck = "jobs", {options} }}, grants = {{ {grant} = ["jobs"] }} }} ]
 "#,
@@ -323,4 +328,40 @@ fn two_lockstep_hosts_give_the_trace_of_the_same_tree_as_crews_in_one_process() 
             .any(|l| l.contains(r#""doer":"c/consumer","event":"recur""#))
     );
     assert_eq!(merged(&traces), crews);
+}
+
+#[test]
+fn a_lockstep_host_whose_tree_is_done_leaves_and_the_others_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(&dir.path().join("store")).unwrap();
+    let head = |host: &str| {
+        format!(
+            "tock = 0.01\nlimit = 1.0\n\n[cluster]\nurls = [\"{}\"]\nhost = \"{host}\"\nlockstep = true\nhosts = [\"p\", \"c\"]\nbarrier_timeout = 5.0\n\n[[decks]]\nname = \"jobs\"\ncapacity = 4\nremote = true\n",
+            server.url()
+        )
+    };
+    // The producer's tree is done once its 40 jobs are pushed; the
+    // consumer's goes on taking them after.
+    let p = start(
+        dir.path(),
+        "p",
+        &(head("p") + &group_of("p", "producer", PRODUCE, false, false)),
+    );
+    let c = start(
+        dir.path(),
+        "c",
+        &(head("c") + &group("c", "consumer", CONSUME, false)),
+    );
+    // A host that waited for one that left would stop with status 1 after
+    // its barrier timeout, naming it.
+    for mut child in [p, c] {
+        assert!(child.wait().unwrap().success());
+    }
+    let log = std::fs::read_to_string(dir.path().join("c.log")).unwrap();
+    assert!(!log.contains("no word from"), "{log}");
+    let got = jobs(dir.path(), &["c"]);
+    assert_eq!(
+        got.keys().copied().collect::<Vec<_>>(),
+        (1..=40).collect::<Vec<_>>()
+    );
 }

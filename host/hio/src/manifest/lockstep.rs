@@ -22,8 +22,8 @@ use super::tree::Node;
 /// One remote deck, as this host sees it.
 struct Remote {
     name: String,
-    /// The host (by index) that pulls from it, if one does.
-    puller: Option<usize>,
+    /// The host that pulls from it, if one does.
+    puller: Option<String>,
     pulled_here: bool,
 }
 
@@ -142,8 +142,8 @@ pub(super) fn start(
         decks.cross(deck, senders);
         remote.push(Remote {
             name: deck.clone(),
-            puller: pullers.first().copied(),
-            pulled_here: pullers.first() == Some(&me),
+            puller: pullers.first().map(|&i| all[i].0.clone()),
+            pulled_here: pullers.first().map(|&i| all[i].0.as_str()) == Some(c.host.as_str()),
         });
     }
     Ok(LockstepService {
@@ -194,7 +194,15 @@ impl LockstepService {
             parsed.push(per);
         }
         for (k, r) in self.remote.iter().enumerate() {
-            let held = r.puller.map_or(0, |p| parsed[p][k].1 as usize);
+            // The puller's count; a puller whose run is over takes nothing
+            // more, so its deck has no room.
+            let held = match &r.puller {
+                None => 0,
+                Some(p) => all
+                    .iter()
+                    .position(|(h, _)| h == p)
+                    .map_or(usize::MAX, |i| parsed[i][k].1 as usize),
+            };
             let mut delivered = 0;
             for per in &mut parsed {
                 let items = std::mem::take(&mut per[k].0);
@@ -203,7 +211,8 @@ impl LockstepService {
                     self.decks.append(&r.name, items);
                 }
             }
-            self.decks.share_room_at(&r.name, held + delivered);
+            self.decks
+                .share_room_at(&r.name, held.saturating_add(delivered));
         }
         Ok(())
     }
@@ -239,6 +248,8 @@ impl Services for LockstepService {
         if let Some(s) = self.inner.as_mut() {
             s.end(last);
         }
+        // The others go on without this host.
+        self.cluster.leave(self.tick);
     }
 
     fn wait(&mut self, clock: &dyn WallClock, timeout: Duration) -> WaitEnd {
