@@ -231,15 +231,38 @@ fn run(
     };
     rt.block_on(async move {
         let host = cfg.host.clone();
+        // Every deck's state, for the connection's events to mark.
+        let all_decks: Arc<Mutex<Vec<Arc<Mutex<Shared>>>>> = Arc::default();
         let mut opts = async_nats::ConnectOptions::new()
             .connection_timeout(cfg.connect_timeout)
             .retry_on_initial_connect()
             // What happens to the link is the host's news, on stderr like
             // the host's other messages.
-            .event_callback(move |event| {
-                let host = host.clone();
-                async move {
-                    eprintln!("hio: cluster ({host}): {event}");
+            // Each change of state once, and a run of the same error once.
+            .event_callback({
+                let (decks, last) = (Arc::clone(&all_decks), Arc::new(Mutex::new(String::new())));
+                move |event| {
+                    let (host, decks, last) = (host.clone(), Arc::clone(&decks), Arc::clone(&last));
+                    async move {
+                        let text = event.to_string();
+                        let down = match event {
+                            async_nats::Event::Disconnected => Some(Some(text.clone())),
+                            async_nats::Event::Connected => Some(None),
+                            _ => None,
+                        };
+                        if let Some(down) = down {
+                            let decks = decks.lock().unwrap_or_else(PoisonError::into_inner);
+                            for d in decks.iter() {
+                                lock(d).down =
+                                    down.as_ref().map(|why| format!("{why} from the server"));
+                            }
+                        }
+                        let mut last = last.lock().unwrap_or_else(PoisonError::into_inner);
+                        if *last != text {
+                            eprintln!("hio: cluster ({host}): {text}");
+                            *last = text;
+                        }
+                    }
                 }
             });
         if let Some(creds) = &cfg.creds {
@@ -319,6 +342,10 @@ fn run(
                             continue;
                         }
                     };
+                    all_decks
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(Arc::clone(&shared));
                     let (ptx, prx) = unbounded_channel();
                     publishers.insert(deck.clone(), ptx);
                     publishing.push(tokio::spawn(publisher(

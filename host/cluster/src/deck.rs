@@ -150,6 +150,11 @@ impl RemoteDeck {
         self.lock().inbox.front().map(|m| m.payload.len())
     }
 
+    /// Why the server cannot be reached now, if it cannot.
+    pub fn down(&self) -> Option<String> {
+        self.lock().down.clone()
+    }
+
     /// Items fetched and not yet taken.
     pub fn fetched(&self) -> usize {
         self.lock().inbox.len()

@@ -365,3 +365,39 @@ fn a_lockstep_host_whose_tree_is_done_leaves_and_the_others_go_on() {
         (1..=40).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn the_server_restarted_mid_run_loses_and_doubles_nothing_and_the_outage_is_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let mut server = NatsServer::start(&store).unwrap();
+    let (url, port) = (server.url(), server.port());
+    let mut c = start(
+        dir.path(),
+        "c",
+        &host(&url, "c", "consumer", "count = 200, rate = 1"),
+    );
+    let mut p = start(
+        dir.path(),
+        "p",
+        &host(&url, "p", "producer", "count = 200, burst = 2"),
+    );
+    wait_for("60 jobs", Duration::from_secs(60), || {
+        jobs(dir.path(), &["c"]).len() >= 60
+    });
+    server.stop();
+    std::thread::sleep(Duration::from_millis(1500));
+    let _server = NatsServer::start_on(&store, port).unwrap();
+    assert!(p.wait().unwrap().success());
+    assert!(c.wait().unwrap().success());
+    let got = jobs(dir.path(), &["c"]);
+    assert_eq!(
+        got.keys().copied().collect::<Vec<_>>(),
+        (1..=200).collect::<Vec<_>>()
+    );
+    let doubled: Vec<_> = got.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(doubled.is_empty(), "doubled: {doubled:?}");
+    let plog = std::fs::read_to_string(dir.path().join("p.log")).unwrap();
+    assert!(plog.contains("refused: unreachable: "), "{plog}");
+    assert!(plog.contains("hio: cluster (p): "), "{plog}");
+}

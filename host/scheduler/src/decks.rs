@@ -60,6 +60,10 @@ pub trait RemoteEnd: Send + Sync + std::fmt::Debug {
     fn pull(&self) -> Option<Vec<u8>>;
     /// Items at hand.
     fn len(&self) -> usize;
+    /// Why the deck cannot be reached now, if it cannot.
+    fn down(&self) -> Option<String> {
+        None
+    }
     /// Whether no item is at hand.
     fn is_empty(&self) -> bool {
         self.len() == 0
@@ -331,6 +335,15 @@ impl Decks {
                 d.declared_remote = true;
             }
         });
+    }
+
+    /// Why remote deck `deck` cannot be reached now, if it cannot.
+    pub fn remote_down(&self, deck: &str) -> Option<String> {
+        self.with(|map| {
+            map.get(deck)
+                .and_then(|d| d.remote.as_ref())
+                .and_then(|r| r.down())
+        })
     }
 
     /// Whether `deck` is a remote deck.

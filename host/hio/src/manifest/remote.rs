@@ -37,6 +37,10 @@ impl RemoteEnd for Remote {
     fn len(&self) -> usize {
         self.deck.fetched()
     }
+
+    fn down(&self) -> Option<String> {
+        self.deck.down()
+    }
 }
 
 /// Whether any doer of `nodes` may pull from `deck`.

@@ -54,7 +54,7 @@ pub const MAX_REFUSALS: usize = 32;
 #[derive(Default)]
 pub(crate) struct Refusals {
     /// Those logged, by direction, deck and reason.
-    seen: BTreeSet<(&'static str, String, &'static str)>,
+    seen: BTreeSet<(&'static str, String, String)>,
     /// Past [`MAX_REFUSALS`]: no more are logged.
     capped: bool,
 }
@@ -90,9 +90,15 @@ impl DecksView<'_> {
     /// is never kept or printed: no such deck can exist.
     fn refused(&mut self, dir: &'static str, deck: &str, e: DeckError) -> WitDeckError {
         let kind = match e {
-            DeckError::NotGranted => "not granted",
-            DeckError::UnknownDeck => "no such deck",
-            DeckError::Full | DeckError::TooLarge => return wit(e),
+            DeckError::NotGranted => "not granted".to_owned(),
+            DeckError::UnknownDeck => "no such deck".to_owned(),
+            // A remote deck that cannot be reached answers `full`: the
+            // reason goes to the log, once per deck and reason.
+            DeckError::Full => match self.decks.decks.remote_down(deck) {
+                Some(why) => format!("unreachable: {}", hio_scheduler::cut(&why, 200)),
+                None => return wit(e),
+            },
+            DeckError::TooLarge => return wit(e),
         };
         let named = valid_name(deck);
         let key = (
@@ -102,7 +108,7 @@ impl DecksView<'_> {
             } else {
                 String::new()
             },
-            kind,
+            kind.clone(),
         );
         let refusals = &mut *self.refusals;
         if refusals.seen.contains(&key) || refusals.capped {
