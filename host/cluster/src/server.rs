@@ -34,8 +34,29 @@ impl NatsServer {
         Self::start_on(store, port)
     }
 
+    /// Starts one serving TLS only, with the certificate chain `cert` and
+    /// its key `key` (PEM files).
+    pub fn start_tls(store: &Path, cert: &Path, key: &Path) -> Result<NatsServer, StartError> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(StartError::Spawn)?;
+        let tls = [
+            "--tls".into(),
+            "--tlscert".into(),
+            cert.display().to_string(),
+            "--tlskey".into(),
+            key.display().to_string(),
+        ];
+        Self::spawn(store, port, &tls)
+    }
+
     /// Starts one on `port` (again after [`stop`](Self::stop), say).
     pub fn start_on(store: &Path, port: u16) -> Result<NatsServer, StartError> {
+        Self::spawn(store, port, &[])
+    }
+
+    fn spawn(store: &Path, port: u16, extra: &[String]) -> Result<NatsServer, StartError> {
         // `HIO_NATS_SERVER`, else `nats-server` on the PATH, else Debian's
         // (in /usr/sbin, off an ordinary user's PATH).
         let programs: Vec<String> = match std::env::var("HIO_NATS_SERVER") {
@@ -48,6 +69,7 @@ impl NatsServer {
             match Command::new(&program)
                 .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
                 .arg(store)
+                .args(extra)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()

@@ -401,3 +401,37 @@ fn the_server_restarted_mid_run_loses_and_doubles_nothing_and_the_outage_is_logg
     assert!(plog.contains("refused: unreachable: "), "{plog}");
     assert!(plog.contains("hio: cluster (p): "), "{plog}");
 }
+
+#[test]
+fn hosts_reach_a_tls_only_server_through_the_roots_their_manifest_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let server = NatsServer::start_tls(&dir.path().join("store"), &cert, &key).unwrap();
+    let url = format!("tls://localhost:{}", server.port());
+    let with_roots =
+        |text: String| text.replace("host = ", &format!("roots = [{}]\nhost = ", quoted(&cert)));
+    let mut c = start(
+        dir.path(),
+        "c",
+        &with_roots(host(&url, "c", "consumer", "count = 30, rate = 2")),
+    );
+    let mut p = start(
+        dir.path(),
+        "p",
+        &with_roots(host(&url, "p", "producer", "count = 30, burst = 2")),
+    );
+    assert!(p.wait().unwrap().success());
+    assert!(c.wait().unwrap().success());
+    assert_eq!(jobs(dir.path(), &["c"]).len(), 30);
+    // Without the roots the host does not trust the server: the run is
+    // refused when it is built, naming the section.
+    let untrusting = host(&url, "x", "producer", "count = 1, burst = 1")
+        .replace("host = ", "connect_timeout = 2.0\nhost = ");
+    let (_d, m) = common::manifest(&untrusting);
+    let out = common::hio(&["run", m.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[cluster]"));
+}
