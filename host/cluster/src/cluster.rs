@@ -66,6 +66,7 @@ pub(crate) enum Cmd {
         pull: bool,
         shared: Arc<Mutex<Shared>>,
         room: Arc<Notify>,
+        recount: Arc<Notify>,
         reply: std::sync::mpsc::Sender<Result<(), String>>,
     },
     Publish {
@@ -138,6 +139,7 @@ impl Cluster {
         let cmds = self.cmds.clone().ok_or("the cluster has stopped")?;
         let shared = Arc::new(Mutex::new(Shared::default()));
         let room = Arc::new(Notify::new());
+        let recount = Arc::new(Notify::new());
         let (reply, answer) = std::sync::mpsc::channel();
         cmds.send(Cmd::Declare {
             deck: deck.to_owned(),
@@ -146,6 +148,7 @@ impl Cluster {
             pull,
             shared: Arc::clone(&shared),
             room: Arc::clone(&room),
+            recount: Arc::clone(&recount),
             reply,
         })
         .map_err(|_| "the cluster has stopped".to_owned())?;
@@ -164,6 +167,7 @@ impl Cluster {
             shared,
             cmds,
             room,
+            recount,
         })
     }
 }
@@ -320,6 +324,7 @@ fn run(
                     pull,
                     shared,
                     room,
+                    recount,
                     reply,
                 } => {
                     let (name, subject) = names(&deck);
@@ -354,7 +359,11 @@ fn run(
                         prx,
                         Arc::clone(&shared),
                     )));
-                    tokio::spawn(counter(stream.clone(), Arc::clone(&shared)));
+                    tokio::spawn(counter(
+                        stream.clone(),
+                        Arc::clone(&shared),
+                        Arc::clone(&recount),
+                    ));
                     if pull {
                         // One durable consumer per deck, shared by every host that
                         // pulls from it: each item goes to one of them.
@@ -431,9 +440,49 @@ fn run(
     });
 }
 
-/// Publishes one deck's items in order, a window at a time, each with its
-/// message id; what the server did not confirm is sent again (the ids make
-/// a second copy of one that did arrive a duplicate the server drops).
+/// A publish sent and not yet confirmed: its id, its item, and the
+/// server's answer to come.
+type InFlight = (
+    String,
+    Vec<u8>,
+    std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<
+                        jetstream::publish::PublishAck,
+                        jetstream::context::PublishError,
+                    >,
+                > + Send,
+        >,
+    >,
+);
+
+/// What a publisher waited for.
+enum Next {
+    Answer(Result<(), String>),
+    Item(Option<(String, Vec<u8>)>),
+}
+
+/// Sends one publish; the answer to come, or why it could not be sent.
+async fn send(
+    js: &jetstream::Context,
+    subject: &str,
+    id: String,
+    item: Vec<u8>,
+) -> Result<InFlight, (String, Vec<u8>, String)> {
+    let msg = jetstream::message::PublishMessage::build()
+        .message_id(id.as_str())
+        .payload(item.clone().into());
+    match js.send_publish(subject.to_owned(), msg).await {
+        Ok(ack) => Ok((id, item, Box::pin(ack.into_future()))),
+        Err(e) => Err((id, item, e.to_string())),
+    }
+}
+
+/// Publishes one deck's items in order, each with its message id, keeping
+/// up to `WINDOW` in flight; when the server fails one, every one still in
+/// flight is sent again after a back-off (the ids make a second copy of
+/// one that did arrive a duplicate the server drops).
 async fn publisher(
     js: jetstream::Context,
     subject: String,
@@ -441,73 +490,95 @@ async fn publisher(
     shared: Arc<Mutex<Shared>>,
 ) {
     const WINDOW: usize = 256;
-    let mut pending: std::collections::VecDeque<(String, Vec<u8>)> = Default::default();
+    let mut inflight: std::collections::VecDeque<InFlight> = Default::default();
+    let mut retry: Vec<(String, Vec<u8>)> = Vec::new();
     let mut backoff = Duration::from_millis(50);
     let mut open = true;
     loop {
-        while open && pending.len() < WINDOW {
+        // Send what waits: a retry first, then new items.
+        let mut failed = None;
+        for (id, item) in std::mem::take(&mut retry) {
+            match send(&js, &subject, id, item).await {
+                Ok(f) => inflight.push_back(f),
+                Err((id, item, why)) => {
+                    retry.push((id, item));
+                    failed = Some(why);
+                }
+            }
+        }
+        while failed.is_none() && open && inflight.len() < WINDOW {
             match rx.try_recv() {
-                Ok(x) => pending.push_back(x),
+                Ok((id, item)) => match send(&js, &subject, id, item).await {
+                    Ok(f) => inflight.push_back(f),
+                    Err((id, item, why)) => {
+                        retry.push((id, item));
+                        failed = Some(why);
+                    }
+                },
                 Err(tokio::sync::mpsc::error::TryRecvError::Empty) => break,
                 Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => open = false,
             }
         }
-        if pending.is_empty() {
-            if !open {
-                return;
+        if failed.is_none() {
+            if inflight.is_empty() {
+                if !open && retry.is_empty() {
+                    return;
+                }
+                match rx.recv().await {
+                    Some(x) => retry.push(x),
+                    None => open = false,
+                }
+                continue;
             }
-            match rx.recv().await {
-                Some(x) => pending.push_back(x),
-                None => return,
-            }
-            continue;
-        }
-        let mut acks = Vec::with_capacity(pending.len());
-        let mut failed = None;
-        for (id, item) in &pending {
-            let msg = jetstream::message::PublishMessage::build()
-                .message_id(id.as_str())
-                .payload(item.clone().into());
-            match js.send_publish(subject.clone(), msg).await {
-                Ok(ack) => acks.push(ack),
-                Err(e) => {
-                    failed = Some(e.to_string());
-                    break;
+            // The oldest answer, or a new item while there is room.
+            let room = open && inflight.len() < WINDOW;
+            let Some(oldest) = inflight.front_mut() else {
+                continue;
+            };
+            let next = tokio::select! {
+                answer = &mut oldest.2 => Next::Answer(answer.map(drop).map_err(|e| e.to_string())),
+                x = rx.recv(), if room => Next::Item(x),
+            };
+            match next {
+                Next::Answer(Ok(())) => {
+                    inflight.pop_front();
+                    let mut s = lock(&shared);
+                    s.unconfirmed = s.unconfirmed.saturating_sub(1);
+                    s.confirmed += 1;
+                    backoff = Duration::from_millis(50);
+                    continue;
+                }
+                Next::Answer(Err(why)) => failed = Some(why),
+                Next::Item(Some(x)) => {
+                    retry.push(x);
+                    continue;
+                }
+                Next::Item(None) => {
+                    open = false;
+                    continue;
                 }
             }
         }
-        let mut done = 0;
-        for ack in acks {
-            match ack.await {
-                Ok(_) => done += 1,
-                Err(e) => {
-                    failed = Some(e.to_string());
-                    break;
-                }
-            }
-        }
-        pending.drain(..done);
+        // Something failed: everything in flight goes again, in order.
+        let why = failed.unwrap_or_default();
+        let again: Vec<(String, Vec<u8>)> =
+            inflight.drain(..).map(|(id, item, _)| (id, item)).collect();
+        retry.splice(0..0, again);
         {
             let mut s = lock(&shared);
-            s.unconfirmed = s.unconfirmed.saturating_sub(done as u64);
-            s.confirmed += done as u64;
             // A full stream is back pressure, not an outage.
-            s.down = failed
-                .clone()
-                .filter(|why| !why.contains("maximum messages"));
+            if !why.contains("maximum messages") {
+                s.down.get_or_insert(why);
+            }
         }
-        if failed.is_some() {
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(2));
-        } else {
-            backoff = Duration::from_millis(50);
-        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(2));
     }
 }
 
 /// Refreshes the deck's count of stored items (work-queue retention: the
 /// items no consumer has acknowledged), every 20 ms.
-async fn counter(mut stream: stream::Stream, shared: Arc<Mutex<Shared>>) {
+async fn counter(mut stream: stream::Stream, shared: Arc<Mutex<Shared>>, recount: Arc<Notify>) {
     loop {
         match stream.info().await {
             Ok(info) => {
@@ -523,7 +594,12 @@ async fn counter(mut stream: stream::Stream, shared: Arc<Mutex<Shared>>) {
                 s.down.get_or_insert_with(|| e.to_string());
             }
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // Every 20 ms, or sooner (at most every millisecond) when a push
+        // found the deck full by the last count.
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(20)) => {}
+            () = recount.notified() => tokio::time::sleep(Duration::from_millis(1)).await,
+        }
     }
 }
 
@@ -553,6 +629,9 @@ async fn fetcher(
         deck,
     } = fetch;
     let mut told = tokio::time::Instant::now();
+    // Pulls kept outstanding by async-nats, a batch of `prefetch` at a
+    // time; read only while the inbox has room.
+    let mut stream = None;
     loop {
         if told.elapsed() >= ACK_WAIT / 2 {
             // Fetched and not yet taken: tell the server they are in
@@ -571,16 +650,37 @@ async fn fetcher(
             }
             continue;
         }
-        let batch = consumer
-            .fetch()
-            .max_messages(want)
-            .expires(Duration::from_millis(100))
-            .messages()
-            .await;
-        match batch {
-            Ok(mut batch) => {
-                while let Some(m) = batch.next().await {
-                    let Ok(m) = m else { continue };
+        if stream.is_none() {
+            match consumer
+                .stream()
+                .max_messages_per_batch(prefetch)
+                .messages()
+                .await
+            {
+                Ok(s) => stream = Some(s),
+                Err(e) => {
+                    lock(&shared).down.get_or_insert_with(|| e.to_string());
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            }
+        }
+        let Some(messages) = stream.as_mut() else {
+            continue;
+        };
+        let next = tokio::select! {
+            m = messages.next() => m,
+            () = tokio::time::sleep(ACK_WAIT / 2) => continue,
+        };
+        match next {
+            None => stream = None,
+            Some(Err(e)) => {
+                lock(&shared).down.get_or_insert_with(|| e.to_string());
+                stream = None;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Some(Ok(m)) => {
+                {
                     if m.payload.len() > max_item {
                         eprintln!(
                             "hio: cluster: deck {deck:?}: an item of {} bytes, over its max_item ({max_item}), refused",
@@ -609,10 +709,6 @@ async fn fetcher(
                         lock(&shared).inbox.push_back(m);
                     }
                 }
-            }
-            Err(e) => {
-                lock(&shared).down.get_or_insert_with(|| e.to_string());
-                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
     }

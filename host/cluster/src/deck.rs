@@ -88,6 +88,8 @@ pub struct RemoteDeck {
     pub(crate) cmds: UnboundedSender<Cmd>,
     /// Wakes the fetcher when a pull makes room.
     pub(crate) room: Arc<tokio::sync::Notify>,
+    /// Asks for a fresh count when a push found the deck full.
+    pub(crate) recount: Arc<tokio::sync::Notify>,
 }
 
 impl RemoteDeck {
@@ -110,6 +112,8 @@ impl RemoteDeck {
             return Err(RemoteError::Unreachable(why.clone()));
         }
         if s.depth + s.since_count >= self.capacity {
+            drop(s);
+            self.recount.notify_one();
             return Err(RemoteError::Full);
         }
         s.sequence += 1;
