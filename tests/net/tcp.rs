@@ -54,15 +54,15 @@ fn a_hundred_clients_each_echo_a_mebibyte_byte_for_byte() {
     assert!(flag.get(), "a client failed; log:\n{}", run.log());
 }
 
-#[test]
-fn a_server_that_spawns_a_child_per_connection_echoes_each() {
-    let text = crate::util::spawner("conn.wasm", "conn.wasm", "");
+/// Runs `text` (a spawner whose children are `conn.wasm`, the echo-conn
+/// plugin) until `n` clients have each had `size` bytes echoed; the run.
+fn echoes_through_children(text: &str, n: usize, size: usize) -> crate::util::Run {
     let dir = crate::util::prepare();
     std::fs::copy(plugin("echo-conn"), dir.path().join("conn.wasm")).unwrap();
-    let mut run = crate::util::start_in(dir, &text);
+    let mut run = crate::util::start_in(dir, text);
     let addr = run.listening();
     let done = Flag::default();
-    let peers = clients(addr, 20, 256 << 10, &done);
+    let peers = clients(addr, n, size, &done);
     let finished = Flag::default();
     let f = finished.clone();
     std::thread::spawn(move || {
@@ -71,6 +71,13 @@ fn a_server_that_spawns_a_child_per_connection_echoes_each() {
     });
     run.until(Duration::from_secs(60), move || finished.get());
     assert!(done.get(), "a client failed; log:\n{}", run.log());
+    run
+}
+
+#[test]
+fn a_server_that_spawns_a_child_per_connection_echoes_each() {
+    let text = crate::util::spawner("conn.wasm", "conn.wasm", "");
+    let run = echoes_through_children(&text, 20, 256 << 10);
     let records = run.records();
     // Each connection had its own child, entered beside the server and
     // done once its peer closed.
@@ -99,20 +106,7 @@ fn children_spawned_by_a_shared_doer_share_an_instance_of_their_plugin() {
     // another instance, also g's first).
     let text = crate::util::spawner("conn.wasm", "conn.wasm", "")
         .replace("[[doers]]\n", "[[doers]]\nshare = \"g\"\n");
-    let dir = crate::util::prepare();
-    std::fs::copy(plugin("echo-conn"), dir.path().join("conn.wasm")).unwrap();
-    let mut run = crate::util::start_in(dir, &text);
-    let addr = run.listening();
-    let done = Flag::default();
-    let peers = clients(addr, 8, 64 << 10, &done);
-    let finished = Flag::default();
-    let f = finished.clone();
-    std::thread::spawn(move || {
-        peers.join().ok();
-        f.set();
-    });
-    run.until(Duration::from_secs(60), move || finished.get());
-    assert!(done.get(), "a client failed; log:\n{}", run.log());
+    let run = echoes_through_children(&text, 8, 64 << 10);
     let stats = run.stats.snapshot();
     let children: Vec<_> = stats
         .iter()

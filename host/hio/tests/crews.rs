@@ -11,10 +11,10 @@
 mod common;
 
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{hio, manifest, plugin, quoted, stderr, stdout, test_cache};
+use common::{hio, hio_command, manifest, plugin, quoted, stderr, stdout};
 
 /// A producer and a consumer per crew (and a std doer in crew a); with
 /// `cross`, each crew's producer feeds the other crew's consumer.
@@ -153,6 +153,17 @@ doers = [ {{ name = "r", plugin = {recorder}, options = {{ stop = 3 }} }} ]
     assert!(trace.contains(r#""event":"done","done":true"#), "{trace}");
 }
 
+/// Waits (60 s at most) until `port` accepts connections from `child`'s
+/// run; `log` says why when the run ended first.
+fn wait_serving(port: u16, child: &mut Child, log: impl Fn() -> String) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(child.try_wait().unwrap().is_none(), "{}", log());
+        assert!(start.elapsed() < Duration::from_secs(60), "not serving");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -185,24 +196,13 @@ fn an_http_server_in_two_crews_answers_curl_and_python_on_one_port() {
     let port = free_port();
     let (dir, m) = manifest(&hello_in_crews(port));
     let log = dir.path().join("stderr.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hio"))
+    let mut child = hio_command()
         .args(["run", m.to_str().unwrap(), "--threads", "2", "--stats"])
-        .env_remove("HIO_CACHE_DIR")
-        .env("XDG_CACHE_HOME", test_cache())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "{}",
-            std::fs::read_to_string(&log).unwrap()
-        );
-        assert!(start.elapsed() < Duration::from_secs(60), "not serving");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_serving(port, &mut child, || std::fs::read_to_string(&log).unwrap());
     let url = format!("http://127.0.0.1:{port}/");
     let mut answers = String::new();
     for _ in 0..16 {
@@ -261,14 +261,12 @@ fn a_run_of_crews_on_the_network_recorded_on_2_threads_replays_on_1_2_and_8() {
     use std::io::{BufRead, BufReader, Read, Write};
     let (dir, m) = manifest(&echoes_in_crews());
     let (wire, trace) = (dir.path().join("w.log"), dir.path().join("run.jsonl"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hio"))
+    let mut child = hio_command()
         .args(["run", "--threads", "2", "--log-level", "debug", "--record"])
         .arg(&wire)
         .arg("--trace")
         .arg(&trace)
         .arg(&m)
-        .env_remove("HIO_CACHE_DIR")
-        .env("XDG_CACHE_HOME", test_cache())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -414,20 +412,14 @@ doers = [ {{ name = "hello", plugin = {hello}, options = {{ addr = "127.0.0.1:{p
     );
     let (dir, m) = manifest(&text);
     let trace = dir.path().join("trace.jsonl");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hio"))
+    let mut child = hio_command()
         .args(["run", m.to_str().unwrap(), "--threads", "2", "--trace"])
         .arg(&trace)
-        .env_remove("HIO_CACHE_DIR")
-        .env("XDG_CACHE_HOME", test_cache())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(60), "not serving");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_serving(port, &mut child, String::new);
     let out = Command::new("curl")
         .args([
             "-sS",

@@ -170,7 +170,8 @@ impl Doist {
     /// Runs crews on `threads` threads (1, the default: on the Doist's own
     /// thread). The trace is the same for any number.
     pub fn threads(mut self, threads: usize) -> Doist {
-        self.sched.pool = (threads > 1).then(|| std::rc::Rc::new(crate::crew::Pool::new(threads)));
+        self.sched.pool =
+            (threads > 1).then(|| std::rc::Rc::new(crate::tree::crew::Pool::new(threads)));
         self
     }
 
@@ -234,12 +235,7 @@ impl Doist {
             self.sched.insert(root, spec, None);
         }
         self.sched.entered = true;
-        for id in self.sched.queue(root).map(|q| q.ids()).unwrap_or_default() {
-            if self.sched.escalated.is_some() {
-                break;
-            }
-            self.sched.enter_node(id);
-        }
+        self.sched.enter_all(root);
         self.early = false;
         if let Some(first) = self.replay.as_mut().and_then(VecDeque::pop_front) {
             self.sched.tymist.set_tyme(first.tyme);
@@ -309,16 +305,7 @@ impl Doist {
     pub fn close(&mut self) {
         self.done = self.is_empty();
         let root = self.sched.root;
-        for id in self
-            .sched
-            .queue(root)
-            .map(|q| q.ids())
-            .unwrap_or_default()
-            .into_iter()
-            .rev()
-        {
-            self.sched.close(id);
-        }
+        self.sched.close_all(root);
         if let Some(root) = self.sched.node_mut(root) {
             root.doom = None;
         }

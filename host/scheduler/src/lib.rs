@@ -46,7 +46,6 @@
 //! `docs/formats.md`.
 
 mod clock;
-mod crew;
 mod decks;
 mod doist;
 mod driver;
@@ -60,7 +59,6 @@ mod tree;
 mod tyme;
 
 pub use crate::clock::{SystemClock, WallClock};
-pub use crate::crew::{AfterCall, Crew, CrewBuild, CrewParts, OnSplice};
 pub use crate::decks::{DeckAccess, DeckError, DeckSpec, Decks, Grants, RemoteEnd};
 pub use crate::doist::Doist;
 pub use crate::driver::{DriveError, Driver};
@@ -71,6 +69,7 @@ pub use crate::recorder::Recorder;
 pub use crate::services::{Services, Tick, WaitEnd, Wake};
 pub use crate::supervision::{Policy, Supervision};
 pub use crate::trace::{JsonLines, TraceBuffer, TraceSink};
+pub use crate::tree::{AfterCall, Crew, CrewBuild, CrewParts, OnSplice};
 pub use crate::tree::{
     Birth, Context, DoDoer, Doer, DoerId, Escalated, Factory, Failure, HookResult, Spec, TreeError,
     valid_name,

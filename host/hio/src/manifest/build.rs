@@ -14,7 +14,7 @@ use hio_io::tls::TlsConfigError;
 use hio_io::{ConnLimits, Net, SimConfig};
 use hio_scheduler::Doist;
 use hio_scheduler::Spec;
-use hio_scheduler::{Crew, CrewParts, DoDoer};
+use hio_scheduler::{CrewParts, DoDoer};
 use hio_scheduler::{DeckAccess, Decks};
 use hio_wasm::{
     Block, InstanceConfig, LoadError, NetAccess, Plugin, PluginHost, PluginSeed, Spawns,
@@ -308,7 +308,11 @@ impl Builder<'_> {
             waker: self.net.clone(),
             own_lane,
         });
-        let mut spec = Crew::new(g.name.clone(), move |_| plan.build());
+        let mut spec = DoDoer::new(g.name.clone())
+            .tock(g.tock)
+            .always(g.always)
+            .supervision(g.supervision.clone())
+            .crew(move |_| plan.build());
         if let Some(tape) = self.tape.clone().filter(|_| own_lane) {
             spec = spec.on_splice(move |block| {
                 if let Ok(block) = block.downcast::<Block>() {
@@ -316,11 +320,7 @@ impl Builder<'_> {
                 }
             });
         }
-        Ok(spec
-            .tock(g.tock)
-            .always(g.always)
-            .supervision(g.supervision.clone())
-            .into())
+        Ok(spec.into())
     }
 }
 
@@ -466,7 +466,7 @@ pub fn build_with(
         .iter()
         .map(|n| b.spec(n))
         .collect::<Result<Vec<_>, _>>()?;
-    super::crews::cross_decks(manifest, &b.decks)?;
+    super::crews::cross_decks(manifest, &b.decks).map_err(BuildError::Manifest)?;
     // A replay reaches no server (its remote items are in the log).
     if settings.tape.as_ref().is_some_and(Tape::replaying) {
         for deck in &manifest.remote_decks {

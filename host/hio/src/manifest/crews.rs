@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::build::BuildError;
 use super::reader::ManifestError;
 use super::root::Manifest;
 use super::tree::Node;
@@ -44,11 +43,11 @@ fn visit(nodes: &[Node], crew: u32, crews: &mut u32, ends: &mut BTreeMap<String,
 /// Marks every deck whose doers are in more than one crew as a deck between
 /// crews (delivered at the tick barrier). Such a deck is pulled from in one
 /// crew only: pullers in two crews would race for its items.
-pub(super) fn cross_decks(manifest: &Manifest, decks: &Decks) -> Result<(), BuildError> {
+pub(super) fn cross_decks(manifest: &Manifest, decks: &Decks) -> Result<(), ManifestError> {
     for (deck, ends) in crossing(manifest) {
         if ends.pull.len() > 1 {
             let crews: Vec<String> = ends.pull.iter().map(|c| crew_name(*c)).collect();
-            return Err(BuildError::Manifest(ManifestError {
+            return Err(ManifestError {
                 file: manifest.path.clone(),
                 line: 0,
                 key: format!("decks.{deck}"),
@@ -56,7 +55,7 @@ pub(super) fn cross_decks(manifest: &Manifest, decks: &Decks) -> Result<(), Buil
                     "deck {deck:?} is pulled from in {}: a deck between crews is pulled from in one crew only",
                     crews.join(" and ")
                 ),
-            }));
+            });
         }
         decks.cross(&deck, ends.push);
     }

@@ -26,14 +26,20 @@ pub fn test_cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache")
 }
 
+/// The `hio` binary as a command, with the tests' cache.
+pub fn hio_command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hio"));
+    c.env_remove("HIO_CACHE_DIR")
+        // The default cache, kept out of the user's own.
+        .env("XDG_CACHE_HOME", test_cache());
+    c
+}
+
 /// Runs `hio` with `args` in `dir`.
 pub fn hio_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hio"))
+    hio_command()
         .args(args)
         .current_dir(dir)
-        .env_remove("HIO_CACHE_DIR")
-        // The default cache, kept out of the user's own.
-        .env("XDG_CACHE_HOME", test_cache())
         .output()
         .expect("run hio")
 }

@@ -4,8 +4,8 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::crew::Link;
 use crate::supervision::Supervision;
+use crate::tree::crew::Link;
 use crate::tree::doer::Doer;
 use crate::tree::id::DoerId;
 use crate::tree::queue::{Due, Entry, Queue};

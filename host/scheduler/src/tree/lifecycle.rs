@@ -8,11 +8,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::crew::{CrewDoer, Link};
 use crate::log::Level;
 use crate::supervision::Policy;
 use crate::trace::Event;
 use crate::tree::arena::{Body, Doom, Phase};
+use crate::tree::crew::{CrewDoer, Link};
 use crate::tree::doer::Failure;
 use crate::tree::id::DoerId;
 use crate::tree::spec::{Birth, SpecKind};
@@ -84,6 +84,31 @@ impl Scheduler {
                 self.emit(id, Event::Enter, None);
                 Err(Failure(reason))
             }
+        }
+    }
+
+    /// Enters the deeds of group `gid` in queue order, stopping at a failure
+    /// that escalated to the root (a Doist's, or a crew's, first entering).
+    pub fn enter_all(&mut self, gid: DoerId) {
+        for id in self.queue(gid).map(|q| q.ids()).unwrap_or_default() {
+            if self.escalated.is_some() {
+                break;
+            }
+            self.enter_node(id);
+        }
+    }
+
+    /// Closes the deeds of group `gid`, back of the queue first (the end of
+    /// a run, or of a crew).
+    pub fn close_all(&mut self, gid: DoerId) {
+        for id in self
+            .queue(gid)
+            .map(|q| q.ids())
+            .unwrap_or_default()
+            .into_iter()
+            .rev()
+        {
+            self.close(id);
         }
     }
 

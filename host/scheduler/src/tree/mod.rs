@@ -11,15 +11,19 @@
 //! - `queue.rs`: hio's order with an index on due time;
 //! - `walk.rs`: the scheduler's state and the pass over a queue;
 //! - `lifecycle.rs`: enter, complete, close, fail, supervision;
-//! - `edit.rs`: `extend` and `remove` at run time.
+//! - `edit.rs`: `extend` and `remove` at run time;
+//! - `crew.rs` (and `crew/`): a DoDoer whose subtree runs in a scheduler of
+//!   its own, on a thread of its own.
 //!
 //! The references among these files go both ways on purpose, and stay inside
 //! this module: a hook's [`Context`] edits the tree that holds the hook's
-//! doer (doer ↔ walk), a DoDoer is a spec made of specs (spec ↔ dodoer), and
+//! doer (doer ↔ walk), a DoDoer is a spec made of specs (spec ↔ dodoer), a
+//! crew is a node of the walk that runs a walk of its own (crew ↔ walk), and
 //! `walk`, `lifecycle` and `edit` are one `impl Scheduler` split by concern.
 //! Everything outside this module depends on it, never the other way round.
 
 pub(crate) mod arena;
+pub(crate) mod crew;
 pub(crate) mod dodoer;
 pub(crate) mod doer;
 pub(crate) mod edit;
@@ -29,6 +33,7 @@ pub(crate) mod queue;
 pub(crate) mod spec;
 pub(crate) mod walk;
 
+pub use crew::{AfterCall, Crew, CrewBuild, CrewParts, OnSplice};
 pub use dodoer::DoDoer;
 pub use doer::{Context, Doer, Failure, HookResult, TreeError};
 pub use id::DoerId;

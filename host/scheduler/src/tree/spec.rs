@@ -38,7 +38,7 @@ pub struct Spec {
 pub(crate) enum SpecKind {
     Leaf(Factory),
     Group(DoDoer),
-    Crew(crate::crew::Crew),
+    Crew(crate::tree::crew::Crew),
 }
 
 impl Spec {

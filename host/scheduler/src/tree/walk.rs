@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::crew::{Out, Pool, Settings};
 use crate::log::{Level, LogLine, Logger, stderr_logger};
 use crate::supervision::Supervision;
 use crate::trace::{Event, Line, TraceSink};
 use crate::tree::arena::{Arena, Body, Cold, Doom, GroupState, Phase, TreeNode};
+use crate::tree::crew::{Out, Pool, Settings};
 use crate::tree::doer::{Context, Doer, Failure, HookResult};
 use crate::tree::id::DoerId;
 use crate::tree::queue::{Due, Entry, Queue};

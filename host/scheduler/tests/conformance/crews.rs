@@ -47,18 +47,19 @@ fn spec(tree: &Tree, name: String, crews: bool) -> Spec {
         } => {
             if *crew && crews {
                 let children = children.clone();
-                Crew::new(name, move |_| {
-                    Ok(CrewParts {
-                        doers: specs(&children, true),
-                        services: None,
-                        on_close: None,
-                        after_call: None,
+                DoDoer::new(name)
+                    .tock(TOCKS[*tock])
+                    .always(*always)
+                    .supervision(supervision(*policy))
+                    .crew(move |_| {
+                        Ok(CrewParts {
+                            doers: specs(&children, true),
+                            services: None,
+                            on_close: None,
+                            after_call: None,
+                        })
                     })
-                })
-                .tock(TOCKS[*tock])
-                .always(*always)
-                .supervision(supervision(*policy))
-                .into()
+                    .into()
             } else {
                 DoDoer::new(name)
                     .tock(TOCKS[*tock])
@@ -233,19 +234,20 @@ fn a_crews_failure_escalates_to_its_dodoer() {
         .supervision(hio_scheduler::Supervision::escalate())
         .logger(Box::new(|_| {}))
         .trace(trace.clone());
-    let crew = Crew::new("c", |_| {
-        Ok(CrewParts {
-            doers: vec![Spec::doer(
-                "f",
-                0.0,
-                hio_scheduler::Recorder::new(9).fail_at(2),
-            )],
-            services: None,
-            on_close: None,
-            after_call: None,
-        })
-    })
-    .supervision(hio_scheduler::Supervision::escalate());
+    let crew = DoDoer::new("c")
+        .supervision(hio_scheduler::Supervision::escalate())
+        .crew(|_| {
+            Ok(CrewParts {
+                doers: vec![Spec::doer(
+                    "f",
+                    0.0,
+                    hio_scheduler::Recorder::new(9).fail_at(2),
+                )],
+                services: None,
+                on_close: None,
+                after_call: None,
+            })
+        });
     doist
         .add(
             DoDoer::new("top")
@@ -402,23 +404,20 @@ fn pipeline(threads: usize) -> Vec<(f64, Vec<u8>)> {
     let access = DeckAccess::granted(&decks, grants(false), 16).in_crew(3);
     let sink = std::sync::Arc::clone(&got);
     doist
-        .add(
-            Crew::new("sink", move |_| {
-                let (decks, got) = (access.clone(), std::sync::Arc::clone(&sink));
-                Ok(CrewParts {
-                    doers: vec![Spec::with_factory("pull", 0.0, move |_| {
-                        Ok(Box::new(Puller {
-                            decks: decks.clone(),
-                            got: std::sync::Arc::clone(&got),
-                        }))
-                    })],
-                    services: None,
-                    on_close: None,
-                    after_call: None,
-                })
+        .add(DoDoer::new("sink").always(true).crew(move |_| {
+            let (decks, got) = (access.clone(), std::sync::Arc::clone(&sink));
+            Ok(CrewParts {
+                doers: vec![Spec::with_factory("pull", 0.0, move |_| {
+                    Ok(Box::new(Puller {
+                        decks: decks.clone(),
+                        got: std::sync::Arc::clone(&got),
+                    }))
+                })],
+                services: None,
+                on_close: None,
+                after_call: None,
             })
-            .always(true),
-        )
+        }))
         .unwrap();
     doist.run().unwrap();
     got.lock().unwrap().clone()

@@ -34,7 +34,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::services::{Services, Tick};
-use crate::supervision::Supervision;
+use crate::tree::dodoer::DoDoer;
 use crate::tree::doer::{Context, Doer, Failure, HookResult, TreeError};
 use crate::tree::spec::{Birth, Spec, SpecKind};
 
@@ -90,28 +90,21 @@ pub type CrewBuild = Arc<dyn Fn(&Birth<'_>) -> Result<CrewParts, String> + Send 
 /// ```
 #[derive(Clone)]
 pub struct Crew {
-    pub(crate) name: String,
-    pub(crate) tock: f64,
-    pub(crate) always: bool,
-    pub(crate) supervision: Supervision,
+    /// Its name, tock, `always` and supervision, as a DoDoer's (its
+    /// children are `build`'s, not the DoDoer's).
+    pub(crate) group: DoDoer,
     pub(crate) build: CrewBuild,
     pub(crate) on_splice: Option<OnSplice>,
 }
 
 impl Crew {
-    /// A crew with tock 0 whose children `build` makes.
+    /// A crew with tock 0 whose children `build` makes (for other settings:
+    /// [`DoDoer::crew`]).
     pub fn new<F>(name: impl Into<String>, build: F) -> Crew
     where
         F: Fn(&Birth<'_>) -> Result<CrewParts, String> + Send + Sync + 'static,
     {
-        Crew {
-            name: name.into(),
-            tock: 0.0,
-            always: false,
-            supervision: Supervision::default(),
-            build: Arc::new(build),
-            on_splice: None,
-        }
+        DoDoer::new(name).crew(build)
     }
 
     /// Takes, on the Doist's thread and in walk order, what the crew's
@@ -120,32 +113,32 @@ impl Crew {
         self.on_splice = Some(Rc::new(f));
         self
     }
+}
 
-    /// Sets its tock.
-    pub fn tock(mut self, tock: f64) -> Self {
-        self.tock = tock;
-        self
-    }
-
-    /// Keeps it running when its queue is empty.
-    pub fn always(mut self, always: bool) -> Self {
-        self.always = always;
-        self
-    }
-
-    /// Sets the policy for its children's failures.
-    pub fn supervision(mut self, supervision: Supervision) -> Self {
-        self.supervision = supervision;
-        self
+impl DoDoer {
+    /// This DoDoer as a crew (its tock, `always` and supervision kept):
+    /// its children are what `build` makes, on the crew's thread, each
+    /// time it is entered; those given with [`doer`](Self::doer) are not
+    /// used.
+    pub fn crew<F>(self, build: F) -> Crew
+    where
+        F: Fn(&Birth<'_>) -> Result<CrewParts, String> + Send + Sync + 'static,
+    {
+        Crew {
+            group: DoDoer {
+                doers: Vec::new(),
+                ..self
+            },
+            build: Arc::new(build),
+            on_splice: None,
+        }
     }
 }
 
 impl std::fmt::Debug for Crew {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Crew")
-            .field("name", &self.name)
-            .field("tock", &self.tock)
-            .field("always", &self.always)
+            .field("group", &self.group)
             .finish_non_exhaustive()
     }
 }
@@ -153,8 +146,8 @@ impl std::fmt::Debug for Crew {
 impl From<Crew> for Spec {
     fn from(c: Crew) -> Spec {
         Spec {
-            name: c.name.clone(),
-            tock: c.tock,
+            name: c.group.name.clone(),
+            tock: c.group.tock,
             kind: SpecKind::Crew(c),
         }
     }
@@ -241,9 +234,9 @@ impl Link {
             build: Arc::clone(&crew.build),
             path: birth.path.to_owned(),
             attempt: birth.attempt,
-            tock: crew.tock,
-            always: crew.always,
-            supervision: crew.supervision.clone(),
+            tock: crew.group.tock,
+            always: crew.group.always,
+            supervision: crew.group.supervision.clone(),
             tick,
             settings,
         };

@@ -138,12 +138,7 @@ impl CrewState {
             sched.insert(root, spec, None);
         }
         sched.entered = true;
-        for id in sched.queue(root).map(|q| q.ids()).unwrap_or_default() {
-            if sched.escalated.is_some() {
-                break;
-            }
-            sched.enter_node(id);
-        }
+        sched.enter_all(root);
         let mut state = CrewState {
             sched,
             out,
@@ -178,16 +173,7 @@ impl CrewState {
     pub fn close(&mut self, tyme: f64) -> Reply {
         self.sched.tymist.set_tyme(tyme);
         let root = self.sched.root;
-        for id in self
-            .sched
-            .queue(root)
-            .map(|q| q.ids())
-            .unwrap_or_default()
-            .into_iter()
-            .rev()
-        {
-            self.sched.close(id);
-        }
+        self.sched.close_all(root);
         if let Some(s) = self.services.as_mut() {
             s.end(Tick { tyme, early: false });
         }
