@@ -89,6 +89,9 @@ pub(crate) enum Cmd {
 /// This host's link to the cluster.
 pub struct Cluster {
     host: String,
+    /// This start of the host, unique among its starts: wall time and
+    /// process id, in hex.
+    start: String,
     cmds: Option<UnboundedSender<Cmd>>,
     thread: Option<JoinHandle<()>>,
     rooms: Mutex<BTreeMap<String, Arc<Notify>>>,
@@ -97,6 +100,15 @@ pub struct Cluster {
 /// A stream's name for deck `deck`, and its subject.
 fn names(deck: &str) -> (String, String) {
     (format!("hio_deck_{deck}"), format!("hio.deck.{deck}"))
+}
+
+/// A name for this start of the host: the wall clock's nanoseconds and the
+/// process id, in hex (two starts of one host never share both).
+fn start_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{nanos:x}{:x}", std::process::id())
 }
 
 fn lock(s: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
@@ -118,6 +130,7 @@ impl Cluster {
         match connected.recv_timeout(timeout + Duration::from_secs(1)) {
             Ok(Ok(())) => Ok(Cluster {
                 host,
+                start: start_id(),
                 cmds: Some(cmds),
                 thread: Some(thread),
                 rooms: Mutex::default(),
@@ -162,6 +175,7 @@ impl Cluster {
         Ok(RemoteDeck {
             name: deck.to_owned(),
             host: self.host.clone(),
+            start: self.start.clone(),
             capacity,
             max_item,
             shared,

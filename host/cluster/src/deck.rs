@@ -5,8 +5,11 @@
 //! A push is taken when the deck has room by the last count the server gave
 //! (the stream's messages, with work-queue retention: the items no consumer
 //! has acknowledged) plus what this host published since; it is published
-//! with the message id `<host>.<deck>.<sequence>`, retried with the same id
-//! until the server acknowledges it, so a retry is never a second item. A
+//! with the message id `<host>.<deck>.<start>.<sequence>`, retried with the
+//! same id until the server acknowledges it, so a retry is never a second
+//! item. `<start>` names this start of the host: a host started again
+//! numbers its pushes from 1 again, and its new items must not be taken for
+//! retries of the old ones within the stream's duplicate window. A
 //! pull takes from items fetched ahead from the durable consumer
 //! `hio-<deck>` (shared by the hosts that pull from the deck); the item is
 //! acknowledged once taken.
@@ -82,6 +85,8 @@ impl Shared {
 pub struct RemoteDeck {
     pub(crate) name: String,
     pub(crate) host: String,
+    /// This start of the host (part of every message id).
+    pub(crate) start: String,
     pub(crate) capacity: u64,
     pub(crate) max_item: usize,
     pub(crate) shared: Arc<Mutex<Shared>>,
@@ -119,7 +124,7 @@ impl RemoteDeck {
         s.sequence += 1;
         s.since_count += 1;
         s.unconfirmed += 1;
-        let id = format!("{}.{}.{}", self.host, self.name, s.sequence);
+        let id = format!("{}.{}.{}.{}", self.host, self.name, self.start, s.sequence);
         drop(s);
         self.cmds
             .send(Cmd::Publish {

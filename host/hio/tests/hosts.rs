@@ -1,7 +1,8 @@
 //! Hosts: `hio` processes linked by remote decks through a real
 //! `nats-server` started here on a free port: a producer host and two
 //! consumer hosts with every item delivered once; a consumer killed with
-//! SIGKILL mid-stream and started again, counts exact.
+//! SIGKILL mid-stream and started again, counts exact; a producer killed
+//! and started again, none of its new items lost.
 
 #![allow(clippy::unwrap_used)]
 
@@ -156,6 +157,54 @@ fn a_consumer_host_killed_mid_stream_and_started_again_gets_every_item_once() {
         got.keys().copied().collect::<Vec<_>>(),
         (1..=200).collect::<Vec<_>>()
     );
+    let doubled: Vec<_> = got.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(doubled.is_empty(), "doubled: {doubled:?}");
+    drop(server);
+}
+
+#[test]
+fn a_producer_host_killed_and_started_again_loses_none_of_its_new_items() {
+    // The second start numbers its pushes from 1 again: were its message
+    // ids the first start's, the server would drop its first items as
+    // retries within the duplicate window.
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(&dir.path().join("store")).unwrap();
+    let url = server.url();
+    let mut consumer = start(
+        dir.path(),
+        "c",
+        &host(&url, "c", "consumer", "count = 10000, rate = 2"),
+    );
+    let producer = |log: &str, first: u32| {
+        let options = format!("count = 200, burst = 2, first = {first}");
+        start(dir.path(), log, &host(&url, "p", "producer", &options))
+    };
+    let mut first = producer("p-first", 1);
+    wait_for("30 jobs", Duration::from_secs(60), || {
+        jobs(dir.path(), &["c"]).len() >= 30
+    });
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let mut again = producer("p-again", 1001);
+    assert!(again.wait().unwrap().success());
+    wait_for(
+        "the second start's 200 jobs",
+        Duration::from_secs(60),
+        || jobs(dir.path(), &["c"]).range(1001..).count() >= 200,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = consumer.kill();
+    let _ = consumer.wait();
+    let got = jobs(dir.path(), &["c"]);
+    assert_eq!(
+        got.range(1001..).map(|(k, _)| *k).collect::<Vec<_>>(),
+        (1001..=1200).collect::<Vec<_>>()
+    );
+    // The first start's items are the ones it published before it died:
+    // a run from job 1, each once.
+    let before: Vec<u32> = got.range(..1001).map(|(k, _)| *k).collect();
+    assert!(before.len() >= 30);
+    assert_eq!(before, (1..=before.len() as u32).collect::<Vec<_>>());
     let doubled: Vec<_> = got.iter().filter(|(_, n)| **n > 1).collect();
     assert!(doubled.is_empty(), "doubled: {doubled:?}");
     drop(server);

@@ -1,5 +1,5 @@
-//! Pushes `count` items (`job 1`, `job 2`, …) onto `deck`, at most `burst`
-//! per recur. A full deck is back pressure: the item waits for a later
+//! Pushes `count` items (`job 1`, `job 2`, …, or from `job <first>` on)
+//! onto `deck`, at most `burst` per recur. A full deck is back pressure: the item waits for a later
 //! tick. Done when every item is pushed.
 
 use hio_guest::decks::{self, DeckError};
@@ -9,11 +9,12 @@ struct Producer {
     deck: String,
     count: i64,
     burst: i64,
+    first: i64,
     sent: i64,
 }
 
 impl Doer for Producer {
-    const OPTIONS: &'static [&'static str] = &["deck", "count", "burst"];
+    const OPTIONS: &'static [&'static str] = &["deck", "count", "burst", "first"];
 
     fn validate(options: &Options) -> Result<(), String> {
         Self::enter(options).map(|_| ())
@@ -23,14 +24,16 @@ impl Doer for Producer {
         options.only(Self::OPTIONS)?;
         let count = options.integer("count")?.unwrap_or(10);
         let burst = options.integer("burst")?.unwrap_or(1);
-        if count < 0 || burst < 1 {
-            return Err("options `count` >= 0 and `burst` >= 1".into());
+        let first = options.integer("first")?.unwrap_or(1);
+        if count < 0 || burst < 1 || first.checked_add(count).is_none() {
+            return Err("options `count` >= 0, `burst` >= 1 and `first` + `count` in range".into());
         }
         let deck = options.text("deck")?.unwrap_or("jobs").to_owned();
         Ok(Producer {
             deck,
             count,
             burst,
+            first,
             sent: 0,
         })
     }
@@ -40,7 +43,7 @@ impl Doer for Producer {
             if self.sent == self.count {
                 break;
             }
-            let item = format!("job {}", self.sent + 1);
+            let item = format!("job {}", self.first + self.sent);
             match decks::push(&self.deck, item.as_bytes()) {
                 Ok(()) => self.sent += 1,
                 Err(DeckError::Full) => {
