@@ -228,6 +228,12 @@ pub mod decks {
     pub fn pull(deck: &str) -> Result<Option<Vec<u8>>, DeckError> {
         host::pull(deck)
     }
+
+    /// Why this doer's last push on `deck` was refused, in words (a remote
+    /// deck's server unreachable, and why); `None` once a push is taken.
+    pub fn refusal(deck: &str) -> Option<String> {
+        host::refusal(deck)
+    }
 }
 
 #[doc(hidden)]

@@ -232,6 +232,13 @@ int hio_pull(const char *deck, uint8_t **item, size_t *len, hio_deck_error_t *wh
   return 1;
 }
 
+char *hio_refusal(const char *deck) {
+  http_doer_string_t name = {(uint8_t *)deck, strlen(deck)};
+  http_doer_string_t why;
+  if (!hio_doer_decks_refusal(&name, &why)) return NULL;
+  return hio_take_string(&why);
+}
+
 /* ---- the exports ---- */
 
 /* One doer: the `doer` resource's representation (its handle's rep). */

@@ -9,7 +9,7 @@
  *     static const char *const OPTIONS[] = {"stop", NULL};
  *     HIO_EXPORT_DOER(.options = OPTIONS, .enter = enter, .recur = recur);
  *
- * Each doer is a `doer` resource of hio:doer/hooks@0.4.0, and one instance
+ * Each doer is a `doer` resource of hio:doer/hooks@0.4.1, and one instance
  * may hold many of them (the manifest's `share`): enter runs once per doer
  * and the `*self` it makes is that doer's alone, handed back to every later
  * hook of that doer (the layer keeps it, and the reason of the doer's last
@@ -106,6 +106,10 @@ bool hio_push(const char *deck, const void *item, size_t len, hio_deck_error_t *
 /* 1: *item (malloc'd, the caller frees) and *len set; 0: the deck is
  * empty; -1: refused, *why set. */
 int hio_pull(const char *deck, uint8_t **item, size_t *len, hio_deck_error_t *why);
+/* Why this doer's last push on `deck` was refused, in words (a remote
+ * deck's server unreachable, and why), malloc'd (the caller frees); NULL
+ * once a push is taken. */
+char *hio_refusal(const char *deck);
 
 /* A host string as a new C string (the host's copy is freed). */
 char *hio_take_string(http_doer_string_t *s);

@@ -19,7 +19,7 @@
 //   }
 //   export const hooks = exportDoer(Counter);
 //
-// `exportDoer` gives the interface `hooks` of hio:doer@0.4.0: the
+// `exportDoer` gives the interface `hooks` of hio:doer@0.4.1: the
 // functions `validate` (the class's static `validate`) and `recur`, and the
 // resource `doer` (the class `hooks.Doer`), whose static `enter` constructs
 // a new TheDoer and whose methods `failure`, `clean`, `cease`, `abort` and
@@ -36,9 +36,9 @@
 // any other error gives its name and message. `tyme`, `log` and `decks`
 // wrap the host's imports with the same errors; while a hook runs they act
 // for the doer it was called on.
-import * as hostTyme from 'hio:doer/tyme@0.4.0';
-import * as hostLog from 'hio:doer/log@0.4.0';
-import * as hostDecks from 'hio:doer/decks@0.4.0';
+import * as hostTyme from 'hio:doer/tyme@0.4.1';
+import * as hostLog from 'hio:doer/log@0.4.1';
+import * as hostDecks from 'hio:doer/decks@0.4.1';
 
 export class DoerError extends Error {}
 
@@ -349,5 +349,10 @@ export const decks = {
     } catch (e) {
       throw new DeckError(deck, reason(e));
     }
+  },
+  // Why this doer's last push on deck was refused, in words (a remote
+  // deck's server unreachable, and why), or undefined once a push is taken.
+  refusal(deck) {
+    return hostDecks.refusal(deck);
   },
 };

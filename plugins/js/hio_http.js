@@ -1,7 +1,7 @@
 // HTTP for JavaScript doers of hio's `http-doer` world (componentize them
 // with world `http-doer`): the host's server and requests, with errors as
 // DoerErrors that read as the Rust SDK's.
-import { Server } from 'hio:doer/http@0.4.0';
+import { Server } from 'hio:doer/http@0.4.1';
 import { DoerError } from './hio_doer.js';
 
 const NET_ERROR = {

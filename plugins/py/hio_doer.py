@@ -424,3 +424,10 @@ class decks:
             return _decks.pull(deck)
         except Err as e:
             raise DeckError(deck, _DECK_ERROR[e.value]) from None
+
+    @staticmethod
+    def refusal(deck):
+        """Why this doer's last push on `deck` was refused, in words (a
+        remote deck's server unreachable, and why), or None once a push is
+        taken."""
+        return _decks.refusal(deck)

@@ -54,6 +54,14 @@ fn a_full_deck_is_back_pressure_and_nothing_is_lost() {
         logs.contains(&"0.0 producer debug jobs full, job 3 waits".to_owned()),
         "{logs:#?}"
     );
+    // The doer asked why (decks.refusal), and logged it once: the reason
+    // stayed the same on later ticks.
+    let why: Vec<&String> = logs.iter().filter(|l| l.contains(" refused ")).collect();
+    assert_eq!(
+        why,
+        ["0.0 producer info jobs refused job 3: the deck holds its capacity (2 items)"],
+        "{logs:#?}"
+    );
     assert!(h.trace().last().unwrap().done == Some(true));
 }
 

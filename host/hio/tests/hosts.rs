@@ -448,6 +448,12 @@ fn the_server_restarted_mid_run_loses_and_doubles_nothing_and_the_outage_is_logg
     assert!(doubled.is_empty(), "doubled: {doubled:?}");
     let plog = std::fs::read_to_string(dir.path().join("p.log")).unwrap();
     assert!(plog.contains("refused: unreachable: "), "{plog}");
+    // The doer itself was told why (decks.refusal).
+    assert!(
+        plog.lines()
+            .any(|l| l.contains("jobs refused job ") && l.contains(": unreachable: ")),
+        "{plog}"
+    );
     assert!(plog.contains("hio: cluster (p): "), "{plog}");
 }
 

@@ -346,6 +346,57 @@ impl Decks {
         })
     }
 
+    /// Why a push on `deck` was refused with `e`, in words (for an item
+    /// of `size` bytes).
+    ///
+    /// ```
+    /// use hio_scheduler::{DeckError, DeckSpec, Decks};
+    /// let decks = Decks::new([DeckSpec { name: "d".into(), capacity: 2, max_item: 8 }]);
+    /// assert_eq!(decks.refusal("d", DeckError::Full, 1), "the deck holds its capacity (2 items)");
+    /// assert_eq!(
+    ///     decks.refusal("d", DeckError::TooLarge, 9),
+    ///     "the item is 9 bytes and the deck takes 8 at most"
+    /// );
+    /// ```
+    pub fn refusal(&self, deck: &str, e: DeckError, size: usize) -> String {
+        self.with(|map| {
+            let Some(d) = map.get(deck) else {
+                return format!("no deck {deck:?} is declared");
+            };
+            let capacity = d.spec.capacity;
+            match e {
+                DeckError::Full => match (&d.remote, &d.cross) {
+                    (Some(r), _) => match r.down() {
+                        Some(why) => format!("unreachable: {}", crate::cut(&why, 200)),
+                        None => format!(
+                            "the remote deck holds its capacity ({capacity} items) \
+                             by the server's last count"
+                        ),
+                    },
+                    (None, Some(_)) if d.declared_remote => {
+                        "this host's share of the deck's room is used until the next barrier"
+                            .to_owned()
+                    }
+                    (None, Some(_)) => {
+                        "this crew's share of the deck's room is used until the tick's end"
+                            .to_owned()
+                    }
+                    (None, None) => format!("the deck holds its capacity ({capacity} items)"),
+                },
+                DeckError::TooLarge => {
+                    format!(
+                        "the item is {size} bytes and the deck takes {} at most",
+                        d.bound
+                    )
+                }
+                DeckError::NotGranted => {
+                    format!("the manifest does not grant this doer push on deck {deck:?}")
+                }
+                DeckError::UnknownDeck => format!("no deck {deck:?} is declared"),
+            }
+        })
+    }
+
     /// Whether `deck` is a remote deck.
     pub fn is_remote(&self, deck: &str) -> bool {
         self.with(|map| map.get(deck).is_some_and(|d| d.declared_remote))

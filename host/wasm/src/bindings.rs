@@ -28,7 +28,7 @@ mod generated {
 /// The version of the `hio:doer` package this host speaks (`wit/*.wit`).
 macro_rules! version {
     () => {
-        "0.4.0"
+        "0.4.1"
     };
 }
 

@@ -1,6 +1,7 @@
 //! Pushes `count` items (`job 1`, `job 2`, …, or from `job <first>` on)
 //! onto `deck`, at most `burst` per recur. A full deck is back pressure: the item waits for a later
-//! tick. Done when every item is pushed.
+//! tick, and why the deck refused it is logged when the reason changes (a
+//! remote deck's server unreachable, say). Done when every item is pushed.
 
 use hio_guest::decks::{self, DeckError};
 use hio_guest::{Doer, Options, export_doer, log};
@@ -11,6 +12,8 @@ struct Producer {
     burst: i64,
     first: i64,
     sent: i64,
+    /// The last refusal logged.
+    why: Option<String>,
 }
 
 impl Doer for Producer {
@@ -35,6 +38,7 @@ impl Doer for Producer {
             burst,
             first,
             sent: 0,
+            why: None,
         })
     }
 
@@ -48,6 +52,12 @@ impl Doer for Producer {
                 Ok(()) => self.sent += 1,
                 Err(DeckError::Full) => {
                     log::debug(&format!("{} full, {item} waits", self.deck));
+                    let why = decks::refusal(&self.deck);
+                    if why.is_some() && why != self.why {
+                        let text = why.as_deref().unwrap_or_default();
+                        log::info(&format!("{} refused {item}: {text}", self.deck));
+                    }
+                    self.why = why;
                     break;
                 }
                 Err(e) => return Err(format!("push to {}: {}", self.deck, e.name())),

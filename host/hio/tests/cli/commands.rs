@@ -102,7 +102,7 @@ fn load_errors_name_the_file_and_exit_3() {
         ),
         (
             plugin("command"),
-            "does not export the hio:doer@0.4.0 world",
+            "does not export the hio:doer@0.4.1 world",
         ),
         (plugin("misfit"), "test:misfit/nope"),
     ];
@@ -121,12 +121,12 @@ fn load_errors_name_the_file_and_exit_3() {
 }
 
 #[test]
-fn a_plugin_built_for_an_older_world_is_refused_naming_both_versions() {
-    // The recorder as a build against hio:doer@0.3.0 would name it: the
-    // same component, its interface names at the old version (the strings
-    // have the same length, so the binary stays well formed).
-    let bytes = std::fs::read(plugin("recorder")).expect("recorder built");
-    let (new, old) = (b"@0.4.0", b"@0.3.0");
+fn a_plugin_built_for_0_4_0_runs_unchanged_on_this_host() {
+    // 0.4.1 only added `decks.refusal`: the producer as a build against
+    // hio:doer@0.4.0 would name it (same length, so well formed) runs and
+    // pushes every item.
+    let bytes = std::fs::read(plugin("producer")).expect("producer built");
+    let (new, old) = (b"@0.4.1", b"@0.4.0");
     let mut patched = bytes.clone();
     let mut count = 0;
     for i in 0..patched.len().saturating_sub(new.len()) {
@@ -135,7 +135,42 @@ fn a_plugin_built_for_an_older_world_is_refused_naming_both_versions() {
             count += 1;
         }
     }
-    assert!(count > 0, "the recorder names its interfaces at @0.4.0");
+    assert!(count > 0, "the producer names its interfaces at @0.4.1");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("producer-0.4.0.wasm");
+    std::fs::write(&path, patched).expect("write");
+    let m = dir.path().join("m.toml");
+    std::fs::write(
+        &m,
+        format!(
+            "tock = 1.0\nlimit = 10.0\n[[decks]]\nname = \"jobs\"\ncapacity = 8\n\
+             [[doers]]\nname = \"p\"\nplugin = {}\noptions = {{ count = 3 }}\n\
+             grants = {{ push = [\"jobs\"] }}\n",
+            quoted(&path)
+        ),
+    )
+    .expect("write");
+    let out = hio(&["run", m.to_str().expect("utf-8 path"), "--trace", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("\"done\":true"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_plugin_built_for_an_older_world_is_refused_naming_both_versions() {
+    // The recorder as a build against hio:doer@0.3.0 would name it: the
+    // same component, its interface names at the old version (the strings
+    // have the same length, so the binary stays well formed).
+    let bytes = std::fs::read(plugin("recorder")).expect("recorder built");
+    let (new, old) = (b"@0.4.1", b"@0.3.0");
+    let mut patched = bytes.clone();
+    let mut count = 0;
+    for i in 0..patched.len().saturating_sub(new.len()) {
+        if &patched[i..i + new.len()] == new {
+            patched[i..i + new.len()].copy_from_slice(old);
+            count += 1;
+        }
+    }
+    assert!(count > 0, "the recorder names its interfaces at @0.4.1");
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("old-recorder.wasm");
     std::fs::write(&path, patched).expect("write");
@@ -144,7 +179,7 @@ fn a_plugin_built_for_an_older_world_is_refused_naming_both_versions() {
     let err = stderr(&out);
     assert!(err.contains("old-recorder.wasm"), "{err}");
     assert!(
-        err.contains("built for hio:doer@0.3.0 and this host speaks hio:doer@0.4.0"),
+        err.contains("built for hio:doer@0.3.0 and this host speaks hio:doer@0.4.1"),
         "{err}"
     );
 }
@@ -206,17 +241,17 @@ fn inspect_shows_imports_exports_and_fit() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     for want in [
-        "hio:doer/tyme@0.4.0",
+        "hio:doer/tyme@0.4.1",
         "recur",
         "validate",
-        "fits hio:doer@0.4.0: yes",
+        "fits hio:doer@0.4.1: yes",
     ] {
         assert!(text.contains(want), "{want}: {text}");
     }
     let cmd = plugin("command");
     let out = hio(&["inspect", cmd.to_str().expect("utf-8")]);
     assert!(
-        stdout(&out).contains("fits hio:doer@0.4.0: no"),
+        stdout(&out).contains("fits hio:doer@0.4.1: no"),
         "{}",
         stdout(&out)
     );

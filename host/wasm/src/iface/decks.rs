@@ -1,6 +1,6 @@
 //! Host side of the `decks` interface, through the doer's grants.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use wasmtime::StoreContextMut;
 use wasmtime::component::Linker;
@@ -57,6 +57,9 @@ pub(crate) struct Refusals {
     seen: BTreeSet<(&'static str, String, String)>,
     /// Past [`MAX_REFUSALS`]: no more are logged.
     capped: bool,
+    /// Why the last push on each deck it may push on was refused, while
+    /// that push is its last (what `refusal` gives).
+    last: BTreeMap<String, String>,
 }
 
 /// The view of a doer's store `decks` is implemented on.
@@ -84,21 +87,27 @@ impl DecksView<'_> {
         self.tape.filter(|_| self.decks.decks.is_remote(deck))
     }
 
+    /// Why a push on `deck` it may not push on is refused.
+    fn denied(&self, deck: &str) -> DeckError {
+        if self.decks.decks.contains(deck) {
+            DeckError::NotGranted
+        } else {
+            DeckError::UnknownDeck
+        }
+    }
+
     /// Logs a refused call outside the grants once per direction, deck and
     /// reason, for at most [`MAX_REFUSALS`] of them; full decks are back
-    /// pressure, not news. A deck name that breaks the manifest's name rule
-    /// is never kept or printed: no such deck can exist.
-    fn refused(&mut self, dir: &'static str, deck: &str, e: DeckError) -> WitDeckError {
+    /// pressure, not news, but a remote deck that answers `full` because
+    /// it cannot be reached (`why`, the push's refusal in words) is. A deck
+    /// name that breaks the manifest's name rule is never kept or printed:
+    /// no such deck can exist.
+    fn refused(&mut self, dir: &'static str, deck: &str, e: DeckError, why: &str) -> WitDeckError {
         let kind = match e {
             DeckError::NotGranted => "not granted".to_owned(),
             DeckError::UnknownDeck => "no such deck".to_owned(),
-            // A remote deck that cannot be reached answers `full`: the
-            // reason goes to the log, once per deck and reason.
-            DeckError::Full => match self.decks.decks.remote_down(deck) {
-                Some(why) => format!("unreachable: {}", hio_scheduler::cut(&why, 200)),
-                None => return wit(e),
-            },
-            DeckError::TooLarge => return wit(e),
+            DeckError::Full if why.starts_with("unreachable: ") => why.to_owned(),
+            DeckError::Full | DeckError::TooLarge => return wit(e),
         };
         let named = valid_name(deck);
         let key = (
@@ -154,25 +163,57 @@ impl Host for DecksView<'_> {
             tape.count_call();
         }
         if !valid_name(&deck) {
-            return Err(self.refused("push", &deck, DeckError::UnknownDeck));
+            return Err(self.refused("push", &deck, DeckError::UnknownDeck, ""));
         }
-        if self.decks.may_push(&deck) && item.len() as u64 > self.message {
+        if !self.decks.may_push(&deck) {
+            return Err(self.refused("push", &deck, self.denied(&deck), ""));
+        }
+        if item.len() as u64 > self.message {
+            let limit = self.message;
+            self.refusals.last.insert(
+                deck.clone(),
+                format!(
+                    "the item is {} bytes and this doer's limit is {limit}",
+                    item.len()
+                ),
+            );
             return Err(self.over_limit("push", &deck, item.len()));
         }
-        if self.decks.may_push(&deck)
-            && let Some(tape) = self.remote(&deck)
-        {
-            // What another host's deck said is an input of this run.
+        let size = item.len();
+        let decks = self.decks;
+        let remote = self.remote(&deck).map(|tape| {
             let args = checksum(&(deck.clone(), item.clone()));
-            let decks = self.decks;
-            let code: u64 = tape.call(self.path, Op::RemotePush, args, || {
-                code_of(decks.push(&deck, item))
-            });
-            return error_of(code).map_or(Ok(()), |e| Err(self.refused("push", &deck, e)));
+            (tape, args)
+        });
+        let attempt = || match decks.push(&deck, item) {
+            Ok(()) => (0, String::new()),
+            Err(e) => (code_of(Err(e)), decks.decks.refusal(&deck, e, size)),
+        };
+        // What another host's deck said (and why) is an input of this run.
+        let (code, why): (u64, String) = match remote {
+            Some((tape, args)) => tape.call(self.path, Op::RemotePush, args, attempt),
+            None => attempt(),
+        };
+        match error_of(code) {
+            None => {
+                self.refusals.last.remove(&deck);
+                Ok(())
+            }
+            Some(e) => {
+                self.refusals.last.insert(deck.clone(), why.clone());
+                Err(self.refused("push", &deck, e, &why))
+            }
         }
-        self.decks
-            .push(&deck, item)
-            .map_err(|e| self.refused("push", &deck, e))
+    }
+
+    fn refusal(&mut self, deck: String) -> Option<String> {
+        if !valid_name(&deck) {
+            return Some("no deck of that name is declared".to_owned());
+        }
+        if !self.decks.may_push(&deck) {
+            return Some(self.decks.decks.refusal(&deck, self.denied(&deck), 0));
+        }
+        self.refusals.last.get(&deck).cloned()
     }
 
     fn pull(&mut self, deck: String) -> Result<Option<Vec<u8>>, WitDeckError> {
@@ -180,7 +221,7 @@ impl Host for DecksView<'_> {
             tape.count_call();
         }
         if !valid_name(&deck) {
-            return Err(self.refused("pull", &deck, DeckError::UnknownDeck));
+            return Err(self.refused("pull", &deck, DeckError::UnknownDeck, ""));
         }
         let pulled = match self.remote(&deck) {
             Some(tape) if self.decks.grants.pull.contains(&deck) => {
@@ -198,12 +239,12 @@ impl Host for DecksView<'_> {
                 let size = self.decks.decks.front_len(&deck).unwrap_or(0);
                 Err(self.over_limit("pull", &deck, size))
             }
-            r => r.map_err(|e| self.refused("pull", &deck, e)),
+            r => r.map_err(|e| self.refused("pull", &deck, e, "")),
         }
     }
 }
 
-/// Puts `push` and `pull` in the linker (in place of what `bindgen!`
+/// Puts `push`, `pull` and `refusal` in the linker (in place of what `bindgen!`
 /// generates): the calls on `view` of the store, charged first for the bytes they lift
 /// or hand back (the deck's name, the item), so a call over the doer's fuel
 /// or `limits.host_bytes` fails before anything moves.
@@ -233,6 +274,15 @@ pub(crate) fn add_charged<T: Metered + 'static>(
             };
             charge(&mut store, deck.len().saturating_add(item))?;
             Ok((view(store.data_mut()).pull(deck),))
+        },
+    )?;
+    decks.func_wrap(
+        "refusal",
+        move |mut store: StoreContextMut<'_, T>, (deck,): (String,)| {
+            charge(&mut store, deck.len())?;
+            let why = view(store.data_mut()).refusal(deck);
+            charge(&mut store, why.as_ref().map_or(0, String::len))?;
+            Ok((why,))
         },
     )
 }
