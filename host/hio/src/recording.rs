@@ -9,8 +9,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use hio_io::Net;
 use hio_io::wire::{Header, Log, PluginSum, VERSION};
-use hio_io::{Net, NetService};
 use hio_scheduler::trace::Line;
 use hio_scheduler::{Services, Tick, TraceSink, WaitEnd, Wake, WallClock};
 use hio_wasm::Tape;
@@ -23,7 +23,7 @@ use crate::manifest::{Manifest, RunSettings};
 /// service (recording) or none (replaying: no socket is touched).
 pub struct Taped {
     tape: Tape,
-    net: Option<NetService>,
+    net: Option<Box<dyn Services>>,
 }
 
 impl Taped {
@@ -32,9 +32,18 @@ impl Taped {
         let net = if tape.replaying() {
             None
         } else {
-            net.map(Net::service)
+            net.map(|n| Box::new(n.service()) as Box<dyn Services>)
         };
         Taped { tape, net }
+    }
+
+    /// Frames `tape`'s ticks around `inner` (which records or replays its
+    /// own inputs through the tape).
+    pub fn around(tape: Tape, inner: Box<dyn Services>) -> Taped {
+        Taped {
+            tape,
+            net: Some(inner),
+        }
     }
 }
 

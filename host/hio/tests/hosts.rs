@@ -323,9 +323,9 @@ fn merged(traces: &[String]) -> Vec<String> {
 }
 
 #[test]
-fn two_lockstep_hosts_give_the_trace_of_the_same_tree_as_crews_in_one_process() {
+fn two_lockstep_hosts_give_the_trace_of_the_same_tree_as_crews_in_one_process_and_replay_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let server = NatsServer::start(&dir.path().join("store")).unwrap();
+    let mut server = NatsServer::start(&dir.path().join("store")).unwrap();
     let head = |host: &str| {
         format!(
             "tock = 0.01\nlimit = 0.6\n\n[cluster]\nurls = [\"{}\"]\nhost = \"{host}\"\nlockstep = true\nhosts = [\"p\", \"c\"]\n\n[[decks]]\nname = \"jobs\"\ncapacity = 4\nremote = true\n",
@@ -338,7 +338,8 @@ fn two_lockstep_hosts_give_the_trace_of_the_same_tree_as_crews_in_one_process() 
         Command::new(env!("CARGO_BIN_EXE_hio"))
             .arg("run")
             .arg(&m)
-            .args(["--trace", "-"])
+            .args(["--trace", "-", "--record"])
+            .arg(dir.path().join(format!("{name}.wire")))
             .env_remove("HIO_CACHE_DIR")
             .env("XDG_CACHE_HOME", test_cache())
             .stdout(Stdio::piped())
@@ -377,6 +378,23 @@ fn two_lockstep_hosts_give_the_trace_of_the_same_tree_as_crews_in_one_process() 
             .any(|l| l.contains(r#""doer":"c/consumer","event":"recur""#))
     );
     assert_eq!(merged(&traces), crews);
+    // Each lockstep host replays alone, its trace the same: its barriers'
+    // answers (the other host's items) are in its wire log.
+    server.stop();
+    for (name, trace) in ["p", "c"].iter().zip(&traces) {
+        let wire = dir.path().join(format!("{name}.wire"));
+        let out = common::hio(&["replay", wire.to_str().unwrap(), "--trace", "-"]);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{name}: {said}");
+        assert!(said.contains("reproduced: every tick"), "{name}: {said}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), *trace.as_str());
+    }
+    // The consumer took all 40 jobs (so cleaned) before the limit.
+    assert!(
+        traces[1].contains(r#""doer":"c/consumer","event":"clean""#),
+        "{}",
+        traces[1]
+    );
 }
 
 #[test]

@@ -430,10 +430,8 @@ pub fn build_with(
     host: &PluginHost,
     settings: &BuildSettings,
 ) -> Result<Built, BuildError> {
-    let lockstep = manifest
-        .cluster
-        .as_ref()
-        .filter(|c| c.lockstep.is_some() && !settings.tape.as_ref().is_some_and(Tape::replaying));
+    let lockstep = manifest.cluster.as_ref().filter(|c| c.lockstep.is_some());
+    let replaying = settings.tape.as_ref().is_some_and(Tape::replaying);
     if lockstep.is_some() && !manifest.crews().is_empty() {
         return Err(BuildError::Manifest(ManifestError {
             file: manifest.path.clone(),
@@ -467,12 +465,14 @@ pub fn build_with(
         .map(|n| b.spec(n))
         .collect::<Result<Vec<_>, _>>()?;
     super::crews::cross_decks(manifest, &b.decks).map_err(BuildError::Manifest)?;
-    // A replay reaches no server (its remote items are in the log).
-    if settings.tape.as_ref().is_some_and(Tape::replaying) {
+    // A replay reaches no server (its remote items are in the log; a
+    // lockstep host's in its barriers' answers).
+    if lockstep.is_some() {
+    } else if replaying {
         for deck in &manifest.remote_decks {
             b.decks.declare_remote(deck);
         }
-    } else if lockstep.is_none() {
+    } else {
         super::remote::attach(manifest, &b.decks)
             .map_err(|e| BuildError::Load(LoadError::Engine(format!("[cluster]: {e}"))))?;
     }
@@ -487,15 +487,24 @@ pub fn build_with(
     }
     let halted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     match (lockstep, &settings.tape) {
-        (Some(c), _) => {
-            // The run's own services (its network), then the barrier.
+        (Some(c), tape) => {
+            // The run's own services (its network, not in a replay), then
+            // the barrier; the tape's framing around both.
             let inner = b
                 .net
                 .as_ref()
+                .filter(|_| !replaying)
                 .map(|net| Box::new(net.service()) as Box<dyn hio_scheduler::Services>);
-            let service = super::lockstep::start(manifest, c, &b.decks, inner, Arc::clone(&halted))
+            let halt = Arc::clone(&halted);
+            let service = super::lockstep::start(manifest, c, &b.decks, inner, halt, tape.clone())
                 .map_err(|e| BuildError::Load(LoadError::Engine(format!("[cluster]: {e}"))))?;
-            doist = doist.services(service);
+            match tape {
+                Some(tape) => {
+                    let taped = crate::recording::Taped::around(tape.clone(), Box::new(service));
+                    doist = doist.services(taped);
+                }
+                None => doist = doist.services(service),
+            }
         }
         (None, Some(tape)) => {
             let services = crate::recording::Taped::new(tape.clone(), b.net.as_ref());

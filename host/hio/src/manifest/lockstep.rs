@@ -6,14 +6,19 @@
 //! host then delivers all hosts' items in host order and shares out the
 //! room left among the hosts that push to the deck, as one process with
 //! crews does at its tick barrier.
+//!
+//! Each barrier's answer (every host's message) is an input of the run: a
+//! recording keeps it as a `lockstep barrier` call (op 36) of the host, and
+//! a replay takes it from there, without a server.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use hio_cluster::{Cluster, ClusterConfig, Lockstep};
-use hio_io::wire::{Dec, Enc};
+use hio_io::wire::{Dec, Enc, Op};
 use hio_scheduler::{Decks, Services, Tick, WaitEnd, WallClock};
+use hio_wasm::Tape;
 
 use super::cluster::ClusterSettings;
 use super::root::Manifest;
@@ -30,13 +35,27 @@ struct Remote {
 /// The services of a lockstep host: the run's own, then the barrier.
 pub struct LockstepService {
     inner: Option<Box<dyn Services>>,
-    cluster: Arc<Cluster>,
+    /// The link to the other hosts (none in a replay).
+    cluster: Option<Arc<Cluster>>,
+    /// The run's wire log, recording or replaying the barriers' answers.
+    tape: Option<Tape>,
     decks: Decks,
     me: usize,
-    remote: Vec<Remote>,
+    /// This host's name.
+    host: String,
+    /// The first barrier's message (the decks this host pushes to and
+    /// pulls from), and its answer once a live run has it.
+    hello: (Vec<u8>, Option<Answer>),
+    /// The manifest's remote decks.
+    names: Vec<String>,
+    /// The remote decks, known from the first barrier on.
+    remote: Option<Vec<Remote>>,
     tick: u64,
     halted: Arc<AtomicBool>,
 }
+
+/// Every host's message at one barrier, in host order.
+type Answer = Vec<(String, Vec<u8>)>;
 
 /// The remote decks `nodes` push to and pull from.
 fn grants(nodes: &[Node], push: &mut Vec<String>, pull: &mut Vec<String>) {
@@ -76,15 +95,16 @@ pub(super) fn crew_of(c: &ClusterSettings) -> Option<u32> {
         .and_then(|i| u32::try_from(i + 1).ok())
 }
 
-/// Connects, agrees with the other hosts on who pushes to and pulls from
-/// each remote deck (the first barrier), and makes the remote decks decks
-/// between crews. `halted` is set when a barrier fails.
+/// Connects (not in a replay) and waits at the first barrier for the
+/// other hosts; the decks between hosts are settled at the first tick
+/// ([`LockstepService::settle`]). `halted` is set when a barrier fails.
 pub(super) fn start(
     manifest: &Manifest,
     c: &ClusterSettings,
     decks: &Decks,
     inner: Option<Box<dyn Services>>,
     halted: Arc<AtomicBool>,
+    tape: Option<Tape>,
 ) -> Result<LockstepService, String> {
     let l = c.lockstep.as_ref().ok_or("not a lockstep run")?;
     let me = l
@@ -92,20 +112,6 @@ pub(super) fn start(
         .iter()
         .position(|h| *h == c.host)
         .ok_or("this host is not in `hosts`")?;
-    let cluster = Arc::new(Cluster::connect(ClusterConfig {
-        urls: c.urls.clone(),
-        host: c.host.clone(),
-        creds: c.creds.clone(),
-        roots: c.roots.clone(),
-        duplicate_window: c.duplicate_window,
-        prefetch: c.prefetch,
-        connect_timeout: c.connect_timeout,
-        lockstep: Some(Lockstep {
-            run: l.run.clone(),
-            hosts: l.hosts.clone(),
-            timeout: l.barrier_timeout.max(c.connect_timeout),
-        }),
-    })?);
     let (mut push, mut pull) = (Vec::new(), Vec::new());
     grants(&manifest.doers, &mut push, &mut pull);
     push.retain(|d| manifest.remote_decks.contains(d));
@@ -116,54 +122,110 @@ pub(super) fn start(
     pull.dedup();
     let mut hello = names(&push);
     hello.extend(names(&pull));
-    let all = cluster.barrier(0, hello)?;
-    let mut remote = Vec::new();
-    for deck in &manifest.remote_decks {
-        let (mut senders, mut pullers) = (Vec::new(), Vec::new());
-        for (i, (host, msg)) in all.iter().enumerate() {
-            let mut d = Dec::new(msg);
-            let (p, q) = read_names(&mut d)
-                .and_then(|p| read_names(&mut d).map(|q| (p, q)))
-                .map_err(|e| format!("lockstep: {host}'s first message: {e}"))?;
-            if p.contains(deck) {
-                senders.push(u32::try_from(i + 1).unwrap_or(u32::MAX));
-            }
-            if q.contains(deck) {
-                pullers.push(i);
-            }
-        }
-        if pullers.len() > 1 {
-            let who: Vec<&str> = pullers.iter().map(|&i| all[i].0.as_str()).collect();
-            return Err(format!(
-                "lockstep: deck {deck:?} is pulled from by {}: a remote deck is pulled from on one host",
-                who.join(" and ")
-            ));
-        }
-        decks.cross(deck, senders);
-        remote.push(Remote {
-            name: deck.clone(),
-            puller: pullers.first().map(|&i| all[i].0.clone()),
-            pulled_here: pullers.first().map(|&i| all[i].0.as_str()) == Some(c.host.as_str()),
-        });
-    }
-    Ok(LockstepService {
+    let replaying = tape.as_ref().is_some_and(Tape::replaying);
+    let (cluster, answer) = if replaying {
+        (None, None)
+    } else {
+        let cluster = Arc::new(Cluster::connect(ClusterConfig {
+            urls: c.urls.clone(),
+            host: c.host.clone(),
+            creds: c.creds.clone(),
+            roots: c.roots.clone(),
+            duplicate_window: c.duplicate_window,
+            prefetch: c.prefetch,
+            connect_timeout: c.connect_timeout,
+            lockstep: Some(Lockstep {
+                run: l.run.clone(),
+                hosts: l.hosts.clone(),
+                timeout: l.barrier_timeout.max(c.connect_timeout),
+            }),
+        })?);
+        let answer = cluster.barrier(0, hello.clone())?;
+        (Some(cluster), Some(answer))
+    };
+    let mut service = LockstepService {
         inner,
         cluster,
+        tape,
         decks: decks.clone(),
         me,
-        remote,
+        host: c.host.clone(),
+        hello: (hello, answer),
+        names: manifest.remote_decks.iter().cloned().collect(),
+        remote: None,
         tick: 1,
         halted,
-    })
+    };
+    if service.tape.is_none() {
+        // Without a wire log, settle now (a bad answer fails the build).
+        let all = service.hello.1.take().unwrap_or_default();
+        service.settle(&all)?;
+    }
+    Ok(service)
 }
 
 impl LockstepService {
+    /// Agrees with the other hosts on who pushes to and pulls from each
+    /// remote deck, from the first barrier's answer `all`, and makes the
+    /// remote decks decks between crews.
+    fn settle(&mut self, all: &Answer) -> Result<(), String> {
+        let mut remote = Vec::new();
+        for deck in &self.names {
+            let (mut senders, mut pullers) = (Vec::new(), Vec::new());
+            for (i, (host, msg)) in all.iter().enumerate() {
+                let mut d = Dec::new(msg);
+                let (p, q) = read_names(&mut d)
+                    .and_then(|p| read_names(&mut d).map(|q| (p, q)))
+                    .map_err(|e| format!("lockstep: {host}'s first message: {e}"))?;
+                if p.contains(deck) {
+                    senders.push(u32::try_from(i + 1).unwrap_or(u32::MAX));
+                }
+                if q.contains(deck) {
+                    pullers.push(i);
+                }
+            }
+            if pullers.len() > 1 {
+                let who: Vec<&str> = pullers.iter().map(|&i| all[i].0.as_str()).collect();
+                return Err(format!(
+                    "lockstep: deck {deck:?} is pulled from by {}: a remote deck is pulled from on one host",
+                    who.join(" and ")
+                ));
+            }
+            self.decks.cross(deck, senders);
+            let puller = pullers.first().map(|&i| all[i].0.clone());
+            remote.push(Remote {
+                name: deck.clone(),
+                pulled_here: puller.as_deref() == Some(self.host.as_str()),
+                puller,
+            });
+        }
+        self.remote = Some(remote);
+        Ok(())
+    }
+
+    /// The answer of barrier `tick` to `msg`: from the other hosts, or
+    /// from the wire log in a replay; recorded when there is a log.
+    fn barrier(&mut self, tick: u64, msg: Vec<u8>) -> Result<Answer, String> {
+        let cached = if tick == 0 { self.hello.1.take() } else { None };
+        let cluster = self.cluster.clone();
+        let args = (tick, msg.clone());
+        let live = move || match (cached, cluster) {
+            (Some(answer), _) => Ok(answer),
+            (None, Some(c)) => c.barrier(tick, msg),
+            (None, None) => Err("no link to the other hosts".to_owned()),
+        };
+        match &self.tape {
+            Some(tape) => tape.host_call(Op::LockstepBarrier, &args, live),
+            None => live(),
+        }
+    }
+
     /// This host's barrier message: per remote deck, its outbox and, where
     /// it pulls from the deck, the deck's length.
-    fn message(&self) -> Vec<u8> {
+    fn message(&self, remote: &[Remote]) -> Vec<u8> {
         let crew = u32::try_from(self.me + 1).unwrap_or(u32::MAX);
         let mut e = Enc::default();
-        for r in &self.remote {
+        for r in remote {
             let items = self.decks.take_outbox(&r.name, crew);
             e.uint(items.len() as u64);
             for i in &items {
@@ -179,12 +241,12 @@ impl LockstepService {
     }
 
     /// Delivers every host's items in host order, then shares the room.
-    fn deliver(&self, all: &[(String, Vec<u8>)]) -> Result<(), String> {
+    fn deliver(&self, remote: &[Remote], all: &[(String, Vec<u8>)]) -> Result<(), String> {
         let mut parsed = Vec::with_capacity(all.len());
         for (host, msg) in all {
             let mut d = Dec::new(msg);
-            let mut per = Vec::with_capacity(self.remote.len());
-            for _ in &self.remote {
+            let mut per = Vec::with_capacity(remote.len());
+            for _ in remote {
                 let n = d.uint()?;
                 let items = (0..n).map(|_| d.bytes()).collect::<Result<Vec<_>, _>>()?;
                 let len = d.uint()?;
@@ -193,7 +255,7 @@ impl LockstepService {
             d.finish().map_err(|e| format!("{host}: {e}"))?;
             parsed.push(per);
         }
-        for (k, r) in self.remote.iter().enumerate() {
+        for (k, r) in remote.iter().enumerate() {
             // The puller's count; a puller whose run is over takes nothing
             // more, so its deck has no room.
             let held = match &r.puller {
@@ -216,10 +278,24 @@ impl LockstepService {
         }
         Ok(())
     }
+
+    /// Stops this host with `why`.
+    fn halt(&self, why: &str) {
+        eprintln!("hio: {why}; this host stops");
+        self.halted.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Services for LockstepService {
     fn before(&mut self, tick: Tick) {
+        if self.remote.is_none() && !self.halted.load(Ordering::Relaxed) {
+            // With a wire log the first barrier's answer is recorded (or
+            // replayed) here, inside the first tick.
+            let hello = self.hello.0.clone();
+            if let Err(e) = self.barrier(0, hello).and_then(|all| self.settle(&all)) {
+                self.halt(&e);
+            }
+        }
         if let Some(s) = self.inner.as_mut() {
             s.before(tick);
         }
@@ -232,14 +308,16 @@ impl Services for LockstepService {
         if self.halted.load(Ordering::Relaxed) {
             return;
         }
-        let msg = self.message();
+        let Some(remote) = self.remote.take() else {
+            return;
+        };
+        let msg = self.message(&remote);
         let done = self
-            .cluster
             .barrier(self.tick, msg)
-            .and_then(|all| self.deliver(&all));
+            .and_then(|all| self.deliver(&remote, &all));
+        self.remote = Some(remote);
         if let Err(e) = done {
-            eprintln!("hio: {e}; this host stops");
-            self.halted.store(true, Ordering::Relaxed);
+            self.halt(&e);
         }
         self.tick += 1;
     }
@@ -249,7 +327,9 @@ impl Services for LockstepService {
             s.end(last);
         }
         // The others go on without this host.
-        self.cluster.leave(self.tick);
+        if let Some(c) = &self.cluster {
+            c.leave(self.tick);
+        }
     }
 
     fn wait(&mut self, clock: &dyn WallClock, timeout: Duration) -> WaitEnd {

@@ -41,10 +41,11 @@ pub enum Op {
     HttpSendDrop,
     RemotePush,
     RemotePull,
+    LockstepBarrier,
 }
 
 /// Each op's name in messages, by number from 1.
-const NAMES: [&str; 35] = [
+const NAMES: [&str; 36] = [
     "tcp listen",
     "listener address",
     "accept",
@@ -80,6 +81,7 @@ const NAMES: [&str; 35] = [
     "http send drop",
     "remote deck push",
     "remote deck pull",
+    "lockstep barrier",
 ];
 
 impl Op {

@@ -419,6 +419,14 @@ impl Tape {
     /// recording (or after a divergence); replaying, the recorded result
     /// comes back instead. `args` is the checksum of what the doer handed
     /// over.
+    /// A call of the host's own (no doer's) whose result is an input of
+    /// the run: recorded, or given back from the log in a replay (`args`,
+    /// checked as a doer's call's are).
+    pub fn host_call<A: Wire, T: Wire>(&self, op: Op, args: &A, real: impl FnOnce() -> T) -> T {
+        let sum = crate::iface::handles::checksum(args);
+        self.call("", op, sum, real)
+    }
+
     pub(crate) fn call<T: Wire>(
         &self,
         path: &str,
