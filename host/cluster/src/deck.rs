@@ -62,6 +62,11 @@ pub(crate) struct Shared {
     pub taken: std::collections::BTreeSet<u64>,
 }
 
+/// The shared state of a deck, whoever held the lock last.
+pub(crate) fn lock(s: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
+    s.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Taken sequences kept; the oldest go first (a redelivery comes within
 /// the consumer's ack wait, long before this many newer items).
 const TAKEN_KEPT: usize = 1 << 20;
@@ -99,7 +104,7 @@ pub struct RemoteDeck {
 
 impl RemoteDeck {
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
-        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.shared)
     }
 
     /// The deck's name.

@@ -1,11 +1,12 @@
 //! hio's hosts: remote decks carried by NATS JetStream, serviced by a
-//! runtime thread of their own so the scheduler stays free of async (work
-//! in progress on the `hosts` branch; see `host/cluster/DESIGN.md`).
+//! runtime thread of their own so the scheduler stays free of async (see
+//! `host/cluster/DESIGN.md`).
 
 mod cluster;
 mod deck;
 mod lockstep;
 pub mod server;
+mod tasks;
 
 pub use cluster::{Cluster, ClusterConfig, Messages};
 pub use deck::{RemoteDeck, RemoteError};
