@@ -27,20 +27,30 @@ pub enum StartError {
 impl NatsServer {
     /// Starts one with JetStream on a free port, storing under `store`.
     pub fn start(store: &Path) -> Result<NatsServer, StartError> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .map_err(StartError::Spawn)?;
-        Self::start_on(store, port)
+        Self::on_a_free_port(|port| Self::start_on(store, port))
+    }
+
+    /// `start` on a port found free, again on another while the port was
+    /// taken before the server could bind it (tests start servers at once).
+    fn on_a_free_port(
+        start: impl Fn(u16) -> Result<NatsServer, StartError>,
+    ) -> Result<NatsServer, StartError> {
+        let mut tries = 0;
+        loop {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .map_err(StartError::Spawn)?;
+            match start(port) {
+                Err(StartError::NotListening(_)) if tries < 5 => tries += 1,
+                r => return r,
+            }
+        }
     }
 
     /// Starts one serving TLS only, with the certificate chain `cert` and
     /// its key `key` (PEM files).
     pub fn start_tls(store: &Path, cert: &Path, key: &Path) -> Result<NatsServer, StartError> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .map_err(StartError::Spawn)?;
         let tls = [
             "--tls".into(),
             "--tlscert".into(),
@@ -48,7 +58,7 @@ impl NatsServer {
             "--tlskey".into(),
             key.display().to_string(),
         ];
-        Self::spawn(store, port, &tls)
+        Self::on_a_free_port(|port| Self::spawn(store, port, &tls))
     }
 
     /// Starts one on `port` (again after [`stop`](Self::stop), say).
@@ -90,14 +100,22 @@ impl NatsServer {
             store: store.to_owned(),
         };
         let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if start.elapsed() > Duration::from_secs(10) {
+        loop {
+            // Ours must be the one listening: a server that exited (its
+            // port taken by another since it was found free) is not.
+            let exited = server
+                .child
+                .as_mut()
+                .is_none_or(|c| c.try_wait().ok().flatten().is_some());
+            if exited || start.elapsed() > Duration::from_secs(10) {
                 server.stop();
                 return Err(StartError::NotListening(port));
             }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(server);
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Ok(server)
     }
 
     /// Its URL.

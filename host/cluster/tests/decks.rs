@@ -35,11 +35,21 @@ fn flow(
         {
             f(server);
         }
-        if next < n {
+        // Up to four pushes to one pull: the deck of 16 must push back.
+        for _ in 0..4 {
+            if next == n || next == at && between.is_some() {
+                break;
+            }
             match push.push(next.to_be_bytes().to_vec()) {
                 Ok(()) => next += 1,
-                Err(RemoteError::Full) => fulls += 1,
-                Err(RemoteError::Unreachable(_)) => std::thread::sleep(Duration::from_millis(5)),
+                Err(RemoteError::Full) => {
+                    fulls += 1;
+                    break;
+                }
+                Err(RemoteError::Unreachable(_)) => {
+                    std::thread::sleep(Duration::from_millis(5));
+                    break;
+                }
                 Err(e) => panic!("{e}"),
             }
         }
