@@ -7,6 +7,9 @@
 //! ```sh
 //! cargo bench -p hio-cluster --bench remote   # HIO_REMOTE_ITEMS (default 20,000)
 //! ```
+//!
+//! `HIO_REMOTE_CAPACITY` sets the remote deck's capacity (default 1,024):
+//! a deck that seldom fills shows what back pressure costs.
 
 // A benchmark that unwraps fails loudly, which is what it should do.
 #![allow(clippy::unwrap_used)]
@@ -27,6 +30,13 @@ fn items() -> u64 {
         .unwrap_or(20_000)
 }
 
+fn capacity() -> u64 {
+    std::env::var("HIO_REMOTE_CAPACITY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024)
+}
+
 /// The median and 99th percentile of `xs` (microseconds).
 fn pcts(mut xs: Vec<f64>) -> (f64, f64) {
     xs.sort_by(f64::total_cmp);
@@ -41,8 +51,8 @@ fn hosts(url: &str, n: u64) -> (f64, f64, f64) {
         Cluster::connect(cfg("p")).unwrap(),
         Cluster::connect(cfg("c")).unwrap(),
     );
-    let push = p.deck("bench", 1024, SIZE, false).unwrap();
-    let pull = c.deck("bench", 1024, SIZE, true).unwrap();
+    let push = p.deck("bench", capacity(), SIZE, false).unwrap();
+    let pull = c.deck("bench", capacity(), SIZE, true).unwrap();
     let start = Instant::now();
     let (mut sent, mut got) = (0u64, 0u64);
     let mut lat = Vec::with_capacity(n as usize);
@@ -172,7 +182,11 @@ fn main() {
     let url = server.url();
     let f = floor(&url, n);
     let h = hosts(&url, n);
-    println!("{n} items of {SIZE} bytes, one host to another through nats-server on loopback");
+    println!(
+        "{n} items of {SIZE} bytes, one host to another through nats-server on loopback \
+         (remote deck capacity {})",
+        capacity()
+    );
     println!(
         "{:<28} {:>12} {:>10} {:>10}",
         "", "items/s", "p50 us", "p99 us"

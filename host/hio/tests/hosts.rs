@@ -508,3 +508,99 @@ fn hosts_reach_a_tls_only_server_through_the_roots_their_manifest_names() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("[cluster]"));
 }
+
+#[test]
+fn a_malformed_barrier_message_stops_the_lockstep_host_with_the_sender_named() {
+    // A fake host "p" (a Cluster of this test) speaks to the real host "c".
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(&dir.path().join("store")).unwrap();
+    let manifest = format!(
+        "tock = 0.01\nlimit = 1.0\n\n[cluster]\nurls = [\"{}\"]\nhost = \"c\"\nlockstep = true\nhosts = [\"p\", \"c\"]\nbarrier_timeout = 5.0\n\n[[decks]]\nname = \"jobs\"\ncapacity = 4\nremote = true\n{}",
+        server.url(),
+        group("c", "consumer", CONSUME, false)
+    );
+    let fake = |first: &[u8], then: Option<&[u8]>| {
+        let mut cfg = hio_cluster::ClusterConfig::new(vec![server.url()], "p");
+        cfg.lockstep = Some(hio_cluster::Lockstep {
+            run: "hio".into(),
+            hosts: vec!["p".into(), "c".into()],
+            timeout: Duration::from_secs(10),
+        });
+        let p = hio_cluster::Cluster::connect(cfg).unwrap();
+        let (first, then) = (first.to_vec(), then.map(<[u8]>::to_vec));
+        std::thread::spawn(move || {
+            let _ = p.barrier(0, first);
+            if let Some(then) = then {
+                let _ = p.barrier(1, then);
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        })
+    };
+    // Garbage for the first message: the run is refused when it is built.
+    let p = fake(&[0xff; 3], None);
+    let out = common::hio(&["run", common::manifest(&manifest).1.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        matches!(out.status.code(), Some(c) if c != 0 && c != 101),
+        "{err}"
+    );
+    assert!(err.contains("p's first message"), "{err}");
+    p.join().unwrap();
+    // A good first message (it pushes to and pulls from nothing), then
+    // garbage: the host stops cleanly, naming the sender.
+    let p = fake(&[0, 0], Some(&[0xff]));
+    let out = common::hio(&["run", common::manifest(&manifest).1.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("hio: p: a malformed barrier message") && err.contains("this host stops"),
+        "{err}"
+    );
+    p.join().unwrap();
+}
+
+#[test]
+fn items_over_a_decks_bounds_from_another_lockstep_host_are_refused_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(&dir.path().join("store")).unwrap();
+    let manifest = format!(
+        "tock = 0.01\nlimit = 0.5\n\n[cluster]\nurls = [\"{}\"]\nhost = \"c\"\nlockstep = true\nhosts = [\"p\", \"c\"]\nbarrier_timeout = 5.0\n\n[[decks]]\nname = \"jobs\"\ncapacity = 4\nmax_item = 8\nremote = true\n{}",
+        server.url(),
+        group("c", "consumer", CONSUME, false)
+    );
+    let mut cfg = hio_cluster::ClusterConfig::new(vec![server.url()], "p");
+    cfg.lockstep = Some(hio_cluster::Lockstep {
+        run: "hio".into(),
+        hosts: vec!["p".into(), "c".into()],
+        timeout: Duration::from_secs(10),
+    });
+    let p = std::thread::spawn(move || {
+        let p = hio_cluster::Cluster::connect(cfg).unwrap();
+        // First message: p pushes to "jobs" and pulls nothing.
+        let mut hello = vec![1, 4];
+        hello.extend_from_slice(b"jobs");
+        hello.push(0);
+        p.barrier(0, hello).unwrap();
+        // Tick 1: one item of 9 bytes (over max_item) and six of 1 (past
+        // the capacity of 4), then p leaves.
+        let mut msg = vec![7, 9];
+        msg.extend_from_slice(b"123456789");
+        for _ in 0..6 {
+            msg.extend_from_slice(&[1, b'x']);
+        }
+        msg.push(0);
+        p.barrier(1, msg).unwrap();
+        p.leave(2);
+        std::thread::sleep(Duration::from_millis(500));
+    });
+    let out = common::hio(&["run", common::manifest(&manifest).1.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    p.join().unwrap();
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("hio: lockstep: 3 items from p on deck \"jobs\" broke its bounds"),
+        "{err}"
+    );
+    // The four within bounds were taken.
+    assert_eq!(err.matches("got x").count(), 4, "{err}");
+}

@@ -238,13 +238,32 @@ impl Decks {
     }
 
     /// Appends items delivered at a barrier kept elsewhere (their room was
-    /// shared out before they were pushed).
-    pub fn append(&self, deck: &str, items: Vec<Vec<u8>>) {
+    /// shared out before they were pushed). Items that break the deck's
+    /// bounds (larger than its items may be, or past its capacity: sent by
+    /// something that did not keep to its share) are refused: how many.
+    ///
+    /// ```
+    /// use hio_scheduler::{DeckSpec, Decks};
+    /// let decks = Decks::new([DeckSpec { name: "d".into(), capacity: 2, max_item: 4 }]);
+    /// let items = vec![b"ok".to_vec(), b"too big".to_vec(), b"a".to_vec(), b"b".to_vec()];
+    /// assert_eq!(decks.append("d", items), 2);
+    /// assert_eq!(decks.len("d"), Some(2));
+    /// ```
+    pub fn append(&self, deck: &str, items: Vec<Vec<u8>>) -> usize {
         self.with(|map| {
-            if let Some(d) = map.get_mut(deck) {
-                d.items.extend(items);
+            let Some(d) = map.get_mut(deck) else {
+                return items.len();
+            };
+            let mut refused = 0;
+            for item in items {
+                if item.len() > d.bound || d.items.len() >= d.spec.capacity {
+                    refused += 1;
+                } else {
+                    d.items.push_back(item);
+                }
             }
-        });
+            refused
+        })
     }
 
     /// Shares out the room `deck` has when it holds `len` items (its

@@ -244,16 +244,19 @@ impl LockstepService {
     fn deliver(&self, remote: &[Remote], all: &[(String, Vec<u8>)]) -> Result<(), String> {
         let mut parsed = Vec::with_capacity(all.len());
         for (host, msg) in all {
-            let mut d = Dec::new(msg);
-            let mut per = Vec::with_capacity(remote.len());
-            for _ in remote {
-                let n = d.uint()?;
-                let items = (0..n).map(|_| d.bytes()).collect::<Result<Vec<_>, _>>()?;
-                let len = d.uint()?;
-                per.push((items, len));
-            }
-            d.finish().map_err(|e| format!("{host}: {e}"))?;
-            parsed.push(per);
+            let read = || -> Result<_, String> {
+                let mut d = Dec::new(msg);
+                let mut per = Vec::with_capacity(remote.len());
+                for _ in remote {
+                    let n = d.uint()?;
+                    let items = (0..n).map(|_| d.bytes()).collect::<Result<Vec<_>, _>>()?;
+                    let len = d.uint()?;
+                    per.push((items, len));
+                }
+                d.finish()?;
+                Ok(per)
+            };
+            parsed.push(read().map_err(|e| format!("{host}: a malformed barrier message: {e}"))?);
         }
         for (k, r) in remote.iter().enumerate() {
             // The puller's count; a puller whose run is over takes nothing
@@ -266,11 +269,18 @@ impl LockstepService {
                     .map_or(usize::MAX, |i| parsed[i][k].1 as usize),
             };
             let mut delivered = 0;
-            for per in &mut parsed {
+            for ((host, _), per) in all.iter().zip(&mut parsed) {
                 let items = std::mem::take(&mut per[k].0);
                 delivered += items.len();
                 if r.pulled_here {
-                    self.decks.append(&r.name, items);
+                    let refused = self.decks.append(&r.name, items);
+                    if refused > 0 {
+                        eprintln!(
+                            "hio: lockstep: {refused} items from {host} on deck {:?} broke \
+                             its bounds (max_item, capacity) and were refused",
+                            r.name
+                        );
+                    }
                 }
             }
             self.decks
