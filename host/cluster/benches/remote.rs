@@ -45,14 +45,15 @@ fn pcts(mut xs: Vec<f64>) -> (f64, f64) {
 }
 
 /// Items a second and latencies through two hosts' remote decks.
-fn hosts(url: &str, n: u64) -> (f64, f64, f64) {
+fn hosts(url: &str, n: u64, round: u32) -> (f64, f64, f64) {
+    let deck = format!("bench{round}");
     let cfg = |h: &str| ClusterConfig::new(vec![url.to_owned()], h);
     let (p, c) = (
         Cluster::connect(cfg("p")).unwrap(),
         Cluster::connect(cfg("c")).unwrap(),
     );
-    let push = p.deck("bench", capacity(), SIZE, false).unwrap();
-    let pull = c.deck("bench", capacity(), SIZE, true).unwrap();
+    let push = p.deck(&deck, capacity(), SIZE, false).unwrap();
+    let pull = c.deck(&deck, capacity(), SIZE, true).unwrap();
     let start = Instant::now();
     let (mut sent, mut got) = (0u64, 0u64);
     let mut lat = Vec::with_capacity(n as usize);
@@ -81,8 +82,11 @@ fn hosts(url: &str, n: u64) -> (f64, f64, f64) {
     (rate, p50, p99)
 }
 
-/// The floor: the same traffic with async-nats alone.
-fn floor(url: &str, n: u64) -> (f64, f64, f64) {
+/// The floor: the same traffic with async-nats alone; with `ids`, each
+/// publish carries a message id as a remote deck's does (what the server's
+/// de-duplication costs).
+fn floor(url: &str, n: u64, ids: bool, round: u32) -> (f64, f64, f64) {
+    let name: &'static str = format!("floor{}{round}", if ids { "_ids" } else { "" }).leak();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -91,8 +95,8 @@ fn floor(url: &str, n: u64) -> (f64, f64, f64) {
         let js = jetstream::new(async_nats::connect(url).await.unwrap());
         let s = js
             .get_or_create_stream(stream::Config {
-                name: "floor".into(),
-                subjects: vec!["floor".into()],
+                name: name.into(),
+                subjects: vec![name.into()],
                 retention: stream::RetentionPolicy::WorkQueue,
                 ..Default::default()
             })
@@ -100,9 +104,9 @@ fn floor(url: &str, n: u64) -> (f64, f64, f64) {
             .unwrap();
         let c = s
             .get_or_create_consumer(
-                "floor",
+                name,
                 consumer::pull::Config {
-                    durable_name: Some("floor".into()),
+                    durable_name: Some(name.into()),
                     ack_policy: consumer::AckPolicy::Explicit,
                     ..Default::default()
                 },
@@ -129,7 +133,13 @@ fn floor(url: &str, n: u64) -> (f64, f64, f64) {
                     let mut item = vec![0u8; SIZE];
                     let at = start.elapsed().as_nanos() as u64;
                     item[..8].copy_from_slice(&at.to_le_bytes());
-                    acks.push(js.publish("floor", item.into()).await.unwrap());
+                    let msg = jetstream::message::PublishMessage::build().payload(item.into());
+                    let msg = if ids {
+                        msg.message_id(format!("floor.{sent}").as_str())
+                    } else {
+                        msg
+                    };
+                    acks.push(js.send_publish(name, msg).await.unwrap());
                     sent += 1;
                 }
                 for a in acks {
@@ -175,31 +185,50 @@ fn barrier(url: &str, n: u64) -> f64 {
     per
 }
 
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
 fn main() {
     let n = items();
     let dir = tempfile::tempdir().unwrap();
     let server = NatsServer::start(dir.path()).expect("nats-server");
     let url = server.url();
-    let f = floor(&url, n);
-    let h = hosts(&url, n);
     println!(
         "{n} items of {SIZE} bytes, one host to another through nats-server on loopback \
-         (remote deck capacity {})",
+         (remote deck capacity {}), three rounds in turn",
         capacity()
     );
     println!(
         "{:<28} {:>12} {:>10} {:>10}",
         "", "items/s", "p50 us", "p99 us"
     );
+    let row = |what: &str, r: (f64, f64, f64)| {
+        println!("{what:<28} {:>12.0} {:>10.0} {:>10.0}", r.0, r.1, r.2);
+    };
+    let (mut vs, mut vs_ids) = (Vec::new(), Vec::new());
+    for round in 0..3 {
+        // Each round on streams of its own, so no round finds another's.
+        let f = floor(&url, n, false, round);
+        let fi = floor(&url, n, true, round);
+        let h = hosts(&url, n, round);
+        row("async-nats alone (floor)", f);
+        row("floor with message ids", fi);
+        row("remote decks", h);
+        vs.push(h.0 / f.0);
+        vs_ids.push(h.0 / fi.0);
+    }
     println!(
-        "{:<28} {:>12.0} {:>10.0} {:>10.0}",
-        "async-nats alone (floor)", f.0, f.1, f.2
+        "remote decks vs the floor, median of the rounds: {:.2}x items/s ({}); \
+         vs the floor with message ids: {:.2}x",
+        median(vs.clone()),
+        vs.iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        median(vs_ids)
     );
-    println!(
-        "{:<28} {:>12.0} {:>10.0} {:>10.0}",
-        "remote decks", h.0, h.1, h.2
-    );
-    println!("remote decks vs the floor: {:.2}x items/s", h.0 / f.0);
     let ticks = 2_000;
     println!(
         "lockstep barrier, two hosts, {ticks} ticks: {:.0} us a tick",
