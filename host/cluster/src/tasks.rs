@@ -171,8 +171,9 @@ pub(crate) async fn counter(
                 s.down.get_or_insert_with(|| e.to_string());
             }
         }
-        // Every 20 ms, or sooner (at most every 5 ms: each count is a JSON request the server answers) when a push
-        // found the deck full by the last count.
+        // Every 20 ms, or sooner when a push found the deck full by the
+        // last count (at most every 5 ms: each count is a JSON request the
+        // server answers).
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(20)) => {}
             () = recount.notified() => tokio::time::sleep(Duration::from_millis(5)).await,
