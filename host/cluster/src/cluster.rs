@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use async_nats::jetstream::{self, Message, consumer, stream};
+use async_nats::jetstream::{self, consumer, stream};
 use tokio::sync::Notify;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use crate::deck::{RemoteDeck, Shared, lock};
-use crate::lockstep::{Barrier, Lockstep};
+use crate::deck::{Cmd, RemoteDeck, Shared, lock};
+use crate::lockstep::{Barrier, Lockstep, Messages};
 use crate::tasks::{ACK_WAIT, Fetch, counter, fetcher, publisher};
 
 /// How this host reaches the cluster (`[cluster]` in a manifest).
@@ -52,38 +52,6 @@ impl ClusterConfig {
             lockstep: None,
         }
     }
-}
-
-/// Every host's message of one barrier, in the run's host order.
-pub type Messages = Vec<(String, Vec<u8>)>;
-
-/// What the run's thread asks of the runtime thread.
-pub(crate) enum Cmd {
-    Declare {
-        deck: String,
-        capacity: u64,
-        max_item: usize,
-        pull: bool,
-        shared: Arc<Mutex<Shared>>,
-        room: Arc<Notify>,
-        recount: Arc<Notify>,
-        reply: std::sync::mpsc::Sender<Result<(), String>>,
-    },
-    Publish {
-        deck: String,
-        id: String,
-        item: Vec<u8>,
-    },
-    Ack(Box<Message>),
-    Barrier {
-        tick: u64,
-        payload: Vec<u8>,
-        reply: std::sync::mpsc::Sender<Result<Messages, String>>,
-    },
-    Leave {
-        tick: u64,
-        reply: std::sync::mpsc::Sender<()>,
-    },
 }
 
 /// This host's link to the cluster.

@@ -20,7 +20,38 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_nats::jetstream::Message;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::cluster::Cmd;
+use tokio::sync::Notify;
+
+use crate::lockstep::Messages;
+
+/// What the run's thread asks of the runtime thread.
+pub(crate) enum Cmd {
+    Declare {
+        deck: String,
+        capacity: u64,
+        max_item: usize,
+        pull: bool,
+        shared: Arc<Mutex<Shared>>,
+        room: Arc<Notify>,
+        recount: Arc<Notify>,
+        reply: std::sync::mpsc::Sender<Result<(), String>>,
+    },
+    Publish {
+        deck: String,
+        id: String,
+        item: Vec<u8>,
+    },
+    Ack(Box<Message>),
+    Barrier {
+        tick: u64,
+        payload: Vec<u8>,
+        reply: std::sync::mpsc::Sender<Result<Messages, String>>,
+    },
+    Leave {
+        tick: u64,
+        reply: std::sync::mpsc::Sender<()>,
+    },
+}
 
 /// Why a push or pull was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

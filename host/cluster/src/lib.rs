@@ -8,6 +8,6 @@ mod lockstep;
 pub mod server;
 mod tasks;
 
-pub use cluster::{Cluster, ClusterConfig, Messages};
+pub use cluster::{Cluster, ClusterConfig};
 pub use deck::{RemoteDeck, RemoteError};
-pub use lockstep::Lockstep;
+pub use lockstep::{Lockstep, Messages};

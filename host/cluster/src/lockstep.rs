@@ -15,6 +15,9 @@ use async_nats::{Client, HeaderMap};
 use futures_util::StreamExt;
 use tokio::sync::Notify;
 
+/// Every host's message of one barrier, in the run's host order.
+pub type Messages = Vec<(String, Vec<u8>)>;
+
 /// `[cluster] lockstep = true`: who ticks together, and how long to wait.
 #[derive(Debug, Clone)]
 pub struct Lockstep {

@@ -45,6 +45,23 @@ pub struct ClusterSettings {
     pub lockstep: Option<LockstepSettings>,
 }
 
+impl ClusterSettings {
+    /// How the cluster crate is to reach the servers, ticking with the
+    /// other hosts when `lockstep` is given.
+    pub fn link(&self, lockstep: Option<hio_cluster::Lockstep>) -> hio_cluster::ClusterConfig {
+        hio_cluster::ClusterConfig {
+            urls: self.urls.clone(),
+            host: self.host.clone(),
+            creds: self.creds.clone(),
+            roots: self.roots.clone(),
+            duplicate_window: self.duplicate_window,
+            prefetch: self.prefetch,
+            connect_timeout: self.connect_timeout,
+            lockstep,
+        }
+    }
+}
+
 /// `[cluster] lockstep = true`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LockstepSettings {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use hio_cluster::{Cluster, ClusterConfig, Lockstep};
+use hio_cluster::{Cluster, Lockstep};
 use hio_io::wire::{Dec, Enc, Op};
 use hio_scheduler::{Decks, Services, Tick, WaitEnd, WallClock};
 use hio_wasm::Tape;
@@ -126,20 +126,11 @@ pub(super) fn start(
     let (cluster, answer) = if replaying {
         (None, None)
     } else {
-        let cluster = Arc::new(Cluster::connect(ClusterConfig {
-            urls: c.urls.clone(),
-            host: c.host.clone(),
-            creds: c.creds.clone(),
-            roots: c.roots.clone(),
-            duplicate_window: c.duplicate_window,
-            prefetch: c.prefetch,
-            connect_timeout: c.connect_timeout,
-            lockstep: Some(Lockstep {
-                run: l.run.clone(),
-                hosts: l.hosts.clone(),
-                timeout: l.barrier_timeout.max(c.connect_timeout),
-            }),
-        })?);
+        let cluster = Arc::new(Cluster::connect(c.link(Some(Lockstep {
+            run: l.run.clone(),
+            hosts: l.hosts.clone(),
+            timeout: l.barrier_timeout.max(c.connect_timeout),
+        })))?);
         let answer = cluster.barrier(0, hello.clone())?;
         (Some(cluster), Some(answer))
     };

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use hio_cluster::{Cluster, ClusterConfig, RemoteDeck, RemoteError};
+use hio_cluster::{Cluster, RemoteDeck, RemoteError};
 use hio_scheduler::{DeckError, Decks, RemoteEnd};
 
 use super::root::Manifest;
@@ -60,16 +60,7 @@ pub(super) fn attach(manifest: &Manifest, decks: &Decks) -> Result<(), String> {
     if manifest.remote_decks.is_empty() {
         return Ok(());
     }
-    let cluster = Arc::new(Cluster::connect(ClusterConfig {
-        urls: c.urls.clone(),
-        host: c.host.clone(),
-        creds: c.creds.clone(),
-        roots: c.roots.clone(),
-        duplicate_window: c.duplicate_window,
-        prefetch: c.prefetch,
-        connect_timeout: c.connect_timeout,
-        lockstep: None,
-    })?);
+    let cluster = Arc::new(Cluster::connect(c.link(None))?);
     for spec in manifest
         .decks
         .iter()

@@ -120,14 +120,13 @@ fn load_errors_name_the_file_and_exit_3() {
     }
 }
 
-#[test]
-fn a_plugin_built_for_0_4_0_runs_unchanged_on_this_host() {
-    // 0.4.1 only added `decks.refusal`: the producer as a build against
-    // hio:doer@0.4.0 would name it (same length, so well formed) runs and
-    // pushes every item.
-    let bytes = std::fs::read(plugin("producer")).expect("producer built");
-    let (new, old) = (b"@0.4.1", b"@0.4.0");
-    let mut patched = bytes.clone();
+/// Plugin `name` as a build against another version of the package would
+/// name its interfaces (`@0.4.1` replaced by `old`, of the same length, so
+/// the binary stays well formed), written as `old-<name>.wasm` in a new
+/// temporary folder.
+fn as_built_for(name: &str, old: &[u8; 6]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let new = b"@0.4.1";
+    let mut patched = std::fs::read(plugin(name)).expect("plugin built");
     let mut count = 0;
     for i in 0..patched.len().saturating_sub(new.len()) {
         if &patched[i..i + new.len()] == new {
@@ -135,10 +134,19 @@ fn a_plugin_built_for_0_4_0_runs_unchanged_on_this_host() {
             count += 1;
         }
     }
-    assert!(count > 0, "the producer names its interfaces at @0.4.1");
+    assert!(count > 0, "{name} names its interfaces at @0.4.1");
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("producer-0.4.0.wasm");
+    let path = dir.path().join(format!("old-{name}.wasm"));
     std::fs::write(&path, patched).expect("write");
+    (dir, path)
+}
+
+#[test]
+fn a_plugin_built_for_0_4_0_runs_unchanged_on_this_host() {
+    // 0.4.1 only added `decks.refusal`: the producer as a build against
+    // hio:doer@0.4.0 would name it (same length, so well formed) runs and
+    // pushes every item.
+    let (dir, path) = as_built_for("producer", b"@0.4.0");
     let m = dir.path().join("m.toml");
     std::fs::write(
         &m,
@@ -160,20 +168,7 @@ fn a_plugin_built_for_an_older_world_is_refused_naming_both_versions() {
     // The recorder as a build against hio:doer@0.3.0 would name it: the
     // same component, its interface names at the old version (the strings
     // have the same length, so the binary stays well formed).
-    let bytes = std::fs::read(plugin("recorder")).expect("recorder built");
-    let (new, old) = (b"@0.4.1", b"@0.3.0");
-    let mut patched = bytes.clone();
-    let mut count = 0;
-    for i in 0..patched.len().saturating_sub(new.len()) {
-        if &patched[i..i + new.len()] == new {
-            patched[i..i + new.len()].copy_from_slice(old);
-            count += 1;
-        }
-    }
-    assert!(count > 0, "the recorder names its interfaces at @0.4.1");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("old-recorder.wasm");
-    std::fs::write(&path, patched).expect("write");
+    let (_dir, path) = as_built_for("recorder", b"@0.3.0");
     let out = hio(&["run", path.to_str().expect("utf-8 path")]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let err = stderr(&out);

@@ -9,8 +9,8 @@ use super::log::Lines;
 use crate::bindings::hio::doer::decks::{DeckError as WitDeckError, Host};
 use crate::charge::{Metered, charge};
 use crate::failure::Limit;
-use crate::iface::handles::checksum;
 use crate::tape::Tape;
+use crate::tape::checksum;
 use hio_io::wire::Op;
 use hio_scheduler::{DeckAccess, DeckError, Level, valid_name};
 

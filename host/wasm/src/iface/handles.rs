@@ -15,7 +15,7 @@ use wasmtime::component::{Resource, ResourceTable};
 use crate::bindings::hio::doer::tcp::NetError as WitNetError;
 use crate::charge::Meter;
 use crate::resources::Handle;
-use crate::tape::Tape;
+use crate::tape::{Tape, checksum};
 
 /// What a doer may do on the network, from its grants (the same for every
 /// instance of it, and for the children it spawns).
@@ -42,11 +42,6 @@ pub(crate) struct NetDoer {
     pub access: NetAccess,
     /// Dropped with the store: everything it holds closes.
     pub owner: Owner,
-}
-
-/// The CRC-32 of a call's arguments, as its `call` record keeps it.
-pub(crate) fn checksum<T: Wire>(args: &T) -> u32 {
-    crc32fast::hash(&hio_io::wire::encode(args))
 }
 
 /// The network's error as the WIT interface gives it.

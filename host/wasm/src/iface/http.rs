@@ -5,10 +5,11 @@
 use hio_io::wire::{Op, Wire};
 use wasmtime::component::{HasData, Resource};
 
-use super::handles::{Handles, checksum, wit_error};
+use super::handles::{Handles, wit_error};
 use crate::bindings::hio::doer::http::{Fields, Host, HostRequest, HostServer};
 use crate::bindings::hio::doer::tcp::NetError as WitNetError;
 use crate::resources::{Handle, RequestRes, ServerRes};
+use crate::tape::checksum;
 
 /// `http` and `http-client` in the linker: calls on [`Handles`].
 pub(crate) struct Http;

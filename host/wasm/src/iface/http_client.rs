@@ -6,12 +6,13 @@ use hio_io::wire::Op;
 use rustls::pki_types::ServerName;
 use wasmtime::component::Resource;
 
-use super::handles::{Handles, checksum, wit_error};
+use super::handles::{Handles, wit_error};
 use super::http::{fields_size, send_fields};
 use crate::bindings::hio::doer::http::Fields;
 use crate::bindings::hio::doer::http_client::{Host, HostOutgoing};
 use crate::bindings::hio::doer::tcp::NetError as WitNetError;
 use crate::resources::OutgoingRes;
+use crate::tape::checksum;
 
 /// `http://host:port` or `https://host:port`: the address and whether
 /// it is TLS (the port defaults to 80 or 443).

@@ -11,11 +11,12 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ServerConfig};
 use wasmtime::component::{HasData, Resource};
 
-use super::handles::{Handles, checksum, wit_error};
+use super::handles::{Handles, wit_error};
 use crate::bindings::hio::doer::tcp::{
     ConnectOptions, Host, HostConnection, HostListener, NetError as WitNetError, State,
 };
 use crate::resources::{ConnRes, ListenerRes};
+use crate::tape::checksum;
 
 /// The listeners a doer holds handles to. Listening and dropping a handle
 /// are on the wire log's tape, so a replay knows them as the recording
