@@ -510,6 +510,26 @@ fn hosts_reach_a_tls_only_server_through_the_roots_their_manifest_names() {
 }
 
 #[test]
+fn a_credentials_file_that_is_not_one_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(&dir.path().join("store")).unwrap();
+    let creds = dir.path().join("host.creds");
+    std::fs::write(&creds, "not a credentials file\n").unwrap();
+    let text = host(&server.url(), "p", "producer", "count = 1, burst = 1").replace(
+        "host = ",
+        &format!("creds = {}\nconnect_timeout = 2.0\nhost = ", quoted(&creds)),
+    );
+    let (_d, m) = common::manifest(&text);
+    let out = common::hio(&["run", m.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("[cluster]") && err.contains("host.creds"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_malformed_barrier_message_stops_the_lockstep_host_with_the_sender_named() {
     // A fake host "p" (a Cluster of this test) speaks to the real host "c".
     let dir = tempfile::tempdir().unwrap();
