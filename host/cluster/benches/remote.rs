@@ -9,7 +9,9 @@
 //! ```
 //!
 //! `HIO_REMOTE_CAPACITY` sets the remote deck's capacity (default 1,024):
-//! a deck that seldom fills shows what back pressure costs.
+//! a deck that seldom fills shows what back pressure costs;
+//! `HIO_REMOTE_PREFETCH` the items fetched ahead (default 64, `[cluster]
+//! prefetch`).
 
 // A benchmark that unwraps fails loudly, which is what it should do.
 #![allow(clippy::unwrap_used)]
@@ -47,7 +49,16 @@ fn pcts(mut xs: Vec<f64>) -> (f64, f64) {
 /// Items a second and latencies through two hosts' remote decks.
 fn hosts(url: &str, n: u64, round: u32) -> (f64, f64, f64) {
     let deck = format!("bench{round}");
-    let cfg = |h: &str| ClusterConfig::new(vec![url.to_owned()], h);
+    let cfg = |h: &str| {
+        let mut c = ClusterConfig::new(vec![url.to_owned()], h);
+        if let Some(n) = std::env::var("HIO_REMOTE_PREFETCH")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            c.prefetch = n;
+        }
+        c
+    };
     let (p, c) = (
         Cluster::connect(cfg("p")).unwrap(),
         Cluster::connect(cfg("c")).unwrap(),
