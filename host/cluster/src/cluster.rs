@@ -290,7 +290,7 @@ fn run(
             None => None,
         };
         let _ = ready.send(Ok(()));
-        let js = jetstream::new(client);
+        let js = jetstream::new(client.clone());
         let mut publishers: BTreeMap<String, UnboundedSender<(String, Vec<u8>)>> = BTreeMap::new();
         let mut publishing = Vec::new();
         while let Some(cmd) = rx.recv().await {
@@ -415,6 +415,9 @@ fn run(
             }
         })
         .await;
+        // And send what is still buffered: a lockstep host's message of
+        // its last barrier may be, and the others wait for it.
+        let _ = tokio::time::timeout(Duration::from_secs(2), client.flush()).await;
     });
 }
 
