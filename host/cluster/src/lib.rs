@@ -1,6 +1,6 @@
 //! hio's hosts: remote decks carried by NATS JetStream, serviced by a
 //! runtime thread of their own so the scheduler stays free of async (see
-//! `host/cluster/DESIGN.md`).
+//! `docs/hosts.md`).
 
 mod cluster;
 mod deck;

@@ -528,24 +528,35 @@ fn a_credentials_file_that_is_not_one_is_refused_naming_it() {
     );
 }
 
+/// The manifest of lockstep host "c" of hosts ["p", "c"], one consumer
+/// doer on remote deck `jobs` (capacity 4, and `deck` keys added).
+fn lockstep_consumer(url: &str, limit: f64, deck: &str) -> String {
+    format!(
+        "tock = 0.01\nlimit = {limit}\n\n[cluster]\nurls = [\"{url}\"]\nhost = \"c\"\nlockstep = true\nhosts = [\"p\", \"c\"]\nbarrier_timeout = 5.0\n\n[[decks]]\nname = \"jobs\"\ncapacity = 4\n{deck}remote = true\n{}",
+        group("c", "consumer", CONSUME, false)
+    )
+}
+
+/// A fake lockstep host "p" of hosts ["p", "c"] (run "hio"): this test
+/// speaks for it.
+fn fake_p(url: &str) -> hio_cluster::Cluster {
+    let mut cfg = hio_cluster::ClusterConfig::new(vec![url.to_owned()], "p");
+    cfg.lockstep = Some(hio_cluster::Lockstep {
+        run: "hio".into(),
+        hosts: vec!["p".into(), "c".into()],
+        timeout: Duration::from_secs(10),
+    });
+    hio_cluster::Cluster::connect(cfg).unwrap()
+}
+
 #[test]
 fn a_malformed_barrier_message_stops_the_lockstep_host_with_the_sender_named() {
     // A fake host "p" (a Cluster of this test) speaks to the real host "c".
     let dir = tempfile::tempdir().unwrap();
     let server = NatsServer::start(&dir.path().join("store")).unwrap();
-    let manifest = format!(
-        "tock = 0.01\nlimit = 1.0\n\n[cluster]\nurls = [\"{}\"]\nhost = \"c\"\nlockstep = true\nhosts = [\"p\", \"c\"]\nbarrier_timeout = 5.0\n\n[[decks]]\nname = \"jobs\"\ncapacity = 4\nremote = true\n{}",
-        server.url(),
-        group("c", "consumer", CONSUME, false)
-    );
+    let manifest = lockstep_consumer(&server.url(), 1.0, "");
     let fake = |first: &[u8], then: Option<&[u8]>| {
-        let mut cfg = hio_cluster::ClusterConfig::new(vec![server.url()], "p");
-        cfg.lockstep = Some(hio_cluster::Lockstep {
-            run: "hio".into(),
-            hosts: vec!["p".into(), "c".into()],
-            timeout: Duration::from_secs(10),
-        });
-        let p = hio_cluster::Cluster::connect(cfg).unwrap();
+        let p = fake_p(&server.url());
         let (first, then) = (first.to_vec(), then.map(<[u8]>::to_vec));
         std::thread::spawn(move || {
             let _ = p.barrier(0, first);
@@ -582,19 +593,10 @@ fn a_malformed_barrier_message_stops_the_lockstep_host_with_the_sender_named() {
 fn items_over_a_decks_bounds_from_another_lockstep_host_are_refused_and_the_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let server = NatsServer::start(&dir.path().join("store")).unwrap();
-    let manifest = format!(
-        "tock = 0.01\nlimit = 0.5\n\n[cluster]\nurls = [\"{}\"]\nhost = \"c\"\nlockstep = true\nhosts = [\"p\", \"c\"]\nbarrier_timeout = 5.0\n\n[[decks]]\nname = \"jobs\"\ncapacity = 4\nmax_item = 8\nremote = true\n{}",
-        server.url(),
-        group("c", "consumer", CONSUME, false)
-    );
-    let mut cfg = hio_cluster::ClusterConfig::new(vec![server.url()], "p");
-    cfg.lockstep = Some(hio_cluster::Lockstep {
-        run: "hio".into(),
-        hosts: vec!["p".into(), "c".into()],
-        timeout: Duration::from_secs(10),
-    });
+    let manifest = lockstep_consumer(&server.url(), 0.5, "max_item = 8\n");
+    let url = server.url();
     let p = std::thread::spawn(move || {
-        let p = hio_cluster::Cluster::connect(cfg).unwrap();
+        let p = fake_p(&url);
         // First message: p pushes to "jobs" and pulls nothing.
         let mut hello = vec![1, 4];
         hello.extend_from_slice(b"jobs");
